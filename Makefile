@@ -1,0 +1,128 @@
+# vkpipe - VK Bots Long Poll events as NDJSON, normalized and routed.
+#
+#   make              build bin/vk-*
+#   make demo         the quick start: a bundled sample through the tools
+#   make check        every test (bats), after `make deps`
+#   make check-asan   the same suite under AddressSanitizer + UBSan
+#   make bench        the benchmarks in tests/bench/
+#   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS each
+#   make install      PREFIX=/usr/local DESTDIR=
+
+VERSION	= 0.1.0
+PREFIX	?= /usr/local
+BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+WFLAGS	= -std=c11 -Wall -Wextra -Werror
+ALL_CPPFLAGS = -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Icommon \
+	-DVKPIPE_VERSION='"$(VERSION)"' $(CPPFLAGS)
+ALL_CFLAGS = $(WFLAGS) $(CFLAGS) -MMD -MP
+
+# Where objects and programs go: the sanitizer build uses its own.
+BUILD	?= build
+BIN	?= bin
+
+# The Debian packages vkpipe needs: one list, used by `make deps`, by
+# .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
+# run time (the container's runtime stage).
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind
+RUN_DEPS   = libcurl4 ca-certificates
+DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
+
+# Per-program libraries.
+LIBS_vk-normalize =
+LIBS_vk-poll	  = -lcurl
+LIBS_vk-route	  =
+
+TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
+PROGS	:= $(addprefix $(BIN)/,$(TOOLS))
+COMMON_SRC := $(wildcard common/*.c)
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
+LIBCOMMON  := $(BUILD)/libcommon.a
+UNIT_SRC   := $(wildcard tests/unit/*.c)
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
+
+.PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIBCOMMON): $(COMMON_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+define tool_rule
+$(BIN)/$(1): $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/$(1)/*.c)) $(LIBCOMMON)
+	@mkdir -p $(BIN)
+	$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LIBS_$(1))
+endef
+$(foreach t,$(TOOLS),$(eval $(call tool_rule,$(t))))
+
+# Small C drivers that bats runs against the common/ library.
+$(BUILD)/unit/%: $(BUILD)/tests/unit/%.o $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ -lcurl
+
+test-bins: $(PROGS) $(UNIT_BINS)
+
+deps:
+	@BUILD_DEPS='$(BUILD_DEPS)' TEST_DEPS='$(TEST_DEPS)' sh tests/deps.sh $(DEPS)
+
+check: deps
+	@$(MAKE) --no-print-directory test-bins
+	VKPIPE_BIN=$(CURDIR)/$(BIN) VKPIPE_UNIT=$(CURDIR)/$(BUILD)/unit \
+		bats $(BATS_FLAGS) tests/
+
+SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+check-asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan \
+		CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' test-bins
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	VKPIPE_BIN=$(CURDIR)/bin-asan VKPIPE_UNIT=$(CURDIR)/build-asan/unit \
+		bats $(BATS_FLAGS) tests/
+
+demo: deps all
+	@sh tests/demo.sh $(CURDIR)/$(BIN)
+
+bench: all
+	@sh tests/bench/run.sh $(CURDIR)/$(BIN)
+
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
+FUZZ_SRC := $(wildcard tests/fuzz/*.c)
+fuzz:
+	@mkdir -p build-fuzz
+	@for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		clang $(ALL_CPPFLAGS) -Itools/vk-normalize -std=c11 $(FUZZ_FLAGS) \
+			-o build-fuzz/$$n $$f $(COMMON_SRC) \
+			$$(ls tools/vk-normalize/*.c | grep -v main.c) || exit 1; \
+		mkdir -p build-fuzz/corpus-$$n; \
+		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
+			build-fuzz/corpus-$$n tests/fuzz/corpus-$$n || exit 1; \
+	done
+
+lint:
+	mandoc -Tlint -W warning man/*.[1-8]
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
+	for m in man/*.[1-8]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+
+uninstall:
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in man/*.[1-8]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done
+
+clean:
+	rm -rf build build-asan build-fuzz bin bin-asan
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

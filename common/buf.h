@@ -1,0 +1,27 @@
+/* buf.h - a growable byte buffer; the one allocation pattern every tool shares. */
+#ifndef VKPIPE_BUF_H
+#define VKPIPE_BUF_H
+
+#include <stddef.h>
+
+typedef struct buf {
+	char	*p;	/* bytes, not NUL-terminated unless buf_cstr() was called */
+	size_t	 len;
+	size_t	 cap;
+} buf;
+
+#define BUF_INIT { NULL, 0, 0 }
+
+/* Make room for n more bytes. Returns 0, or -1 if memory ran out. */
+int	buf_grow(buf *b, size_t n);
+/* Append; on allocation failure the program cannot go on and aborts. */
+void	buf_put(buf *b, const void *p, size_t n);
+void	buf_putc(buf *b, char c);
+void	buf_puts(buf *b, const char *s);
+/* Terminate with NUL (not counted in len) and return the bytes. */
+char	*buf_cstr(buf *b);
+void	buf_free(buf *b);
+
+static inline void buf_reset(buf *b) { b->len = 0; }
+
+#endif

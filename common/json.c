@@ -1,0 +1,569 @@
+/* json.c - strict JSON over jsmn: tokenize, validate, look up, unescape. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#define JSMN_PARENT_LINKS
+#include <jsmn.h>
+
+#include "json.h"
+
+struct json_tok {
+	int	type;	/* enum json_type */
+	int	start;	/* first byte (strings: after the quote) */
+	int	end;	/* one past the last byte (strings: the closing quote) */
+	int	size;	/* members or elements */
+	int	next;	/* index after this subtree */
+};
+
+void
+json_init(json_doc *d)
+{
+	memset(d, 0, sizeof(*d));
+}
+
+void
+json_free(json_doc *d)
+{
+	free(d->tok);
+	free(d->jtok);
+	json_init(d);
+}
+
+static int
+grow(json_doc *d)
+{
+	int cap = d->cap ? d->cap * 2 : 256;
+	void *a, *b;
+
+	if (d->cap > INT_MAX / 4)
+		return -1;
+	if ((a = realloc(d->jtok, (size_t)cap * sizeof(jsmntok_t))) == NULL)
+		return -1;
+	d->jtok = a;
+	if ((b = realloc(d->tok, (size_t)cap * sizeof(struct json_tok))) == NULL)
+		return -1;
+	d->tok = b;
+	d->cap = cap;
+	return 0;
+}
+
+static int
+fail(json_doc *d, size_t at, const char *what)
+{
+	snprintf(d->err, sizeof(d->err), "%s at byte %zu", what, at + 1);
+	return -1;
+}
+
+static int
+isws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static size_t
+skipws(const json_doc *d, size_t p)
+{
+	while (p < d->len && isws(d->src[p]))
+		p++;
+	return p;
+}
+
+static int
+ishex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+/* The text between quotes: escapes well formed, no raw control characters. */
+static int
+check_string(json_doc *d, size_t p, size_t end)
+{
+	const unsigned char *s = (const unsigned char *)d->src;
+
+	for (; p < end; p++) {
+		if (s[p] < 0x20)
+			return fail(d, p, "control character in string");
+		if (s[p] != '\\')
+			continue;
+		if (++p >= end)
+			return fail(d, p, "bad escape in string");
+		switch (s[p]) {
+		case '"': case '\\': case '/': case 'b':
+		case 'f': case 'n': case 'r': case 't':
+			break;
+		case 'u':
+			if (p + 4 >= end || !ishex(s[p + 1]) || !ishex(s[p + 2]) ||
+			    !ishex(s[p + 3]) || !ishex(s[p + 4]))
+				return fail(d, p, "bad \\u escape in string");
+			p += 4;
+			break;
+		default:
+			return fail(d, p, "bad escape in string");
+		}
+	}
+	return 0;
+}
+
+static int
+isdigit_(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/* RFC 8259 number grammar, or true/false/null. Sets the token's type. */
+static int
+check_primitive(json_doc *d, struct json_tok *t)
+{
+	const char *s = d->src + t->start;
+	size_t n = (size_t)(t->end - t->start), i = 0;
+
+	if (n == 4 && memcmp(s, "true", 4) == 0) {
+		t->type = JSON_TRUE;
+		return 0;
+	}
+	if (n == 5 && memcmp(s, "false", 5) == 0) {
+		t->type = JSON_FALSE;
+		return 0;
+	}
+	if (n == 4 && memcmp(s, "null", 4) == 0) {
+		t->type = JSON_NULL;
+		return 0;
+	}
+	t->type = JSON_NUMBER;
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else if (i < n && isdigit_(s[i]))
+		while (i < n && isdigit_(s[i]))
+			i++;
+	else
+		goto bad;
+	if (i < n && s[i] == '.') {
+		if (++i >= n || !isdigit_(s[i]))
+			goto bad;
+		while (i < n && isdigit_(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !isdigit_(s[i]))
+			goto bad;
+		while (i < n && isdigit_(s[i]))
+			i++;
+	}
+	if (i == n)
+		return 0;
+bad:
+	return fail(d, (size_t)t->start, "invalid literal");
+}
+
+/* Where token i's text begins and ends, quotes included. */
+static size_t
+span_begin(const json_doc *d, int i)
+{
+	const jsmntok_t *jt = (const jsmntok_t *)d->jtok + i;
+	return (size_t)(jt->type == JSMN_STRING ? jt->start - 1 : jt->start);
+}
+
+/*
+ * Validate the subtree at token i, which must begin at byte *pos; on return
+ * *pos is just past it and *idx the next token. Checks every byte between
+ * the tokens, so that whatever jsmn tolerated is caught here.
+ */
+static int
+walk(json_doc *d, int *idx, size_t *pos, int depth)
+{
+	const jsmntok_t *jt;
+	struct json_tok *t;
+	int i = *idx, k, n;
+	size_t p;
+
+	if (i >= d->ntok)
+		return fail(d, *pos, "unexpected character");
+	jt = (const jsmntok_t *)d->jtok + i;
+	t = &d->tok[i];
+	if (span_begin(d, i) != *pos)
+		return fail(d, *pos, "unexpected character");
+	t->start = jt->start;
+	t->end = jt->end;
+	t->size = jt->size;
+	switch (jt->type) {
+	case JSMN_STRING:
+		t->type = JSON_STRING;
+		if (check_string(d, (size_t)jt->start, (size_t)jt->end) == -1)
+			return -1;
+		*pos = (size_t)jt->end + 1;
+		*idx = t->next = i + 1;
+		return 0;
+	case JSMN_PRIMITIVE:
+		if (check_primitive(d, t) == -1)
+			return -1;
+		*pos = (size_t)jt->end;
+		*idx = t->next = i + 1;
+		return 0;
+	case JSMN_OBJECT:
+	case JSMN_ARRAY:
+		break;
+	default:
+		return fail(d, *pos, "unexpected character");
+	}
+	if (depth >= JSON_MAX_DEPTH)
+		return fail(d, *pos, "nested too deeply");
+	t->type = jt->type == JSMN_OBJECT ? JSON_OBJECT : JSON_ARRAY;
+	n = jt->size;
+	p = *pos + 1;
+	*idx = i + 1;
+	for (k = 0; k < n; k++) {
+		p = skipws(d, p);
+		if (k > 0) {
+			if (p >= d->len || d->src[p] != ',')
+				return fail(d, p, "expected ','");
+			p = skipws(d, p + 1);
+		}
+		if (t->type == JSON_OBJECT) {
+			if (*idx >= d->ntok ||
+			    ((jsmntok_t *)d->jtok)[*idx].type != JSMN_STRING)
+				return fail(d, p, "expected a string key");
+			if (walk(d, idx, &p, depth + 1) == -1)
+				return -1;
+			p = skipws(d, p);
+			if (p >= d->len || d->src[p] != ':')
+				return fail(d, p, "expected ':'");
+			p = skipws(d, p + 1);
+		}
+		if (walk(d, idx, &p, depth + 1) == -1)
+			return -1;
+	}
+	p = skipws(d, p);
+	if (p >= d->len || d->src[p] != (t->type == JSON_OBJECT ? '}' : ']') ||
+	    p + 1 != (size_t)jt->end)
+		return fail(d, p, t->type == JSON_OBJECT ?
+		    "expected ',' or '}'" : "expected ',' or ']'");
+	t->end = jt->end;
+	t->next = *idx;
+	*pos = p + 1;
+	return 0;
+}
+
+int
+json_parse(json_doc *d, const char *s, size_t n)
+{
+	jsmn_parser p;
+	size_t pos;
+	int r, idx;
+
+	d->src = s;
+	d->len = n;
+	d->ntok = 0;
+	d->err[0] = '\0';
+	if (n > INT_MAX - 2)
+		return fail(d, 0, "document too large");
+	pos = skipws(d, 0);
+	if (pos == n)
+		return 1;
+	if (d->cap == 0 && grow(d) == -1)
+		return fail(d, 0, "out of memory");
+	if (s[pos] != '{' && s[pos] != '[' && s[pos] != '"') {
+		/* jsmn's strict mode wants a delimiter after a primitive, so
+		 * a bare top-level number or literal is checked here. */
+		size_t e = pos;
+		struct json_tok *t = &d->tok[0];
+
+		while (e < n && !isws(s[e]))
+			e++;
+		t->start = (int)pos;
+		t->end = (int)e;
+		t->size = 0;
+		t->next = 1;
+		if (check_primitive(d, t) == -1)
+			return -1;
+		d->ntok = 1;
+		if (skipws(d, e) != n)
+			return fail(d, e, "trailing characters after the JSON value");
+		return 0;
+	}
+	jsmn_init(&p);
+	for (;;) {
+		r = jsmn_parse(&p, s, n, d->jtok, (unsigned)d->cap);
+		if (r != JSMN_ERROR_NOMEM)
+			break;
+		/* jsmn resumes where it stopped once given more tokens. */
+		if (grow(d) == -1)
+			return fail(d, p.pos, "out of memory");
+	}
+	if (r == JSMN_ERROR_PART)
+		return fail(d, n, "truncated JSON: unexpected end");
+	if (r == JSMN_ERROR_INVAL)
+		return fail(d, p.pos, "invalid JSON");
+	if (r <= 0)
+		return fail(d, pos, "invalid JSON");
+	d->ntok = r;
+	idx = 0;
+	if (walk(d, &idx, &pos, 0) == -1)
+		return -1;
+	pos = skipws(d, pos);
+	if (pos != n || idx != d->ntok)
+		return fail(d, pos, "trailing characters after the JSON value");
+	return 0;
+}
+
+enum json_type
+json_type(const json_doc *d, int i)
+{
+	if (i < 0 || i >= d->ntok)
+		return JSON_NONE;
+	return (enum json_type)d->tok[i].type;
+}
+
+const char *
+json_raw(const json_doc *d, int i, size_t *n)
+{
+	if (i < 0 || i >= d->ntok) {
+		*n = 0;
+		return NULL;
+	}
+	*n = (size_t)(d->tok[i].end - d->tok[i].start);
+	return d->src + d->tok[i].start;
+}
+
+int
+json_size(const json_doc *d, int i)
+{
+	return (i < 0 || i >= d->ntok) ? 0 : d->tok[i].size;
+}
+
+int
+json_next(const json_doc *d, int i)
+{
+	return d->tok[i].next;
+}
+
+int
+json_child(const json_doc *d, int i)
+{
+	if (i < 0 || i >= d->ntok || d->tok[i].size == 0 ||
+	    (d->tok[i].type != JSON_OBJECT && d->tok[i].type != JSON_ARRAY))
+		return -1;
+	return i + 1;
+}
+
+int
+json_get(const json_doc *d, int i, const char *key, size_t klen)
+{
+	int k, n, j;
+
+	if (json_type(d, i) != JSON_OBJECT)
+		return -1;
+	n = d->tok[i].size;
+	j = i + 1;
+	for (k = 0; k < n; k++) {
+		const struct json_tok *t = &d->tok[j];
+		size_t tl = (size_t)(t->end - t->start);
+
+		/* Keys without escapes compare byte for byte; the rest unescaped. */
+		if ((tl == klen && memcmp(d->src + t->start, key, klen) == 0) ||
+		    (memchr(d->src + t->start, '\\', tl) != NULL &&
+		    json_streq(d, j, key, klen)))
+			return j + 1;
+		j = d->tok[j + 1].next;
+	}
+	return -1;
+}
+
+int
+json_at(const json_doc *d, int i, int n)
+{
+	int k, j;
+
+	if (json_type(d, i) != JSON_ARRAY || n < 0 || n >= d->tok[i].size)
+		return -1;
+	j = i + 1;
+	for (k = 0; k < n; k++)
+		j = d->tok[j].next;
+	return j;
+}
+
+int
+json_path(const json_doc *d, int i, const char *path)
+{
+	const char *p = path, *e;
+	long n;
+	char *end;
+
+	while (*p && i >= 0) {
+		if (*p == '.') {
+			p++;
+			continue;
+		}
+		if (*p == '[') {
+			errno = 0;
+			n = strtol(p + 1, &end, 10);
+			if (end == p + 1 || *end != ']' || errno || n < 0 || n > INT_MAX)
+				return -1;
+			i = json_at(d, i, (int)n);
+			p = end + 1;
+			continue;
+		}
+		for (e = p; *e && *e != '.' && *e != '['; e++)
+			;
+		i = json_get(d, i, p, (size_t)(e - p));
+		p = e;
+	}
+	return i;
+}
+
+int
+json_int64(const json_doc *d, int i, int64_t *v)
+{
+	const char *s;
+	size_t n, k = 0;
+	uint64_t acc = 0, lim;
+	int neg = 0;
+
+	if (json_type(d, i) != JSON_NUMBER)
+		return -1;
+	s = json_raw(d, i, &n);
+	if (s[0] == '-') {
+		neg = 1;
+		k = 1;
+	}
+	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+	for (; k < n; k++) {
+		unsigned dgt;
+
+		if (!isdigit_(s[k]))
+			return -1;	/* a fraction or an exponent */
+		dgt = (unsigned)(s[k] - '0');
+		if (acc > (lim - dgt) / 10)
+			return -1;
+		acc = acc * 10 + dgt;
+	}
+	if (neg)
+		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
+	else
+		*v = (int64_t)acc;
+	return 0;
+}
+
+static unsigned
+hex4(const char *s)
+{
+	unsigned v = 0;
+	int k;
+
+	for (k = 0; k < 4; k++) {
+		unsigned char c = (unsigned char)s[k];
+		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	}
+	return v;
+}
+
+static void
+put_utf8(buf *out, unsigned cp)
+{
+	char u[4];
+
+	if (cp < 0x80) {
+		buf_putc(out, (char)cp);
+	} else if (cp < 0x800) {
+		u[0] = (char)(0xC0 | cp >> 6);
+		u[1] = (char)(0x80 | (cp & 0x3F));
+		buf_put(out, u, 2);
+	} else if (cp < 0x10000) {
+		u[0] = (char)(0xE0 | cp >> 12);
+		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[2] = (char)(0x80 | (cp & 0x3F));
+		buf_put(out, u, 3);
+	} else {
+		u[0] = (char)(0xF0 | cp >> 18);
+		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		u[3] = (char)(0x80 | (cp & 0x3F));
+		buf_put(out, u, 4);
+	}
+}
+
+void
+json_unescape_raw(const char *s, size_t n, buf *out)
+{
+	size_t i = 0, run;
+	const char *bs;
+	unsigned cp, lo;
+
+	while (i < n) {
+		bs = memchr(s + i, '\\', n - i);
+		run = bs ? (size_t)(bs - (s + i)) : n - i;
+		buf_put(out, s + i, run);
+		i += run;
+		if (i >= n)
+			break;
+		if (i + 1 >= n)	/* a validated string never ends in a lone '\' */
+			break;
+		switch (s[i + 1]) {
+		case 'b': buf_putc(out, '\b'); break;
+		case 'f': buf_putc(out, '\f'); break;
+		case 'n': buf_putc(out, '\n'); break;
+		case 'r': buf_putc(out, '\r'); break;
+		case 't': buf_putc(out, '\t'); break;
+		case 'u':
+			if (i + 6 > n)
+				return;
+			cp = hex4(s + i + 2);
+			i += 6;
+			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n &&
+			    s[i] == '\\' && s[i + 1] == 'u' &&
+			    (lo = hex4(s + i + 2)) >= 0xDC00 && lo <= 0xDFFF) {
+				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+				i += 6;
+			} else if (cp >= 0xD800 && cp <= 0xDFFF) {
+				cp = 0xFFFD;	/* a lone surrogate */
+			}
+			put_utf8(out, cp);
+			continue;
+		default:	/* " \ / */
+			buf_putc(out, s[i + 1]);
+			break;
+		}
+		i += 2;
+	}
+}
+
+int
+json_unescape(const json_doc *d, int i, buf *out)
+{
+	const char *s;
+	size_t n;
+
+	if (json_type(d, i) != JSON_STRING)
+		return -1;
+	s = json_raw(d, i, &n);
+	json_unescape_raw(s, n, out);
+	return 0;
+}
+
+int
+json_streq(const json_doc *d, int i, const char *s, size_t n)
+{
+	const char *r;
+	size_t rn;
+	buf tmp = BUF_INIT;
+	int eq;
+
+	if (json_type(d, i) != JSON_STRING)
+		return 0;
+	r = json_raw(d, i, &rn);
+	if (memchr(r, '\\', rn) == NULL)
+		return rn == n && memcmp(r, s, n) == 0;
+	json_unescape_raw(r, rn, &tmp);
+	eq = tmp.len == n && memcmp(tmp.p, s, n) == 0;
+	buf_free(&tmp);
+	return eq;
+}

@@ -1,0 +1,178 @@
+/* jsonw.c - compact JSON writer that always emits valid UTF-8. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "jsonw.h"
+
+static const char hexdig[] = "0123456789abcdef";
+
+/* 1 for bytes that end a plain ASCII run: '"', '\\', controls, non-ASCII. */
+static unsigned char special[256];
+
+static void
+init_special(void)
+{
+	int c;
+
+	for (c = 0; c < 256; c++)
+		special[c] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x80);
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+
+	if (c >= 0xC2 && c <= 0xDF)
+		return n >= 2 && (s[1] & 0xC0) == 0x80 ? 2 : 0;
+	if (c >= 0xE0 && c <= 0xEF) {
+		if (n < 3 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xE0 && s[1] < 0xA0)	/* overlong */
+			return 0;
+		if (c == 0xED && s[1] >= 0xA0)	/* UTF-16 surrogate */
+			return 0;
+		return 3;
+	}
+	if (c >= 0xF0 && c <= 0xF4) {
+		if (n < 4 || (s[1] & 0xC0) != 0x80 || (s[2] & 0xC0) != 0x80 ||
+		    (s[3] & 0xC0) != 0x80)
+			return 0;
+		if (c == 0xF0 && s[1] < 0x90)	/* overlong */
+			return 0;
+		if (c == 0xF4 && s[1] >= 0x90)	/* beyond U+10FFFF */
+			return 0;
+		return 4;
+	}
+	return 0;
+}
+
+/* The body of a string (no quotes): escapes and UTF-8 repair. */
+static void
+str_body(buf *b, const unsigned char *s, size_t n)
+{
+	size_t i = 0, run, k;
+	char esc[6];
+
+	if (!special['"'])
+		init_special();
+	while (i < n) {
+		for (run = i; run < n && !special[s[run]]; run++)
+			;
+		buf_put(b, s + i, run - i);
+		i = run;
+		if (i >= n)
+			break;
+		if (s[i] >= 0x80) {
+			if ((k = utf8_len(s + i, n - i)) == 0) {
+				buf_put(b, "\xEF\xBF\xBD", 3);
+				k = 1;
+			} else {
+				buf_put(b, s + i, k);
+			}
+			i += k;
+			continue;
+		}
+		switch (s[i]) {
+		case '"': buf_put(b, "\\\"", 2); break;
+		case '\\': buf_put(b, "\\\\", 2); break;
+		case '\b': buf_put(b, "\\b", 2); break;
+		case '\f': buf_put(b, "\\f", 2); break;
+		case '\n': buf_put(b, "\\n", 2); break;
+		case '\r': buf_put(b, "\\r", 2); break;
+		case '\t': buf_put(b, "\\t", 2); break;
+		default:
+			memcpy(esc, "\\u00", 4);
+			esc[4] = hexdig[s[i] >> 4];
+			esc[5] = hexdig[s[i] & 15];
+			buf_put(b, esc, 6);
+			break;
+		}
+		i++;
+	}
+}
+
+void
+jw_str(buf *b, const char *s, size_t n)
+{
+	buf_putc(b, '"');
+	str_body(b, (const unsigned char *)s, n);
+	buf_putc(b, '"');
+}
+
+void
+jw_cstr(buf *b, const char *s)
+{
+	jw_str(b, s, strlen(s));
+}
+
+void
+jw_int(buf *b, int64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+
+	buf_put(b, tmp, (size_t)n);
+}
+
+void
+jw_null(buf *b)
+{
+	buf_put(b, "null", 4);
+}
+
+void
+jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch)
+{
+	size_t n;
+	const char *s = json_raw(d, i, &n);
+
+	if (memchr(s, '\\', n) == NULL) {
+		jw_str(b, s, n);
+		return;
+	}
+	buf_reset(scratch);
+	json_unescape_raw(s, n, scratch);
+	jw_str(b, scratch->p, scratch->len);
+}
+
+void
+jw_value(buf *b, const json_doc *d, int i, buf *scratch)
+{
+	int k, n, j;
+	size_t len;
+	const char *s;
+
+	switch (json_type(d, i)) {
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		n = json_size(d, i);
+		buf_putc(b, json_type(d, i) == JSON_OBJECT ? '{' : '[');
+		j = i + 1;
+		for (k = 0; k < n; k++) {
+			if (k > 0)
+				buf_putc(b, ',');
+			if (json_type(d, i) == JSON_OBJECT) {
+				jw_tokstr(b, d, j, scratch);
+				buf_putc(b, ':');
+				j++;
+			}
+			jw_value(b, d, j, scratch);
+			j = json_next(d, j);
+		}
+		buf_putc(b, json_type(d, i) == JSON_OBJECT ? '}' : ']');
+		break;
+	case JSON_STRING:
+		jw_tokstr(b, d, i, scratch);
+		break;
+	case JSON_NONE:
+		jw_null(b);
+		break;
+	default:
+		s = json_raw(d, i, &len);
+		buf_put(b, s, len);
+		break;
+	}
+}

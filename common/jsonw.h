@@ -1,0 +1,32 @@
+/*
+ * jsonw.h - writing compact JSON into a buf.
+ *
+ * Everything written is valid JSON and valid UTF-8: strings are escaped
+ * (", \, control characters), and any byte that is not part of a valid
+ * UTF-8 sequence (overlong forms, surrogates, > U+10FFFF, truncated
+ * sequences) becomes U+FFFD. '/' and non-ASCII characters are written as
+ * they are.
+ */
+#ifndef VKPIPE_JSONW_H
+#define VKPIPE_JSONW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "json.h"
+
+/* A quoted string from raw (unescaped) bytes. */
+void	jw_str(buf *b, const char *s, size_t n);
+void	jw_cstr(buf *b, const char *s);
+void	jw_int(buf *b, int64_t v);
+void	jw_null(buf *b);
+/* String token i of d, re-escaped canonically; scratch is working space. */
+void	jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch);
+/* The whole value at token i, compacted (no white space), strings canonical. */
+void	jw_value(buf *b, const json_doc *d, int i, buf *scratch);
+/* A literal piece of JSON the caller vouches for, e.g. "{\"a\":". */
+static inline void jw_lit(buf *b, const char *s, size_t n) { buf_put(b, s, n); }
+#define JW_LIT(b, s)	jw_lit((b), (s), sizeof(s) - 1)
+
+#endif

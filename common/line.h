@@ -1,0 +1,43 @@
+/*
+ * line.h - reading newline-delimited input of any line length.
+ *
+ * Lines longer than the maximum are not truncated: their bytes are skipped
+ * up to the next newline and the line is reported as too long, so the
+ * stream goes on without holding more than `max` bytes in memory.
+ *
+ * Before blocking on an empty pipe the reader calls `wait_hook`, which is
+ * where a filter flushes its output: a live pipeline never holds an event
+ * back, while a replay of a big file reads and writes in large blocks.
+ */
+#ifndef VKPIPE_LINE_H
+#define VKPIPE_LINE_H
+
+#include <stddef.h>
+
+#define LINE_MAX_DEFAULT	(16u << 20)
+
+enum line_status {
+	LINE_OK = 1,		/* *p, *n hold the line, without its newline */
+	LINE_EOF = 0,
+	LINE_ERR = -1,		/* read(2) failed; errno is set */
+	LINE_TOOLONG = -2	/* a line over the maximum was skipped */
+};
+
+typedef struct linerd {
+	int		 fd;
+	char		*buf;
+	size_t		 cap, beg, end;
+	size_t		 max;		/* longest line accepted, in bytes */
+	int		 eof;
+	unsigned long	 lineno;	/* number of the line just returned */
+	void		(*wait_hook)(void *);
+	void		*wait_arg;
+} linerd;
+
+void	line_open(linerd *r, int fd, size_t max);
+int	line_next(linerd *r, const char **p, size_t *n);
+/* Is a complete line, or more input, available without blocking? */
+int	line_ready(linerd *r);
+void	line_close(linerd *r);	/* frees the buffer; does not close fd */
+
+#endif
