@@ -38,7 +38,7 @@ buf_need(buf *b, size_t n)
 }
 
 void
-buf_put(buf *b, const void *p, size_t n)
+buf_put_slow(buf *b, const void *p, size_t n)
 {
 	if (n == 0)
 		return;
@@ -48,7 +48,7 @@ buf_put(buf *b, const void *p, size_t n)
 }
 
 void
-buf_putc(buf *b, char c)
+buf_putc_slow(buf *b, char c)
 {
 	if (b->len == b->cap)
 		buf_need(b, 1);

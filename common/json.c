@@ -1,6 +1,7 @@
 /* json.c - strict JSON over jsmn: tokenize, validate, look up, unescape. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct json_tok {
 	int	end;	/* one past the last byte (strings: the closing quote) */
 	int	size;	/* members or elements */
 	int	next;	/* index after this subtree */
+	int	esc;	/* strings: holds a backslash escape */
 };
 
 void
@@ -73,40 +75,55 @@ skipws(const json_doc *d, size_t p)
 	return p;
 }
 
-static int
-ishex(unsigned char c)
-{
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
-}
-
-/* The text between quotes: escapes well formed, no raw control characters. */
+/*
+ * The text between quotes. jsmn has checked the escapes; what it lets
+ * through are raw control characters. Eight bytes at a time: a word has
+ * a byte below 0x20 or a '\\' when the classic "has a byte less than"
+ * test fires. Returns 1 if the string holds escapes, 0 if not, -1 if bad.
+ */
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
 static int
 check_string(json_doc *d, size_t p, size_t end)
 {
 	const unsigned char *s = (const unsigned char *)d->src;
+	uint64_t w, bs;
+	int esc = 0;
 
-	for (; p < end; p++) {
-		if (s[p] < 0x20)
-			return fail(d, p, "control character in string");
-		if (s[p] != '\\')
-			continue;
-		if (++p >= end)
-			return fail(d, p, "bad escape in string");
-		switch (s[p]) {
-		case '"': case '\\': case '/': case 'b':
-		case 'f': case 'n': case 'r': case 't':
-			break;
-		case 'u':
-			if (p + 4 >= end || !ishex(s[p + 1]) || !ishex(s[p + 2]) ||
-			    !ishex(s[p + 3]) || !ishex(s[p + 4]))
-				return fail(d, p, "bad \\u escape in string");
-			p += 4;
-			break;
-		default:
-			return fail(d, p, "bad escape in string");
+	while (p < end) {
+		size_t lim = end;
+
+		if (p + 8 <= d->len) {
+			uint64_t hit, keep = ~0ULL;
+
+			memcpy(&w, s + p, 8);
+			bs = w ^ (ONES * '\\');
+			hit = (((w - ONES * 0x20) & ~w) | ((bs - ONES) & ~bs)) & HIGHS;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			/* A short tail: bytes past the string are ignored
+			 * (a borrow only runs upwards, from a real hit). */
+			if (end - p < 8)
+				keep = ~0ULL >> (8 * (8 - (end - p)));
+#else
+			if (end - p < 8)
+				keep = 0;
+#endif
+			if (!(hit & keep)) {
+				p = end - p < 8 ? end : p + 8;
+				continue;
+			}
+			lim = p + 8 < end ? p + 8 : end;
+		}
+		for (; p < lim; p++) {
+			if (s[p] < 0x20)
+				return fail(d, p, "control character in string");
+			if (s[p] == '\\') {
+				esc = 1;
+				p++;	/* the escaped byte, checked by jsmn */
+			}
 		}
 	}
-	return 0;
+	return esc;
 }
 
 static int
@@ -198,7 +215,8 @@ walk(json_doc *d, int *idx, size_t *pos, int depth)
 	switch (jt->type) {
 	case JSMN_STRING:
 		t->type = JSON_STRING;
-		if (check_string(d, (size_t)jt->start, (size_t)jt->end) == -1)
+		if ((t->esc = check_string(d, (size_t)jt->start,
+		    (size_t)jt->end)) == -1)
 			return -1;
 		*pos = (size_t)jt->end + 1;
 		*idx = t->next = i + 1;
@@ -281,6 +299,7 @@ json_parse(json_doc *d, const char *s, size_t n)
 			e++;
 		t->start = (int)pos;
 		t->end = (int)e;
+		t->esc = 0;
 		t->size = 0;
 		t->next = 1;
 		if (check_primitive(d, t) == -1)
@@ -299,8 +318,16 @@ json_parse(json_doc *d, const char *s, size_t n)
 		if (grow(d) == -1)
 			return fail(d, p.pos, "out of memory");
 	}
-	if (r == JSMN_ERROR_PART)
-		return fail(d, n, "truncated JSON: unexpected end");
+	if (r == JSMN_ERROR_PART) {
+		/* jsmn stops at a NUL byte as if the text ended there. */
+		const char *nul = memchr(s, '\0', n);
+
+		if (nul != NULL)
+			return fail(d, (size_t)(nul - s), "NUL byte");
+		snprintf(d->err, sizeof(d->err),
+		    "truncated: the line ends inside a value");
+		return -1;
+	}
 	if (r == JSMN_ERROR_INVAL)
 		return fail(d, p.pos, "invalid JSON");
 	if (r <= 0)
@@ -332,6 +359,13 @@ json_raw(const json_doc *d, int i, size_t *n)
 	}
 	*n = (size_t)(d->tok[i].end - d->tok[i].start);
 	return d->src + d->tok[i].start;
+}
+
+int
+json_escaped(const json_doc *d, int i)
+{
+	return i >= 0 && i < d->ntok && d->tok[i].type == JSON_STRING &&
+	    d->tok[i].esc;
 }
 
 int
@@ -369,9 +403,8 @@ json_get(const json_doc *d, int i, const char *key, size_t klen)
 		size_t tl = (size_t)(t->end - t->start);
 
 		/* Keys without escapes compare byte for byte; the rest unescaped. */
-		if ((tl == klen && memcmp(d->src + t->start, key, klen) == 0) ||
-		    (memchr(d->src + t->start, '\\', tl) != NULL &&
-		    json_streq(d, j, key, klen)))
+		if (t->esc ? json_streq(d, j, key, klen) :
+		    (tl == klen && memcmp(d->src + t->start, key, klen) == 0))
 			return j + 1;
 		j = d->tok[j + 1].next;
 	}
@@ -560,7 +593,7 @@ json_streq(const json_doc *d, int i, const char *s, size_t n)
 	if (json_type(d, i) != JSON_STRING)
 		return 0;
 	r = json_raw(d, i, &rn);
-	if (memchr(r, '\\', rn) == NULL)
+	if (!d->tok[i].esc)
 		return rn == n && memcmp(r, s, n) == 0;
 	json_unescape_raw(r, rn, &tmp);
 	eq = tmp.len == n && memcmp(tmp.p, s, n) == 0;

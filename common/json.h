@@ -59,6 +59,8 @@ int	json_parse(json_doc *d, const char *s, size_t n);
 enum json_type json_type(const json_doc *d, int i);
 /* The raw text of token i: for strings, the bytes between the quotes, still escaped. */
 const char *json_raw(const json_doc *d, int i, size_t *n);
+/* Does string token i hold backslash escapes (else its raw bytes are its value)? */
+int	json_escaped(const json_doc *d, int i);
 /* Number of members (object) or elements (array). */
 int	json_size(const json_doc *d, int i);
 /* Index of the token after the whole subtree of i. */

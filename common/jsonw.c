@@ -111,10 +111,15 @@ jw_cstr(buf *b, const char *s)
 void
 jw_int(buf *b, int64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+	char tmp[24], *p = tmp + sizeof(tmp);
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
 
-	buf_put(b, tmp, (size_t)n);
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	buf_put(b, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 void
@@ -129,7 +134,7 @@ jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch)
 	size_t n;
 	const char *s = json_raw(d, i, &n);
 
-	if (memchr(s, '\\', n) == NULL) {
+	if (!json_escaped(d, i)) {
 		jw_str(b, s, n);
 		return;
 	}

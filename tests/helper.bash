@@ -1,6 +1,7 @@
 # helper.bash - loaded by every tests/NN-*.bats file.
 # VKPIPE_BIN is where the programs under test are (bin/ or bin-asan/),
 # VKPIPE_UNIT where the unit drivers are; `make check` sets both.
+bats_require_minimum_version 1.5.0
 bats_load_library bats-support
 bats_load_library bats-assert
 

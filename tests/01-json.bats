@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# The common/ JSON layer and line reader, through the json-test driver.
+
+load helper
+
+jt() { "$VKPIPE_UNIT/json-test" "$@"; }
+
+@test "json: valid documents are accepted and written compactly" {
+	run jt parse <<'EOF2'
+{"a":1}
+ { "a" : [ 1 , 2 , { "b" : null } ] , "c" : "d" } 
+[]
+{}
+-0.5e+3
+true
+"x"
+[1.25E-3,0,-0,1e10]
+EOF2
+	assert_success
+	assert_output - <<'EOF2'
+ok {"a":1}
+ok {"a":[1,2,{"b":null}],"c":"d"}
+ok []
+ok {}
+ok -0.5e+3
+ok true
+ok "x"
+ok [1.25E-3,0,-0,1e10]
+EOF2
+}
+
+@test "json: what jsmn lets through is rejected: more than one value, runs of colons, garbage" {
+	run jt parse <<'EOF2'
+{}{}
+{"a":::"b"}
+{"a":1}x
+{"a":1} {"b":2}
+[1 2]
+{"a" 1}
+{"a":1,}
+[1,]
+{,}
+true false
+EOF2
+	assert_success
+	refute_output --partial "ok "
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^error ')" 10
+}
+
+@test "json: bad literals, numbers and strings are rejected with a byte position" {
+	run jt parse <<'EOF2'
+[01]
+[1.]
+[.5]
+[-]
+[1e]
+[tru]
+[nul]
+[True]
+["a	b"]
+["\x"]
+["\u12"]
+{"a":"b
+EOF2
+	assert_success
+	assert_line --index 0 "error invalid literal at byte 2"
+	assert_line --index 8 "error control character in string at byte 4"
+	assert_line --index 11 "error truncated: the line ends inside a value"
+	assert_equal "$(printf '%s\n' "$output" | grep -c '^error ')" 12
+}
+
+@test "json: a blank line is no value" {
+	run jt parse <<< "   "
+	assert_output "blank"
+}
+
+@test "json: every escape unescapes, surrogate pairs join, lone surrogates become U+FFFD" {
+	run jt str s <<'EOF2'
+{"s":"a\/b\\c\"d\u0041\u00e9\u20ac\ud83d\ude00"}
+{"s":"\ud800x\udc00"}
+{"s":"tab\there"}
+EOF2
+	assert_line --index 0 'a/b\c"dAé€😀'
+	assert_line --index 1 $'\xef\xbf\xbdx\xef\xbf\xbd'
+	assert_line --index 2 $'tab\there'
+}
+
+@test "json: the writer escapes control characters and repairs invalid UTF-8" {
+	printf '{"s":"\\u0001\\u001f\\n\\"\\\\ \xff \xc3( \xed\xa0\x80 \xf4\x90\x80\x80 \xc0\xaf ok é"}\n' > "$BATS_TEST_TMPDIR/in"
+	run jt path s < "$BATS_TEST_TMPDIR/in"
+	assert_output $'"\\u0001\\u001f\\n\\"\\\\ \xef\xbf\xbd \xef\xbf\xbd( \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd \xef\xbf\xbd\xef\xbf\xbd ok \xc3\xa9"'
+	# and what it writes is JSON jq reads back
+	echo "$output" | jq -e . >/dev/null
+}
+
+@test "json: 64-bit integers, both limits, and what is not one" {
+	for v in 2000000001 -218730916 9223372036854775807 -9223372036854775808 9007199254740993; do
+		run jt int n <<< "{\"n\":$v}"
+		assert_output "$v"
+	done
+	for v in 9223372036854775808 -9223372036854775809 1.0 1e3 '"1"' null; do
+		run jt int n <<< "{\"n\":$v}"
+		assert_output "not an int64"
+	done
+}
+
+@test "json: lookup by path through objects and arrays; a missing step is missing" {
+	doc='{"object":{"message":{"peer_id":2000000002,"attachments":[{"type":"photo"},{"type":"doc"}]}},"k\u0065y":1}'
+	run jt path object.message.peer_id <<< "$doc"
+	assert_output 2000000002
+	run jt path 'object.message.attachments[1].type' <<< "$doc"
+	assert_output '"doc"'
+	run jt path 'object.message.attachments[2].type' <<< "$doc"
+	assert_output missing
+	run jt path object.nope.peer_id <<< "$doc"
+	assert_output missing
+	run jt path key <<< "$doc"
+	assert_output 1
+}
+
+@test "json: documents of any size grow the token array" {
+	python3 -c 'import json; print(json.dumps({"a": list(range(200000)), "b": [{"c": i} for i in range(50000)]}))' > "$BATS_TEST_TMPDIR/big"
+	run jt path 'b[49999].c' < "$BATS_TEST_TMPDIR/big"
+	assert_output 49999
+	run jt path 'a[199999]' < "$BATS_TEST_TMPDIR/big"
+	assert_output 199999
+}
+
+@test "json: deep nesting is refused, not a crash" {
+	python3 -c 'print("[" * 100000 + "]" * 100000)' > "$BATS_TEST_TMPDIR/deep"
+	run jt parse < "$BATS_TEST_TMPDIR/deep"
+	assert_success
+	assert_output --partial "error nested too deeply"
+}
+
+@test "line: lines of any length, a last line without newline, and over-long lines skipped whole" {
+	{ printf 'short\n'; head -c 300000 /dev/zero | tr '\0' a; printf '\nafter\n'; printf 'tail'; } > "$BATS_TEST_TMPDIR/in"
+	run jt lines 1000000 < "$BATS_TEST_TMPDIR/in"
+	assert_output $'1: 5\n2: 300000\n3: 5\n4: 4'
+	run jt lines 1000 < "$BATS_TEST_TMPDIR/in"
+	assert_output $'1: 5\n2: too long\n3: 5\n4: 4'
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# vk-normalize against the Event contract: golden NDJSON fixtures.
+
+load helper
+
+F="$FIXTURES/normalize"
+
+@test "normalize: every row of the contract (commands, messages, replies, forwards, attachments, buttons, reactions)" {
+	run --separate-stderr vk-normalize "$F/contract.in.ndjson"
+	assert_success
+	diff -u "$F/contract.out.ndjson" <(printf '%s\n' "$output")
+}
+
+@test "normalize: unknown types are counted and dropped, and kept as {event_type,event_id,raw} with --keep-unknown" {
+	run --separate-stderr vk-normalize "$F/contract.in.ndjson"
+	assert_equal "$stderr" "vk-normalize: 34 lines read, 30 events written, 0 rejected, 4 dropped (other update types and failed poll replies)"
+	refute_output --partial message_typing_state
+	run --separate-stderr vk-normalize --keep-unknown "$F/contract.in.ndjson"
+	assert_success
+	diff -u "$F/contract-keep.out.ndjson" <(printf '%s\n' "$output")
+	assert_line '{"event_type":"message_typing_state","event_id":"u1","raw":{"state":"typing","from_id":1,"to_id":-2}}'
+	assert_line '{"event_type":"message_edit","event_id":null,"raw":{"from_id":-111,"id":276,"peer_id":222,"text":"edited"}}'
+}
+
+@test "normalize: a whole long-poll response gives its updates in order" {
+	run vk-normalize --keep-unknown <<'EOF2'
+{"ts":"3","updates":[{"type":"message_new","event_id":"p1","object":{"message":{"from_id":1,"peer_id":1,"conversation_message_id":31,"text":"/a"}}},{"type":"group_join","event_id":"p2","object":{"user_id":1}},{"type":"message_reaction_event","event_id":"p3","object":{"reacted_id":1,"peer_id":1,"cmid":31,"reaction_id":1}}]}
+EOF2
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .event_id | paste -sd,)" "p1,p2,p3"
+}
+
+@test "normalize: invalid UTF-8 in the input comes out as U+FFFD, valid UTF-8 as it was" {
+	run vk-normalize "$F/utf8.in.ndjson"
+	assert_success
+	diff -u "$F/utf8.out.ndjson" <(printf '%s\n' "$output")
+	# a strict UTF-8 decoder accepts every byte written
+	printf '%s\n' "$output" | python3 -c 'import sys; sys.stdin.buffer.read().decode("utf-8", "strict")'
+}
+
+@test "normalize: escapes: \\/ and \\uXXXX decoded, emoji surrogate pairs joined, control characters re-escaped" {
+	run vk-normalize "$F/contract.in.ndjson"
+	assert_line --partial '"text":"Привет 😀 Привет 😀 / \" \\ \t \n \u0001 \u001f '
+	assert_line --partial '"text":"/start escaped slash is still a command"'
+	assert_line --partial '"event_type":"command","event_id":"e14"'
+}
+
+@test "normalize: the real VK payloads captured by other libraries" {
+	run --separate-stderr vk-normalize "$F/vk-samples.in.ndjson"
+	# the one legacy (API < 5.103) sample has no event_id: rejected, named
+	assert_failure 1
+	assert_equal "$stderr" "vk-normalize: $F/vk-samples.in.ndjson: line 19: update without a string \"event_id\"
+vk-normalize: 26 lines read, 17 events written, 1 rejected, 7 dropped (other update types and failed poll replies)"
+	diff -u "$F/vk-samples.out.ndjson" <(printf '%s\n' "$output")
+	run --separate-stderr vk-normalize --keep-unknown "$F/vk-samples.in.ndjson"
+	diff -u "$F/vk-samples-keep.out.ndjson" <(printf '%s\n' "$output")
+}
+
+@test "normalize: keys in the contract's order, every line one compact JSON object" {
+	run --separate-stderr vk-normalize "$F/contract.in.ndjson"
+	while IFS= read -r line; do
+		keys=$(jq -c 'keys_unsorted' <<< "$line")
+		case $(jq -r .event_type <<< "$line") in
+		command|message) assert_equal "$keys" '["event_type","event_id","user","peer","message"]' ;;
+		button) assert_equal "$keys" '["event_type","event_id","user","peer","button"]' ;;
+		reaction) assert_equal "$keys" '["event_type","event_id","user","peer","reaction"]' ;;
+		*) false ;;
+		esac
+		assert_equal "$(jq -c 'keys_unsorted' <<< "$(jq -c .user <<< "$line")")" '["uuid","name","firstname","lastname","nick"]'
+		assert_equal "$(jq -c '.peer | keys_unsorted' <<< "$line")" '["bpid","cid","name"]'
+	done <<< "$output"
+	# compact: no white space outside strings, and a strict JSON library
+	# reads each line (python3 rather than jq, which rounds big integers)
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/events"
+	python3 - "$BATS_TEST_TMPDIR/events" <<'PY'
+import json, re, sys
+for line in open(sys.argv[1], encoding="utf-8").read().splitlines():
+    json.loads(line)
+    outside = re.sub(r'"(?:[^"\\]|\\.)*"', "", line)
+    assert not re.search(r"\s", outside), line
+PY
+
+
+}
+
+@test "normalize: --prefix sets the command characters, UTF-8 ones included" {
+	input='{"type":"message_new","event_id":"a","object":{"message":{"from_id":1,"peer_id":1,"conversation_message_id":1,"text":"§roll"}}}
+{"type":"message_new","event_id":"b","object":{"message":{"from_id":1,"peer_id":1,"conversation_message_id":2,"text":"/start"}}}
+{"type":"message_new","event_id":"c","object":{"message":{"from_id":1,"peer_id":1,"conversation_message_id":3,"text":"#tag"}}}'
+	run vk-normalize --prefix '#§' <<< "$input"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .event_type | paste -sd,)" "command,message,command"
+	run vk-normalize <<< "$input"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .event_type | paste -sd,)" "message,command,message"
+	run vk-normalize --prefix '' <<< "$input"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .event_type | paste -sd,)" "message,message,message"
+}

@@ -1,0 +1,323 @@
+/* normalize.c - the Event contract: raw update → Event line. */
+#include <string.h>
+
+#include "jsonw.h"
+#include "normalize.h"
+
+#define CHAT_PEER_BASE	2000000000LL
+
+static buf scratch = BUF_INIT;	/* unescaping space for the writer */
+static buf text = BUF_INIT;	/* the message text, unescaped */
+
+#define GET(d, i, k)	json_get((d), (i), (k), sizeof(k) - 1)
+
+/* An integer member, required: -1 if absent or not an int64. */
+static int
+req_int(const json_doc *d, int obj, const char *key, int64_t *v)
+{
+	return json_int64(d, json_get(d, obj, key, strlen(key)), v);
+}
+
+static void
+write_int_or_null(buf *b, const json_doc *d, int i)
+{
+	int64_t v;
+
+	if (json_int64(d, i, &v) == 0)
+		jw_int(b, v);
+	else
+		jw_null(b);
+}
+
+static void
+write_name(buf *b, const char *s)
+{
+	if (s)
+		jw_cstr(b, s);
+	else
+		jw_null(b);
+}
+
+/* "event_type":…,"event_id":…,"user":{…},"peer":{…}, — common head. */
+static void
+write_head(buf *b, const char *type, const json_doc *d, int evid,
+    int64_t uuid, int64_t bpid, const norm_opts *o)
+{
+	struct norm_names nm = { NULL, NULL, NULL, NULL, NULL };
+
+	if (o->names)
+		o->names(o->names_arg, uuid, bpid, &nm);
+	JW_LIT(b, "{\"event_type\":\"");
+	buf_puts(b, type);
+	JW_LIT(b, "\",\"event_id\":");
+	jw_tokstr(b, d, evid, &scratch);
+	JW_LIT(b, ",\"user\":{\"uuid\":");
+	jw_int(b, uuid);
+	JW_LIT(b, ",\"name\":");
+	write_name(b, nm.name);
+	JW_LIT(b, ",\"firstname\":");
+	write_name(b, nm.firstname);
+	JW_LIT(b, ",\"lastname\":");
+	write_name(b, nm.lastname);
+	JW_LIT(b, ",\"nick\":");
+	write_name(b, nm.nick);
+	JW_LIT(b, "},\"peer\":{\"bpid\":");
+	jw_int(b, bpid);
+	JW_LIT(b, ",\"cid\":");
+	if (bpid > CHAT_PEER_BASE)
+		jw_int(b, bpid - CHAT_PEER_BASE);
+	else
+		jw_null(b);
+	JW_LIT(b, ",\"name\":");
+	write_name(b, nm.peer_name);
+	JW_LIT(b, "},");
+}
+
+/* Reply: {"cmid":…,"text":…,"uuid":…} from a message-like object. */
+static void
+write_reply(buf *b, const json_doc *d, int m)
+{
+	int t;
+
+	JW_LIT(b, "{\"cmid\":");
+	write_int_or_null(b, d, GET(d, m, "conversation_message_id"));
+	JW_LIT(b, ",\"text\":");
+	t = GET(d, m, "text");
+	if (json_type(d, t) == JSON_STRING)
+		jw_tokstr(b, d, t, &scratch);
+	else
+		JW_LIT(b, "\"\"");
+	JW_LIT(b, ",\"uuid\":");
+	write_int_or_null(b, d, GET(d, m, "from_id"));
+	buf_putc(b, '}');
+}
+
+/* Does s start with one of the prefix characters? */
+static int
+is_command(const char *s, size_t n, const char *prefix)
+{
+	const unsigned char *p = (const unsigned char *)prefix;
+	size_t k;
+
+	while (*p) {
+		/* One UTF-8 character: a lead byte and its continuation bytes. */
+		k = 1;
+		while (p[k] && (p[k] & 0xC0) == 0x80)
+			k++;
+		if (n >= k && memcmp(s, p, k) == 0)
+			return 1;
+		p += k;
+	}
+	return 0;
+}
+
+/* The message object of a message_new: object.message, or, in the legacy
+ * (API < 5.103) shape, the object itself. */
+static int
+message_of(const json_doc *d, int obj)
+{
+	int m = GET(d, obj, "message");
+
+	if (m >= 0)
+		return m;
+	if (GET(d, obj, "peer_id") >= 0)
+		return obj;
+	return -1;
+}
+
+static enum norm_result
+message_new(const json_doc *d, int evid, int obj, const norm_opts *o,
+    buf *b, const char **why)
+{
+	int m, t, att, fwd, rep, geo, i, k, n;
+	int64_t from, peer, cmid;
+
+	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
+		return *why = "message_new without object.message", NORM_REJECT;
+	if (req_int(d, m, "peer_id", &peer) == -1)
+		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
+	if (req_int(d, m, "from_id", &from) == -1)
+		return *why = "message_new without an integer object.message.from_id", NORM_REJECT;
+	if (req_int(d, m, "conversation_message_id", &cmid) == -1)
+		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
+	t = GET(d, m, "text");
+	if (t >= 0 && json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NULL)
+		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
+	buf_reset(&text);
+	if (json_type(d, t) == JSON_STRING)
+		json_unescape(d, t, &text);
+
+	write_head(b, is_command(text.p, text.len, o->prefix) ? "command" :
+	    "message", d, evid, from, peer, o);
+	JW_LIT(b, "\"message\":{\"cmid\":");
+	jw_int(b, cmid);
+	JW_LIT(b, ",\"text\":");
+	jw_str(b, text.p ? text.p : "", text.len);
+
+	JW_LIT(b, ",\"reply\":");
+	rep = GET(d, m, "reply_message");
+	if (json_type(d, rep) == JSON_OBJECT)
+		write_reply(b, d, rep);
+	else
+		jw_null(b);
+
+	JW_LIT(b, ",\"forward\":[");
+	fwd = GET(d, m, "fwd_messages");
+	n = json_type(d, fwd) == JSON_ARRAY ? json_size(d, fwd) : 0;
+	for (k = 0, i = fwd + 1; k < n; k++, i = json_next(d, i)) {
+		if (k > 0)
+			buf_putc(b, ',');
+		write_reply(b, d, i);
+	}
+
+	JW_LIT(b, "],\"attachments\":[");
+	k = 0;
+	att = GET(d, m, "attachments");
+	if (json_type(d, att) == JSON_ARRAY) {
+		int na = json_size(d, att), j;
+
+		for (j = 0, i = att + 1; j < na; j++, i = json_next(d, i)) {
+			int ty = GET(d, i, "type");
+
+			if (json_type(d, ty) != JSON_STRING)
+				continue;
+			if (k++ > 0)
+				buf_putc(b, ',');
+			jw_tokstr(b, d, ty, &scratch);
+		}
+	}
+	geo = GET(d, m, "geo");
+#define ATT(lit)	do { if (k++ > 0) buf_putc(b, ','); JW_LIT(b, lit); } while (0)
+	if (geo >= 0 && json_type(d, geo) != JSON_NULL)
+		ATT("\"geo\"");
+	if (json_type(d, rep) == JSON_OBJECT)
+		ATT("\"reply\"");
+	if (n > 0)
+		ATT("\"forward\"");
+#undef ATT
+	JW_LIT(b, "]}}\n");
+	return NORM_EVENT;
+}
+
+static enum norm_result
+message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
+    buf *b, const char **why)
+{
+	int64_t user, peer, cmid;
+	int beid, payload;
+
+	if (req_int(d, obj, "user_id", &user) == -1)
+		return *why = "message_event without an integer object.user_id", NORM_REJECT;
+	if (req_int(d, obj, "peer_id", &peer) == -1)
+		return *why = "message_event without an integer object.peer_id", NORM_REJECT;
+	if (req_int(d, obj, "conversation_message_id", &cmid) == -1)
+		return *why = "message_event without an integer object.conversation_message_id", NORM_REJECT;
+	beid = GET(d, obj, "event_id");
+	if (json_type(d, beid) != JSON_STRING)
+		return *why = "message_event without a string object.event_id", NORM_REJECT;
+	payload = GET(d, obj, "payload");
+
+	write_head(b, "button", d, evid, user, peer, o);
+	JW_LIT(b, "\"button\":{\"cmid\":");
+	jw_int(b, cmid);
+	JW_LIT(b, ",\"beid\":");
+	jw_tokstr(b, d, beid, &scratch);
+	JW_LIT(b, ",\"payload\":");
+	jw_value(b, d, payload, &scratch);	/* absent → null */
+	JW_LIT(b, "}}\n");
+	return NORM_EVENT;
+}
+
+static enum norm_result
+reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
+    buf *b, const char **why)
+{
+	int64_t user, peer, cmid;
+	int rid;
+
+	if (req_int(d, obj, "reacted_id", &user) == -1)
+		return *why = "message_reaction_event without an integer object.reacted_id", NORM_REJECT;
+	if (req_int(d, obj, "peer_id", &peer) == -1)
+		return *why = "message_reaction_event without an integer object.peer_id", NORM_REJECT;
+	if (req_int(d, obj, "cmid", &cmid) == -1)
+		return *why = "message_reaction_event without an integer object.cmid", NORM_REJECT;
+	rid = GET(d, obj, "reaction_id");
+
+	write_head(b, "reaction", d, evid, user, peer, o);
+	JW_LIT(b, "\"reaction\":{\"cmid\":");
+	jw_int(b, cmid);
+	JW_LIT(b, ",\"rid\":");
+	write_int_or_null(b, d, rid);	/* absent when the reaction was removed */
+	JW_LIT(b, "}}\n");
+	return NORM_EVENT;
+}
+
+int
+norm_ids(const json_doc *d, int upd, int64_t *uuid, int64_t *bpid)
+{
+	int ty = GET(d, upd, "type"), obj = GET(d, upd, "object"), m;
+
+	if (json_streq(d, ty, "message_new", 11)) {
+		if ((m = message_of(d, obj)) < 0)
+			return 0;
+		return req_int(d, m, "from_id", uuid) == 0 &&
+		    req_int(d, m, "peer_id", bpid) == 0;
+	}
+	if (json_streq(d, ty, "message_event", 13))
+		return req_int(d, obj, "user_id", uuid) == 0 &&
+		    req_int(d, obj, "peer_id", bpid) == 0;
+	if (json_streq(d, ty, "message_reaction_event", 22))
+		return req_int(d, obj, "reacted_id", uuid) == 0 &&
+		    req_int(d, obj, "peer_id", bpid) == 0;
+	return 0;
+}
+
+enum norm_result
+norm_update(const json_doc *d, int upd, const norm_opts *o, buf *out,
+    const char **why)
+{
+	int ty, evid, obj;
+	size_t mark = out->len;
+	enum norm_result r;
+
+	if (json_type(d, upd) != JSON_OBJECT)
+		return *why = "not a JSON object", NORM_REJECT;
+	ty = GET(d, upd, "type");
+	if (ty < 0)
+		return *why = "not a VK update: no \"type\"", NORM_REJECT;
+	if (json_type(d, ty) != JSON_STRING)
+		return *why = "\"type\" is not a string", NORM_REJECT;
+	evid = GET(d, upd, "event_id");
+	obj = GET(d, upd, "object");
+
+	if (json_streq(d, ty, "message_new", 11) ||
+	    json_streq(d, ty, "message_event", 13) ||
+	    json_streq(d, ty, "message_reaction_event", 22)) {
+		if (json_type(d, evid) != JSON_STRING)
+			return *why = "update without a string \"event_id\"", NORM_REJECT;
+		if (json_type(d, obj) != JSON_OBJECT)
+			return *why = "update without an \"object\"", NORM_REJECT;
+		if (json_streq(d, ty, "message_new", 11))
+			r = message_new(d, evid, obj, o, out, why);
+		else if (json_streq(d, ty, "message_event", 13))
+			r = message_event(d, evid, obj, o, out, why);
+		else
+			r = reaction(d, evid, obj, o, out, why);
+		if (r != NORM_EVENT)
+			out->len = mark;
+		return r;
+	}
+	if (!o->keep_unknown)
+		return NORM_DROP;
+	JW_LIT(out, "{\"event_type\":");
+	jw_tokstr(out, d, ty, &scratch);
+	JW_LIT(out, ",\"event_id\":");
+	if (json_type(d, evid) == JSON_STRING)
+		jw_tokstr(out, d, evid, &scratch);
+	else
+		jw_null(out);
+	JW_LIT(out, ",\"raw\":");
+	jw_value(out, d, obj, &scratch);
+	JW_LIT(out, "}\n");
+	return NORM_EVENT;
+}

@@ -1,0 +1,44 @@
+/*
+ * normalize.h - one raw VK update in, one Event (vk-event(7)) out.
+ *
+ * norm_update() reads the update at token `upd` of a parsed document and
+ * appends the Event line (with its newline) to `out`, or says why not.
+ * It never touches `out` unless it returns NORM_EVENT, so a rejected
+ * update leaves no half-written line behind.
+ */
+#ifndef VKPIPE_NORMALIZE_H
+#define VKPIPE_NORMALIZE_H
+
+#include <stdint.h>
+
+#include "buf.h"
+#include "json.h"
+
+enum norm_result {
+	NORM_EVENT,	/* an Event was appended */
+	NORM_DROP,	/* a type we do not turn into Events, counted */
+	NORM_REJECT	/* not an update we can read; *why says why */
+};
+
+/* Names of a user and a peer, for the Event's name fields; NULL = null. */
+struct norm_names {
+	const char	*name, *firstname, *lastname, *nick;
+	const char	*peer_name;
+};
+
+typedef struct norm_opts {
+	const char	*prefix;	/* command prefixes, one UTF-8 character each */
+	int		 keep_unknown;
+	/* Where names come from; NULL (offline) writes null names. */
+	void		(*names)(void *arg, int64_t uuid, int64_t bpid,
+			    struct norm_names *out);
+	void		*names_arg;
+} norm_opts;
+
+/* The ids an update's Event will need names for; 0 when none. */
+int	norm_ids(const json_doc *d, int upd, int64_t *uuid, int64_t *bpid);
+
+enum norm_result norm_update(const json_doc *d, int upd, const norm_opts *o,
+	    buf *out, const char **why);
+
+#endif
