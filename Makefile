@@ -27,15 +27,15 @@ BIN	?= bin
 # The Debian packages vkpipe needs: one list, used by `make deps`, by
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
-BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind
-RUN_DEPS   = libcurl4 ca-certificates
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time
+RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
 # Per-program libraries.
 LIBS_vk-normalize =
 LIBS_vk-poll	  = -lcurl
-LIBS_vk-route	  =
+LIBS_vk-route	  = -lpcre2-8
 
 TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
 PROGS	:= $(addprefix $(BIN)/,$(TOOLS))
@@ -45,7 +45,8 @@ LIBCOMMON  := $(BUILD)/libcommon.a
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
-.PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint
+.PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint \
+	print-build-deps print-run-deps fuzz-regress
 
 all: $(PROGS)
 
@@ -97,21 +98,38 @@ bench: all
 
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
-FUZZ_SRC := $(wildcard tests/fuzz/*.c)
-fuzz:
+FUZZ_SRC_fuzz-json	= common/buf.c common/json.c common/jsonw.c
+FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
+FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
+
+build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
 	@mkdir -p build-fuzz
-	@for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); \
-		clang $(ALL_CPPFLAGS) -Itools/vk-normalize -std=c11 $(FUZZ_FLAGS) \
-			-o build-fuzz/$$n $$f $(COMMON_SRC) \
-			$$(ls tools/vk-normalize/*.c | grep -v main.c) || exit 1; \
+	clang $(ALL_CPPFLAGS) -Itools/vk-normalize -Itools/vk-route -std=c11 \
+		$(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*)
+
+# Fuzz each harness for FUZZ_SECONDS, growing build-fuzz/corpus-NAME from
+# the seeds in tests/fuzz/corpus-NAME.
+fuzz: $(addprefix build-fuzz/,$(FUZZERS))
+	@for n in $(FUZZERS); do \
 		mkdir -p build-fuzz/corpus-$$n; \
 		build-fuzz/$$n -max_total_time=$(FUZZ_SECONDS) \
 			build-fuzz/corpus-$$n tests/fuzz/corpus-$$n || exit 1; \
 	done
 
+# Run each harness once over its seed corpus: a regression test.
+fuzz-regress: $(addprefix build-fuzz/,$(FUZZERS))
+	@for n in $(FUZZERS); do \
+		build-fuzz/$$n -runs=0 tests/fuzz/corpus-$$n || exit 1; \
+	done
+
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
+	shellcheck -S warning tests/*.sh tests/bench/*.sh .ci/run
+
+print-build-deps:
+	@echo $(BUILD_DEPS)
+print-run-deps:
+	@echo $(RUN_DEPS)
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
