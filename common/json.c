@@ -54,7 +54,8 @@ grow(json_doc *d)
 	return 0;
 }
 
-static int
+/* Errors are rare: keep them out of the hot loops. */
+static int __attribute__((cold, noinline))
 fail(json_doc *d, size_t at, const char *what)
 {
 	snprintf(d->err, sizeof(d->err), "%s at byte %zu", what, at + 1);
@@ -182,92 +183,116 @@ bad:
 	return fail(d, (size_t)t->start, "invalid literal");
 }
 
-/* Where token i's text begins and ends, quotes included. */
-static size_t
-span_begin(const json_doc *d, int i)
-{
-	const jsmntok_t *jt = (const jsmntok_t *)d->jtok + i;
-	return (size_t)(jt->type == JSMN_STRING ? jt->start - 1 : jt->start);
-}
-
 /*
- * Validate the subtree at token i, which must begin at byte *pos; on return
- * *pos is just past it and *idx the next token. Checks every byte between
- * the tokens, so that whatever jsmn tolerated is caught here.
+ * Check the token stream jsmn produced, in one pass, in document order:
+ * every byte between two tokens must be white space and exactly the
+ * punctuation JSON puts there (':' after a key, ',' between members, the
+ * closing brackets of the containers that ended), every primitive must be
+ * a JSON literal and every string free of raw control characters. This is
+ * where whatever jsmn tolerated is caught. jsmn's parent links say where
+ * each token belongs; a stack holds the containers still open.
  */
 static int
-walk(json_doc *d, int *idx, size_t *pos, int depth)
+validate(json_doc *d, size_t pos)
 {
-	const jsmntok_t *jt;
-	struct json_tok *t;
-	int i = *idx, k, n;
-	size_t p;
+	const jsmntok_t *jt = (const jsmntok_t *)d->jtok;
+	struct json_tok *t = d->tok;
+	const char *s = d->src;
+	int open[JSON_MAX_DEPTH];	/* containers not yet closed */
+	int seen[JSON_MAX_DEPTH];	/* children (keys, for objects) so far */
+	int sp = 0, i, par, c;
+	size_t beg;
 
-	if (i >= d->ntok)
-		return fail(d, *pos, "unexpected character");
-	jt = (const jsmntok_t *)d->jtok + i;
-	t = &d->tok[i];
-	if (span_begin(d, i) != *pos)
-		return fail(d, *pos, "unexpected character");
-	t->start = jt->start;
-	t->end = jt->end;
-	t->size = jt->size;
-	switch (jt->type) {
-	case JSMN_STRING:
-		t->type = JSON_STRING;
-		if ((t->esc = check_string(d, (size_t)jt->start,
-		    (size_t)jt->end)) == -1)
-			return -1;
-		*pos = (size_t)jt->end + 1;
-		*idx = t->next = i + 1;
-		return 0;
-	case JSMN_PRIMITIVE:
-		if (check_primitive(d, t) == -1)
-			return -1;
-		*pos = (size_t)jt->end;
-		*idx = t->next = i + 1;
-		return 0;
-	case JSMN_OBJECT:
-	case JSMN_ARRAY:
-		break;
-	default:
-		return fail(d, *pos, "unexpected character");
-	}
-	if (depth >= JSON_MAX_DEPTH)
-		return fail(d, *pos, "nested too deeply");
-	t->type = jt->type == JSMN_OBJECT ? JSON_OBJECT : JSON_ARRAY;
-	n = jt->size;
-	p = *pos + 1;
-	*idx = i + 1;
-	for (k = 0; k < n; k++) {
-		p = skipws(d, p);
-		if (k > 0) {
-			if (p >= d->len || d->src[p] != ',')
-				return fail(d, p, "expected ','");
-			p = skipws(d, p + 1);
+	for (i = 0; i < d->ntok; i++) {
+		par = jt[i].parent;
+		if (par >= 0 && jt[par].type == JSMN_STRING) {
+			/* An object member's value: right after its key. */
+			if (par != i - 1)
+				return fail(d, pos, "unexpected character");
+			pos = skipws(d, pos);
+			if (pos >= d->len || s[pos] != ':')
+				return fail(d, pos, "expected ':'");
+			pos++;
+		} else {
+			/* Close the containers this token is not inside. */
+			while (sp > 0 && open[sp - 1] != par) {
+				c = open[--sp];
+				pos = skipws(d, pos);
+				if (seen[sp] != jt[c].size || pos >= d->len ||
+				    pos + 1 != (size_t)jt[c].end ||
+				    s[pos] != (jt[c].type == JSMN_OBJECT ? '}' : ']'))
+					return fail(d, pos, jt[c].type == JSMN_OBJECT ?
+					    "expected ',' or '}'" : "expected ',' or ']'");
+				t[c].next = i;
+				pos++;
+			}
+			if (sp == 0 ? (i > 0 || par != -1) : open[sp - 1] != par)
+				return fail(d, pos, "trailing characters after the JSON value");
+			if (sp > 0) {
+				if (seen[sp - 1]++ > 0) {
+					pos = skipws(d, pos);
+					if (pos >= d->len || s[pos] != ',')
+						return fail(d, pos, "expected ','");
+					pos++;
+				}
+				if (jt[par].type == JSMN_OBJECT && jt[i].type != JSMN_STRING)
+					return fail(d, pos, "expected a string key");
+			}
 		}
-		if (t->type == JSON_OBJECT) {
-			if (*idx >= d->ntok ||
-			    ((jsmntok_t *)d->jtok)[*idx].type != JSMN_STRING)
-				return fail(d, p, "expected a string key");
-			if (walk(d, idx, &p, depth + 1) == -1)
+		beg = (size_t)(jt[i].type == JSMN_STRING ? jt[i].start - 1 : jt[i].start);
+		if (beg != pos) {
+			pos = skipws(d, pos);
+			if (beg != pos)
+				return fail(d, pos, "unexpected character");
+		}
+		t[i].start = jt[i].start;
+		t[i].end = jt[i].end;
+		t[i].size = jt[i].size;
+		t[i].next = i + 1;
+		switch (jt[i].type) {
+		case JSMN_STRING:
+			t[i].type = JSON_STRING;
+			if ((t[i].esc = check_string(d, (size_t)jt[i].start,
+			    (size_t)jt[i].end)) == -1)
 				return -1;
-			p = skipws(d, p);
-			if (p >= d->len || d->src[p] != ':')
-				return fail(d, p, "expected ':'");
-			p = skipws(d, p + 1);
+			/* A key must have its value; jsmn counts it in size. */
+			if (par >= 0 && jt[par].type == JSMN_OBJECT &&
+			    (i + 1 >= d->ntok || jt[i + 1].parent != i))
+				return fail(d, (size_t)jt[i].end + 1, "expected ':'");
+			pos = (size_t)jt[i].end + 1;
+			break;
+		case JSMN_PRIMITIVE:
+			if (check_primitive(d, &t[i]) == -1)
+				return -1;
+			pos = (size_t)jt[i].end;
+			break;
+		case JSMN_OBJECT:
+		case JSMN_ARRAY:
+			if (sp == JSON_MAX_DEPTH)
+				return fail(d, pos, "nested too deeply");
+			t[i].type = jt[i].type == JSMN_OBJECT ? JSON_OBJECT : JSON_ARRAY;
+			open[sp] = i;
+			seen[sp++] = 0;
+			pos++;
+			break;
+		default:
+			return fail(d, pos, "unexpected character");
 		}
-		if (walk(d, idx, &p, depth + 1) == -1)
-			return -1;
 	}
-	p = skipws(d, p);
-	if (p >= d->len || d->src[p] != (t->type == JSON_OBJECT ? '}' : ']') ||
-	    p + 1 != (size_t)jt->end)
-		return fail(d, p, t->type == JSON_OBJECT ?
-		    "expected ',' or '}'" : "expected ',' or ']'");
-	t->end = jt->end;
-	t->next = *idx;
-	*pos = p + 1;
+	while (sp > 0) {
+		c = open[--sp];
+		pos = skipws(d, pos);
+		if (seen[sp] != jt[c].size || pos >= d->len ||
+		    pos + 1 != (size_t)jt[c].end ||
+		    s[pos] != (jt[c].type == JSMN_OBJECT ? '}' : ']'))
+			return fail(d, pos, jt[c].type == JSMN_OBJECT ?
+			    "expected ',' or '}'" : "expected ',' or ']'");
+		t[c].next = d->ntok;
+		pos++;
+	}
+	pos = skipws(d, pos);
+	if (pos != d->len)
+		return fail(d, pos, "trailing characters after the JSON value");
 	return 0;
 }
 
@@ -276,7 +301,7 @@ json_parse(json_doc *d, const char *s, size_t n)
 {
 	jsmn_parser p;
 	size_t pos;
-	int r, idx;
+	int r;
 
 	d->src = s;
 	d->len = n;
@@ -333,13 +358,7 @@ json_parse(json_doc *d, const char *s, size_t n)
 	if (r <= 0)
 		return fail(d, pos, "invalid JSON");
 	d->ntok = r;
-	idx = 0;
-	if (walk(d, &idx, &pos, 0) == -1)
-		return -1;
-	pos = skipws(d, pos);
-	if (pos != n || idx != d->ntok)
-		return fail(d, pos, "trailing characters after the JSON value");
-	return 0;
+	return validate(d, pos);
 }
 
 enum json_type
