@@ -26,7 +26,7 @@ line_close(linerd *r)
 }
 
 int
-line_ready(linerd *r)
+line_wait(linerd *r, int ms)
 {
 	struct pollfd pfd;
 
@@ -35,7 +35,13 @@ line_ready(linerd *r)
 		return 1;
 	pfd.fd = r->fd;
 	pfd.events = POLLIN;
-	return poll(&pfd, 1, 0) > 0;
+	return poll(&pfd, 1, ms) > 0;
+}
+
+int
+line_ready(linerd *r)
+{
+	return line_wait(r, 0);
 }
 
 /* Read more bytes after r->end, making room first. 0 on EOF. */
@@ -72,7 +78,7 @@ fill(linerd *r)
 	}
 	do
 		got = read(r->fd, r->buf + r->end, want);
-	while (got == -1 && errno == EINTR);
+	while (got == -1 && errno == EINTR && !(r->intr && *r->intr));
 	if (got > 0)
 		r->end += (size_t)got;
 	return got;
@@ -83,7 +89,6 @@ line_next(linerd *r, const char **p, size_t *n)
 {
 	char *nl;
 	size_t scanned = 0;
-	int toolong = 0;
 	ssize_t got;
 
 	for (;;) {
@@ -95,8 +100,10 @@ line_next(linerd *r, const char **p, size_t *n)
 
 			r->beg += len + 1;
 			r->lineno++;
-			if (toolong || len > r->max)
+			if (r->toolong || len > r->max) {
+				r->toolong = 0;
 				return LINE_TOOLONG;
+			}
 			*p = start;
 			*n = len;
 			return LINE_OK;
@@ -104,27 +111,33 @@ line_next(linerd *r, const char **p, size_t *n)
 		scanned = r->end - r->beg;
 		if (scanned > r->max) {
 			/* Past the limit: forget the bytes, remember the verdict. */
-			toolong = 1;
+			r->toolong = 1;
 			r->beg = r->end;
 			scanned = 0;
 		}
 		if (r->eof)
 			break;
 		got = fill(r);
+		if (got == -1 && errno == EINTR)
+			return LINE_INTR;	/* nothing consumed: call again */
 		if (got == -1)
 			return LINE_ERR;
 		if (got == 0)
 			r->eof = 1;
 	}
 	/* End of input: a last line without a newline still counts. */
-	if (r->end > r->beg || toolong) {
+	if (r->end > r->beg || r->toolong) {
 		size_t len = r->end - r->beg;
 
 		*p = r->buf + r->beg;
 		*n = len;
 		r->beg = r->end;
 		r->lineno++;
-		return toolong ? LINE_TOOLONG : LINE_OK;
+		if (r->toolong) {
+			r->toolong = 0;
+			return LINE_TOOLONG;
+		}
+		return LINE_OK;
 	}
 	return LINE_EOF;
 }

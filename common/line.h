@@ -12,6 +12,7 @@
 #ifndef VKPIPE_LINE_H
 #define VKPIPE_LINE_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #define LINE_MAX_DEFAULT	(16u << 20)
@@ -20,7 +21,8 @@ enum line_status {
 	LINE_OK = 1,		/* *p, *n hold the line, without its newline */
 	LINE_EOF = 0,
 	LINE_ERR = -1,		/* read(2) failed; errno is set */
-	LINE_TOOLONG = -2	/* a line over the maximum was skipped */
+	LINE_TOOLONG = -2,	/* a line over the maximum was skipped */
+	LINE_INTR = -3		/* a signal came while waiting and *intr is set */
 };
 
 typedef struct linerd {
@@ -29,15 +31,19 @@ typedef struct linerd {
 	size_t		 cap, beg, end;
 	size_t		 max;		/* longest line accepted, in bytes */
 	int		 eof;
+	int		 toolong;	/* skipping the rest of an over-long line */
 	unsigned long	 lineno;	/* number of the line just returned */
 	void		(*wait_hook)(void *);
 	void		*wait_arg;
+	volatile sig_atomic_t *intr;	/* if set when read(2) is interrupted: LINE_INTR */
 } linerd;
 
 void	line_open(linerd *r, int fd, size_t max);
 int	line_next(linerd *r, const char **p, size_t *n);
 /* Is a complete line, or more input, available without blocking? */
 int	line_ready(linerd *r);
+/* The same, waiting up to ms milliseconds for input to arrive. */
+int	line_wait(linerd *r, int ms);
 void	line_close(linerd *r);	/* frees the buffer; does not close fd */
 
 #endif

@@ -35,10 +35,10 @@ msg() { printf '{"type":"message_new","event_id":"%s","object":{"message":{"from
 	run --separate-stderr vk-normalize --bogus
 	assert_failure 2
 	assert_equal "$output" ""
-	assert_equal "$(printf '%s\n' "$stderr" | tail -n 2 | head -n 1)" "usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]"
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^usage: vk-normalize \[--offline\]')" 1
 	run --separate-stderr vk-normalize --max-line 0
 	assert_failure 2
-	assert_equal "$stderr" "vk-normalize: --max-line takes a number of bytes from 1 to 1073741824"
+	assert_equal "$stderr" "vk-normalize: --max-line takes a whole number from 1 to 1073741824"
 	run vk-normalize --version
 	assert_success
 	assert_output --regexp '^vk-normalize [0-9]+\.[0-9]+\.[0-9]+$'

@@ -2,7 +2,9 @@
  * vk-normalize - turn raw VK updates into Events (vk-event(7)).
  *
  * vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]
- *              [--max-line BYTES] [--unbuffered] [FILE ...]
+ *              [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]
+ *              [--api-url URL] [--cache-ttl S] [--cache-size N]
+ *              [--batch-window MS] [--rate N] [--tries N] [FILE ...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,27 +18,45 @@
 #include "json.h"
 #include "line.h"
 #include "log.h"
+#include "names.h"
 #include "normalize.h"
 #include "out.h"
+#include "ratelimit.h"
+#include "token.h"
 
 static const char usage_text[] =
 "usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
-"                    [--max-line BYTES] [--unbuffered] [FILE ...]\n";
+"                    [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]\n"
+"                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
+"                    [--batch-window MS] [--rate N] [--tries N] [FILE ...]\n";
 
 static const char help_text[] =
 "Read raw VK updates (or whole long-poll responses), one JSON object per line,\n"
 "from the FILEs or standard input; write one Event per line (see vk-event(7)).\n"
+"Names are asked of the VK API when a token is given (VK_TOKEN or --token-file).\n"
 "\n"
-"      --offline         do not ask the VK API for names: name fields are null\n"
-"      --prefix CHARS    characters that start a command (default \"/!\")\n"
-"      --keep-unknown    pass other update types on as {event_type,event_id,raw}\n"
-"      --reject FILE     append rejected lines to FILE verbatim\n"
-"      --max-line BYTES  reject longer lines (default 16777216)\n"
-"  -u, --unbuffered      write each Event at once (default: adaptive)\n"
-"  -h, --help            show this help\n"
-"      --version         show the version\n"
+"      --offline           never ask the VK API: name fields are null\n"
+"      --prefix CHARS      characters that start a command (default \"/!\")\n"
+"      --keep-unknown      pass other update types on as {event_type,event_id,raw}\n"
+"      --reject FILE       append rejected lines to FILE verbatim\n"
+"      --max-line BYTES    reject longer lines (default 16777216)\n"
+"  -u, --unbuffered        write each Event at once (default: adaptive)\n"
+"      --stats             print counters at exit (and always on SIGUSR1)\n"
+"      --token-file FILE   read the VK token from FILE (else VK_TOKEN)\n"
+"      --api-url URL       VK API base (VK_API_URL; https://api.vk.com/method)\n"
+"      --cache-ttl SECONDS how long a name is kept (default 600)\n"
+"      --cache-size N      how many names are kept (default 100000)\n"
+"      --batch-window MS   longest an Event waits for others to share a request (20)\n"
+"      --rate N            API requests per second at most (default 20)\n"
+"      --tries N           attempts per API request before names stay null (3)\n"
+"  -h, --help              show this help\n"
+"      --version           show the version\n"
 "\n"
-"Exit status: 0 all lines read, 1 some lines rejected or an I/O error, 2 usage.\n";
+"Exit status: 0 all lines read, 1 some lines rejected or an I/O error, 2 usage,\n"
+"3 configuration (token file, reject file).\n";
+
+#define QUEUE_LINES	1000
+#define QUEUE_BYTES	(4u << 20)
 
 struct counts {
 	unsigned long long lines, events, rejected, dropped;
@@ -46,6 +66,40 @@ static struct counts cnt;
 static out sout, rej;
 static int have_rej;
 static norm_opts nopt = { "/!", 0, NULL, NULL };
+static names nm;
+static int online;
+static volatile sig_atomic_t want_stats;
+
+/* Lines held back while their names are fetched, in input order. */
+static struct {
+	buf		 text;
+	size_t		 off[QUEUE_LINES], len[QUEUE_LINES];
+	unsigned long	 lineno[QUEUE_LINES];
+	int		 n;
+	double		 first;	/* when the oldest arrived */
+} q;
+
+static void
+on_usr1(int sig)
+{
+	(void)sig;
+	want_stats = 1;
+}
+
+static void
+print_stats(void)
+{
+	if (online)
+		log_warn("stats: %llu lines, %llu events, %llu rejected, %llu dropped; "
+		    "API: %llu requests, %llu cache hits, %llu misses, %llu retries, "
+		    "%llu names unavailable; %zu names cached",
+		    cnt.lines, cnt.events, cnt.rejected, cnt.dropped,
+		    nm.st.requests, nm.st.hits, nm.st.misses, nm.st.retries,
+		    nm.st.unavailable, cache_count(nm.c));
+	else
+		log_warn("stats: %llu lines, %llu events, %llu rejected, %llu dropped; offline",
+		    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
+}
 
 static void
 flush_all(void *arg)
@@ -72,14 +126,23 @@ reject(const char *where, unsigned long lineno, long upd, const char *why,
 	}
 }
 
-/* One update (or a poll response's update K) to an Event. */
+/* What to do with each update of a line. */
+enum pass { EMIT, WANT };
+static int all_cached;
+
 static void
 one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
-    long k)
+    long k, enum pass pass)
 {
 	const char *why = NULL, *raw;
+	int64_t uuid, bpid;
 	size_t n;
 
+	if (pass == WANT) {
+		if (norm_ids(d, upd, &uuid, &bpid))
+			all_cached &= names_want(&nm, uuid, bpid);
+		return;
+	}
 	switch (norm_update(d, upd, &nopt, &sout.b, &why)) {
 	case NORM_EVENT:
 		cnt.events++;
@@ -99,48 +162,90 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 	}
 }
 
-static void
+/*
+ * Parse a line and hand each of its updates (one, or a whole poll
+ * response's) to one_update(). Lines that are no updates at all are
+ * rejected or counted on the EMIT pass only. Returns -1 for a line that
+ * is rejected whole, so the caller need not queue it.
+ */
+static int
 one_line(json_doc *d, const char *where, unsigned long lineno,
-    const char *p, size_t n)
+    const char *p, size_t n, enum pass pass)
 {
-	int ups, i, k, m;
+	int ups, i, k, m, rc;
 	char why[192];
 
-	switch (json_parse(d, p, n)) {
-	case 1:
-		return;		/* blank */
-	case -1:
-		snprintf(why, sizeof(why), "not JSON: %s", d->err);
-		reject(where, lineno, -1, why, p, n);
-		return;
-	}
-	if (json_type(d, 0) != JSON_OBJECT) {
-		reject(where, lineno, -1, "not a JSON object", p, n);
-		return;
+	rc = json_parse(d, p, n);
+	if (rc == 1)
+		return -1;	/* blank */
+	if (rc == -1 || json_type(d, 0) != JSON_OBJECT) {
+		if (rc == -1)
+			snprintf(why, sizeof(why), "not JSON: %s", d->err);
+		reject(where, lineno, -1, rc == -1 ? why : "not a JSON object", p, n);
+		return -1;
 	}
 	ups = json_get(d, 0, "updates", 7);
 	if (ups < 0 || json_get(d, 0, "type", 4) >= 0) {
 		if (ups < 0 && json_get(d, 0, "type", 4) < 0 &&
 		    json_get(d, 0, "failed", 6) >= 0) {
-			cnt.dropped++;	/* a {"failed":N} poll reply: no events */
-			return;
+			if (pass == EMIT)
+				cnt.dropped++;	/* a {"failed":N} poll reply */
+			return 0;
 		}
-		one_update(d, 0, where, lineno, -1);
-		return;
+		one_update(d, 0, where, lineno, -1, pass);
+		return 0;
 	}
-	/* A whole long-poll response: its updates in order. */
 	if (json_type(d, ups) != JSON_ARRAY) {
 		reject(where, lineno, -1, "\"updates\" is not an array", p, n);
-		return;
+		return -1;
 	}
 	m = json_size(d, ups);
 	for (k = 0, i = ups + 1; k < m; k++, i = json_next(d, i))
-		one_update(d, i, where, lineno, k);
+		one_update(d, i, where, lineno, k, pass);
+	return 0;
+}
+
+/* Fetch the names the queued lines need, then write their Events in order. */
+static void
+drain(json_doc *d, const char *where)
+{
+	int k;
+
+	if (q.n == 0)
+		return;
+	names_fetch(&nm);
+	for (k = 0; k < q.n; k++)
+		one_line(d, where, q.lineno[k], q.text.p + q.off[k], q.len[k], EMIT);
+	q.n = 0;
+	buf_reset(&q.text);
+}
+
+static void
+online_line(json_doc *d, const char *where, unsigned long lineno,
+    const char *p, size_t n)
+{
+	all_cached = 1;
+	if (one_line(d, where, lineno, p, n, WANT) == -1)
+		return;
+	if (q.n == 0 && all_cached) {
+		/* Nothing to wait for: d still holds the line. */
+		one_line(d, where, lineno, p, n, EMIT);
+		return;
+	}
+	if (q.n == 0)
+		q.first = rl_now();
+	q.off[q.n] = q.text.len;
+	q.len[q.n] = n;
+	q.lineno[q.n++] = lineno;
+	buf_put(&q.text, p, n);
+	if (q.n == QUEUE_LINES || q.text.len >= QUEUE_BYTES ||
+	    names_pending(&nm) >= 1000)
+		drain(d, where);
 }
 
 /* Returns 0, or -1 if the input could not be read. */
 static int
-run(int fd, const char *name, size_t maxline, json_doc *d)
+run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
 {
 	linerd r;
 	const char *p;
@@ -152,10 +257,30 @@ run(int fd, const char *name, size_t maxline, json_doc *d)
 		snprintf(where, sizeof(where), "%s: ", name);
 	line_open(&r, fd, maxline);
 	r.wait_hook = flush_all;
-	while (!sout.err && (st = line_next(&r, &p, &n)) != LINE_EOF) {
+	r.intr = &want_stats;
+	while (!sout.err) {
+		if (q.n > 0) {
+			/* Hold a batch only while more lines are coming, and
+			 * never past the window. */
+			long left = window_ms - (long)((rl_now() - q.first) * 1000);
+
+			if (left <= 0 || !line_wait(&r, (int)left))
+				drain(d, where);
+		}
+		if ((st = line_next(&r, &p, &n)) == LINE_EOF)
+			break;
+		if (want_stats) {
+			want_stats = 0;
+			print_stats();
+		}
+		if (st == LINE_INTR)
+			continue;
 		cnt.lines++;
 		if (st == LINE_OK) {
-			one_line(d, where, r.lineno, p, n);
+			if (online)
+				online_line(d, where, r.lineno, p, n);
+			else
+				one_line(d, where, r.lineno, p, n, EMIT);
 		} else if (st == LINE_TOOLONG) {
 			char why[128];
 
@@ -168,60 +293,126 @@ run(int fd, const char *name, size_t maxline, json_doc *d)
 			break;
 		}
 	}
+	drain(d, where);
 	line_close(&r);
 	return ret;
+}
+
+static int
+number(const char *opt, const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (errno || end == s || *end || *v < lo || *v > hi) {
+		log_warn("%s takes a whole number from %ld to %ld", opt, lo, hi);
+		return -1;
+	}
+	return 0;
 }
 
 int
 main(int argc, char *argv[])
 {
+	enum { O_OFFLINE = 256, O_PREFIX, O_KEEP, O_REJECT, O_MAXLINE, O_STATS,
+	    O_TOKENFILE, O_APIURL, O_APIVER, O_TTL, O_CSIZE, O_WINDOW, O_RATE,
+	    O_TRIES, O_VERSION };
 	static const struct option longopts[] = {
-		{ "offline",	  no_argument,	     NULL, 'O' },
-		{ "prefix",	  required_argument, NULL, 'p' },
-		{ "keep-unknown", no_argument,	     NULL, 'k' },
-		{ "reject",	  required_argument, NULL, 'r' },
-		{ "max-line",	  required_argument, NULL, 'm' },
+		{ "offline",	  no_argument,	     NULL, O_OFFLINE },
+		{ "prefix",	  required_argument, NULL, O_PREFIX },
+		{ "keep-unknown", no_argument,	     NULL, O_KEEP },
+		{ "reject",	  required_argument, NULL, O_REJECT },
+		{ "max-line",	  required_argument, NULL, O_MAXLINE },
 		{ "unbuffered",	  no_argument,	     NULL, 'u' },
+		{ "stats",	  no_argument,	     NULL, O_STATS },
+		{ "token-file",	  required_argument, NULL, O_TOKENFILE },
+		{ "api-url",	  required_argument, NULL, O_APIURL },
+		{ "api-version",  required_argument, NULL, O_APIVER },
+		{ "cache-ttl",	  required_argument, NULL, O_TTL },
+		{ "cache-size",	  required_argument, NULL, O_CSIZE },
+		{ "batch-window", required_argument, NULL, O_WINDOW },
+		{ "rate",	  required_argument, NULL, O_RATE },
+		{ "tries",	  required_argument, NULL, O_TRIES },
 		{ "help",	  no_argument,	     NULL, 'h' },
-		{ "version",	  no_argument,	     NULL, 'V' },
+		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *rejpath = NULL;
+	const char *rejpath = NULL, *tokfile = NULL;
+	struct names_conf nc = { NULL, VKAPI_DEFAULT_VERSION, NULL, 100000, 600,
+	    20, 3, 10000 };
 	size_t maxline = LINE_MAX_DEFAULT;
-	int c, fd, status = 0, unbuffered = 0;
+	long v, window = 20;
+	int c, fd, status = 0, unbuffered = 0, offline = 0, stats = 0;
+	char *token = NULL, err[256];
+	struct sigaction sa;
 	json_doc d;
-	char *end;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "uh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'O':
-			break;	/* names are not fetched yet: always offline */
-		case 'p':
+		case O_OFFLINE:
+			offline = 1;
+			break;
+		case O_PREFIX:
 			nopt.prefix = optarg;
 			break;
-		case 'k':
+		case O_KEEP:
 			nopt.keep_unknown = 1;
 			break;
-		case 'r':
+		case O_REJECT:
 			rejpath = optarg;
 			break;
-		case 'm':
-			errno = 0;
-			maxline = strtoul(optarg, &end, 10);
-			if (errno || *end || maxline == 0 || maxline > (1u << 30)) {
-				log_warn("--max-line takes a number of bytes from 1 to 1073741824");
+		case O_MAXLINE:
+			if (number("--max-line", optarg, 1, 1L << 30, &v) == -1)
 				return 2;
-			}
+			maxline = (size_t)v;
 			break;
 		case 'u':
 			unbuffered = 1;
+			break;
+		case O_STATS:
+			stats = 1;
+			break;
+		case O_TOKENFILE:
+			tokfile = optarg;
+			break;
+		case O_APIURL:
+			nc.api_url = optarg;
+			break;
+		case O_APIVER:
+			nc.api_version = optarg;
+			break;
+		case O_TTL:
+			if (number("--cache-ttl", optarg, 1, 86400 * 30, &v) == -1)
+				return 2;
+			nc.cache_ttl = (double)v;
+			break;
+		case O_CSIZE:
+			if (number("--cache-size", optarg, 1, 10000000, &v) == -1)
+				return 2;
+			nc.cache_size = (size_t)v;
+			break;
+		case O_WINDOW:
+			if (number("--batch-window", optarg, 0, 10000, &v) == -1)
+				return 2;
+			window = v;
+			break;
+		case O_RATE:
+			if (number("--rate", optarg, 1, 1000, &v) == -1)
+				return 2;
+			nc.rate = (int)v;
+			break;
+		case O_TRIES:
+			if (number("--tries", optarg, 1, 100, &v) == -1)
+				return 2;
+			nc.tries = (int)v;
 			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
 			return 0;
-		case 'V':
+		case O_VERSION:
 			puts("vk-normalize " VKPIPE_VERSION);
 			return 0;
 		default:
@@ -233,6 +424,43 @@ main(int argc, char *argv[])
 	argv += optind;
 
 	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_usr1;	/* no SA_RESTART: a waiting read wakes */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL);
+
+	if (!offline) {
+		switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
+		case TOKEN_WARN:
+			log_warn("%s", err);
+			/* FALLTHROUGH */
+		case TOKEN_OK:
+			online = 1;
+			break;
+		case TOKEN_NONE:
+			break;	/* no token: names stay null, as with --offline */
+		default:
+			log_warn("%s", err);
+			return 3;
+		}
+	}
+	if (online) {
+		if (nc.api_url == NULL)
+			nc.api_url = getenv("VK_API_URL");
+		if (nc.api_url == NULL || *nc.api_url == '\0')
+			nc.api_url = VKAPI_DEFAULT_URL;
+		nc.token = token;
+		if (names_init(&nm, &nc, err, sizeof(err)) == -1) {
+			log_warn("cannot set up the VK API client: %s", err);
+			return 3;
+		}
+		nm.stop = NULL;
+		nopt.names = names_lookup;
+		nopt.names_arg = &nm;
+		memset(token, 0, strlen(token));
+		free(token);
+	}
+
 	out_open(&sout, STDOUT_FILENO);
 	sout.unbuffered = unbuffered;
 	if (rejpath != NULL) {
@@ -248,13 +476,11 @@ main(int argc, char *argv[])
 	}
 	json_init(&d);
 
-	if (argc == 0) {
-		if (run(STDIN_FILENO, NULL, maxline, &d) == -1)
-			status = 1;
-	}
+	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, window, &d) == -1)
+		status = 1;
 	for (; argc > 0 && !sout.err; argc--, argv++) {
 		if (strcmp(argv[0], "-") == 0) {
-			if (run(STDIN_FILENO, NULL, maxline, &d) == -1)
+			if (run(STDIN_FILENO, NULL, maxline, window, &d) == -1)
 				status = 1;
 			continue;
 		}
@@ -263,16 +489,15 @@ main(int argc, char *argv[])
 			status = 1;
 			continue;
 		}
-		if (run(fd, argv[0], maxline, &d) == -1)
+		if (run(fd, argv[0], maxline, window, &d) == -1)
 			status = 1;
 		close(fd);
 	}
 
 	flush_all(NULL);
 	json_free(&d);
-	if (sout.err == EPIPE)
-		return status;	/* the reader went away: as `head` expects */
-	if (sout.err) {
+	buf_free(&q.text);
+	if (sout.err && sout.err != EPIPE) {
 		log_warn("write error: %s", strerror(sout.err));
 		status = 1;
 	}
@@ -281,12 +506,18 @@ main(int argc, char *argv[])
 		    strerror(rej.err));
 		status = 1;
 	}
-	if (cnt.rejected || cnt.dropped)
-		log_warn("%llu lines read, %llu events written, %llu rejected, "
-		    "%llu dropped (other update types and failed poll replies)",
-		    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
-	if (cnt.rejected)
-		status = 1;
+	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
+		if (cnt.rejected || cnt.dropped)
+			log_warn("%llu lines read, %llu events written, %llu rejected, "
+			    "%llu dropped (other update types and failed poll replies)",
+			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
+		if (stats || want_stats)
+			print_stats();
+		if (cnt.rejected)
+			status = 1;
+	}
+	if (online)
+		names_free(&nm);
 	out_close(&sout);
 	if (have_rej) {
 		out_close(&rej);

@@ -1,0 +1,55 @@
+/* ratelimit.c - sliding-window request limiter. */
+#include <stdlib.h>
+#include <time.h>
+
+#include "ratelimit.h"
+
+/* A little over a second: requests reach the server with varying delays
+ * (the first on a connection pays for the connect), and the server's
+ * clock is the one that counts. */
+#define WINDOW	1.05
+
+int
+rl_init(ratelimit *r, int per_second)
+{
+	r->n = per_second > 0 ? per_second : 1;
+	r->head = r->used = 0;
+	r->t = calloc((size_t)r->n, sizeof(double));
+	return r->t ? 0 : -1;
+}
+
+void
+rl_free(ratelimit *r)
+{
+	free(r->t);
+	r->t = NULL;
+}
+
+double
+rl_delay(const ratelimit *r, double now)
+{
+	double oldest;
+
+	if (r->used < r->n)
+		return 0;
+	oldest = r->t[r->head];	/* the ring is full: head is the oldest */
+	return oldest + WINDOW > now ? oldest + WINDOW - now : 0;
+}
+
+void
+rl_note(ratelimit *r, double now)
+{
+	r->t[r->head] = now;
+	r->head = (r->head + 1) % r->n;
+	if (r->used < r->n)
+		r->used++;
+}
+
+double
+rl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
