@@ -15,7 +15,11 @@
 
 enum cache_kind { CACHE_USER = 1, CACHE_GROUP, CACHE_CHAT };
 
-/* For a chat, only name (the title) is used. NULL means null. */
+/*
+ * For a chat, only name (the title) is used. NULL means null. The cache
+ * stores what it is given; names.c gives it JSON-encoded strings, so that
+ * writing an Event copies them as they are.
+ */
 struct cnames {
 	const char	*name, *first, *last, *nick;
 };

@@ -163,27 +163,42 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 }
 
 /*
- * Parse a line and hand each of its updates (one, or a whole poll
- * response's) to one_update(). Lines that are no updates at all are
- * rejected or counted on the EMIT pass only. Returns -1 for a line that
- * is rejected whole, so the caller need not queue it.
+ * Parse a line; reject it (returning -1) when it is no JSON object, and
+ * say so for a blank line (1). Returns 0 when d holds the line's object.
  */
 static int
-one_line(json_doc *d, const char *where, unsigned long lineno,
-    const char *p, size_t n, enum pass pass)
+parse_line(json_doc *d, const char *where, unsigned long lineno,
+    const char *p, size_t n)
 {
-	int ups, i, k, m, rc;
 	char why[192];
+	int rc;
 
 	rc = json_parse(d, p, n);
 	if (rc == 1)
-		return -1;	/* blank */
-	if (rc == -1 || json_type(d, 0) != JSON_OBJECT) {
-		if (rc == -1)
-			snprintf(why, sizeof(why), "not JSON: %s", d->err);
-		reject(where, lineno, -1, rc == -1 ? why : "not a JSON object", p, n);
+		return 1;
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "not JSON: %s", d->err);
+		reject(where, lineno, -1, why, p, n);
 		return -1;
 	}
+	if (json_type(d, 0) != JSON_OBJECT) {
+		reject(where, lineno, -1, "not a JSON object", p, n);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Hand each update of a parsed line (one, or a whole poll response's) to
+ * one_update(). Lines that hold no update are counted or rejected on the
+ * EMIT pass only. Returns -1 for a line rejected whole.
+ */
+static int
+each_update(json_doc *d, const char *where, unsigned long lineno,
+    const char *p, size_t n, enum pass pass)
+{
+	int ups, i, k, m;
+
 	ups = json_get(d, 0, "updates", 7);
 	if (ups < 0 || json_get(d, 0, "type", 4) >= 0) {
 		if (ups < 0 && json_get(d, 0, "type", 4) < 0 &&
@@ -196,13 +211,22 @@ one_line(json_doc *d, const char *where, unsigned long lineno,
 		return 0;
 	}
 	if (json_type(d, ups) != JSON_ARRAY) {
-		reject(where, lineno, -1, "\"updates\" is not an array", p, n);
+		if (pass == EMIT)
+			reject(where, lineno, -1, "\"updates\" is not an array", p, n);
 		return -1;
 	}
 	m = json_size(d, ups);
 	for (k = 0, i = ups + 1; k < m; k++, i = json_next(d, i))
 		one_update(d, i, where, lineno, k, pass);
 	return 0;
+}
+
+static void
+one_line(json_doc *d, const char *where, unsigned long lineno,
+    const char *p, size_t n)
+{
+	if (parse_line(d, where, lineno, p, n) == 0)
+		each_update(d, where, lineno, p, n, EMIT);
 }
 
 /* Fetch the names the queued lines need, then write their Events in order. */
@@ -214,8 +238,9 @@ drain(json_doc *d, const char *where)
 	if (q.n == 0)
 		return;
 	names_fetch(&nm);
+	nm.now = rl_now();
 	for (k = 0; k < q.n; k++)
-		one_line(d, where, q.lineno[k], q.text.p + q.off[k], q.len[k], EMIT);
+		one_line(d, where, q.lineno[k], q.text.p + q.off[k], q.len[k]);
 	q.n = 0;
 	buf_reset(&q.text);
 }
@@ -224,14 +249,22 @@ static void
 online_line(json_doc *d, const char *where, unsigned long lineno,
     const char *p, size_t n)
 {
-	all_cached = 1;
-	if (one_line(d, where, lineno, p, n, WANT) == -1)
+	if (parse_line(d, where, lineno, p, n) != 0)
 		return;
-	if (q.n == 0 && all_cached) {
-		/* Nothing to wait for: d still holds the line. */
-		one_line(d, where, lineno, p, n, EMIT);
+	nm.now = rl_now();
+	all_cached = 1;
+	if (each_update(d, where, lineno, p, n, WANT) == -1) {
+		if (q.n > 0)	/* its verdict must not overtake queued lines */
+			goto queue;
+		each_update(d, where, lineno, p, n, EMIT);
 		return;
 	}
+	if (q.n == 0 && all_cached) {
+		/* Nothing to wait for: d holds the line, parsed once. */
+		each_update(d, where, lineno, p, n, EMIT);
+		return;
+	}
+queue:
 	if (q.n == 0)
 		q.first = rl_now();
 	q.off[q.n] = q.text.len;
@@ -280,7 +313,7 @@ run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
 			if (online)
 				online_line(d, where, r.lineno, p, n);
 			else
-				one_line(d, where, r.lineno, p, n, EMIT);
+				one_line(d, where, r.lineno, p, n);
 		} else if (st == LINE_TOOLONG) {
 			char why[128];
 

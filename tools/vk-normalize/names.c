@@ -64,7 +64,7 @@ want1(names *n, int kind, int64_t id)
 	int k = kind - 1;
 	size_t i;
 
-	if (cache_get(n->c, kind, id, rl_now()) != NULL) {
+	if (cache_get(n->c, kind, id, n->now) != NULL) {
 		n->st.hits++;
 		return 1;
 	}
@@ -122,6 +122,7 @@ names_want(names *n, int64_t uuid, int64_t bpid)
 	return ok;
 }
 
+/* The string at token i, unescaped, or NULL. */
 static char *
 str_at(const json_doc *d, int i, buf *tmp)
 {
@@ -132,45 +133,70 @@ str_at(const json_doc *d, int i, buf *tmp)
 	return buf_cstr(tmp);
 }
 
+/* s as a JSON string in out, or NULL for NULL. */
+static const char *
+encode(const char *s, buf *out)
+{
+	if (s == NULL)
+		return NULL;
+	buf_reset(out);
+	jw_cstr(out, s);
+	return buf_cstr(out);
+}
+
 /* Store one answer's item; returns the id it was for, or 0. */
 static int64_t
 store(names *n, int kind, const json_doc *d, int item, double now)
 {
-	buf b[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	buf raw[3] = { BUF_INIT, BUF_INIT, BUF_INIT };
+	buf enc[4] = { BUF_INIT, BUF_INIT, BUF_INIT, BUF_INIT };
+	const char *first, *last, *nick, *name = NULL;
 	struct cnames cn = { NULL, NULL, NULL, NULL };
+	buf full = BUF_INIT;
 	int64_t id = 0;
 	int k;
 
 	switch (kind) {
 	case CACHE_USER:
 		if (json_int64(d, json_get(d, item, "id", 2), &id) == -1)
-			return 0;
-		cn.first = str_at(d, json_get(d, item, "first_name", 10), &b[1]);
-		cn.last = str_at(d, json_get(d, item, "last_name", 9), &b[2]);
-		cn.nick = str_at(d, json_get(d, item, "domain", 6), &b[3]);
-		if (cn.first || cn.last) {
-			buf_puts(&b[0], cn.first ? cn.first : "");
-			if (cn.first && cn.last)
-				buf_putc(&b[0], ' ');
-			buf_puts(&b[0], cn.last ? cn.last : "");
-			cn.name = buf_cstr(&b[0]);
+			break;
+		first = str_at(d, json_get(d, item, "first_name", 10), &raw[0]);
+		last = str_at(d, json_get(d, item, "last_name", 9), &raw[1]);
+		nick = str_at(d, json_get(d, item, "domain", 6), &raw[2]);
+		if (first || last) {
+			buf_puts(&full, first ? first : "");
+			if (first && last)
+				buf_putc(&full, ' ');
+			buf_puts(&full, last ? last : "");
+			name = buf_cstr(&full);
 		}
+		cn.name = encode(name, &enc[0]);
+		cn.first = encode(first, &enc[1]);
+		cn.last = encode(last, &enc[2]);
+		cn.nick = encode(nick, &enc[3]);
 		break;
 	case CACHE_GROUP:
 		if (json_int64(d, json_get(d, item, "id", 2), &id) == -1)
-			return 0;
-		cn.name = cn.first = str_at(d, json_get(d, item, "name", 4), &b[0]);
-		cn.nick = str_at(d, json_get(d, item, "screen_name", 11), &b[3]);
+			break;
+		name = str_at(d, json_get(d, item, "name", 4), &raw[0]);
+		nick = str_at(d, json_get(d, item, "screen_name", 11), &raw[2]);
+		cn.name = cn.first = encode(name, &enc[0]);
+		cn.nick = encode(nick, &enc[3]);
 		break;
 	case CACHE_CHAT:
 		if (json_int64(d, json_path(d, item, "peer.id"), &id) == -1)
-			return 0;
-		cn.name = str_at(d, json_path(d, item, "chat_settings.title"), &b[0]);
+			break;
+		cn.name = encode(str_at(d, json_path(d, item,
+		    "chat_settings.title"), &raw[0]), &enc[0]);
 		break;
 	}
-	cache_put(n->c, kind, id, &cn, now);
+	if (id != 0)
+		cache_put(n->c, kind, id, &cn, now);
+	for (k = 0; k < 3; k++)
+		buf_free(&raw[k]);
 	for (k = 0; k < 4; k++)
-		buf_free(&b[k]);
+		buf_free(&enc[k]);
+	buf_free(&full);
 	return id;
 }
 
@@ -315,7 +341,7 @@ names_lookup(void *arg, int64_t uuid, int64_t bpid, struct norm_names *out)
 {
 	names *n = arg;
 	const struct cnames *u, *p;
-	double now = rl_now();
+	double now = n->now;
 	int64_t id;
 	int kind;
 

@@ -35,6 +35,7 @@ typedef struct names {
 	int64_t		*want[3];	/* pending ids per cache kind - 1 */
 	size_t		 nwant[3], capwant[3];
 	struct names_stats st;
+	double		 now;	/* the caller's clock for cache expiry, per line */
 } names;
 
 struct names_conf {
@@ -48,6 +49,7 @@ struct names_conf {
 
 int	names_init(names *n, const struct names_conf *conf, char *err, size_t errlen);
 void	names_free(names *n);
+/* Set n->now = rl_now() before a line's names_want and names_lookup calls. */
 /* Note the names an update's Event needs; returns 1 if all are cached. */
 int	names_want(names *n, int64_t uuid, int64_t bpid);
 /* Ask VK for everything noted since the last fetch. */

@@ -30,10 +30,10 @@ write_int_or_null(buf *b, const json_doc *d, int i)
 }
 
 static void
-write_name(buf *b, const char *s)
+write_name(buf *b, const char *json)
 {
-	if (s)
-		jw_cstr(b, s);
+	if (json)
+		buf_puts(b, json);
 	else
 		jw_null(b);
 }

@@ -20,7 +20,10 @@ enum norm_result {
 	NORM_REJECT	/* not an update we can read; *why says why */
 };
 
-/* Names of a user and a peer, for the Event's name fields; NULL = null. */
+/*
+ * Names of a user and a peer, for the Event's name fields, each already
+ * written as a JSON string (quotes and escapes included); NULL = null.
+ */
 struct norm_names {
 	const char	*name, *firstname, *lastname, *nick;
 	const char	*peer_name;
