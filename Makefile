@@ -33,7 +33,7 @@ RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
 # Per-program libraries.
-LIBS_vk-normalize =
+LIBS_vk-normalize = -lcurl
 LIBS_vk-poll	  = -lcurl
 LIBS_vk-route	  = -lpcre2-8
 
