@@ -92,8 +92,8 @@ line_next(linerd *r, const char **p, size_t *n)
 	ssize_t got;
 
 	for (;;) {
-		nl = memchr(r->buf + r->beg + scanned, '\n',
-		    r->end - r->beg - scanned);
+		nl = r->end > r->beg + scanned ? memchr(r->buf + r->beg +
+		    scanned, '\n', r->end - r->beg - scanned) : NULL;
 		if (nl != NULL) {
 			size_t len = (size_t)(nl - (r->buf + r->beg));
 			const char *start = r->buf + r->beg;
