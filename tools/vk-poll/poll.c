@@ -1,0 +1,404 @@
+/* poll.c - Bots Long Poll: server, key and ts; failures; batches out. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "emit.h"
+#include "json.h"
+#include "log.h"
+#include "poll.h"
+#include "state.h"
+
+enum step {
+	STEP_OK,	/* a reply handled: poll again */
+	STEP_RETRY,	/* failed and waited: the same request again */
+	STEP_REINIT,	/* failed and waited: a new key and server, the same ts */
+	STEP_REKEY,	/* failed:2: a new key and server, the same ts */
+	STEP_NEWTS,	/* failed:3: a new key, server and ts */
+	STEP_STOP,	/* a signal, --once, --max-events or a write error */
+	STEP_FATAL	/* VK refused the token or the group */
+};
+
+void
+poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
+    volatile sig_atomic_t *stop)
+{
+	memset(p, 0, sizeof(*p));
+	p->conf = c;
+	p->api = api;
+	p->o = o;
+	p->stop = stop;
+	backoff_init(&p->bo, c->backoff_min_ms, c->backoff_max_ms);
+}
+
+void
+poll_free(struct poller *p)
+{
+	buf_free(&p->server);
+	buf_free(&p->key);
+	buf_free(&p->ts);
+	buf_free(&p->url);
+	buf_free(&p->tmp);
+}
+
+void
+poll_resume(struct poller *p, const char *ts, size_t n)
+{
+	buf_reset(&p->ts);
+	buf_put(&p->ts, ts, n);
+	p->have_ts = 1;
+}
+
+/* The raw JSON text of token t (strings keep their quotes) into b. */
+static int
+take_token(buf *b, const json_doc *d, int t)
+{
+	const char *s;
+	size_t n;
+
+	if (json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NUMBER)
+		return -1;
+	s = json_raw(d, t, &n);
+	buf_reset(b);
+	if (json_type(d, t) == JSON_STRING)
+		buf_putc(b, '"');
+	buf_put(b, s, n);
+	if (json_type(d, t) == JSON_STRING)
+		buf_putc(b, '"');
+	buf_cstr(b);
+	return 0;
+}
+
+/* The ts as sent in a URL: a string's content, or the number. */
+static void
+ts_plain(const buf *ts, buf *out)
+{
+	buf_reset(out);
+	if (ts->len >= 2 && ts->p[0] == '"')
+		json_unescape_raw(ts->p + 1, ts->len - 2, out);
+	else
+		buf_put(out, ts->p, ts->len);
+}
+
+static void
+save_state(struct poller *p)
+{
+	char err[512];
+
+	if (p->conf->state == NULL || !p->have_ts) {
+		p->dirty = 0;
+		return;
+	}
+	if (state_save(p->conf->state, p->conf->group, p->ts.p, p->ts.len,
+	    err, sizeof(err)) == -1) {
+		if (!p->save_failed)
+			log_warn("%s; a restart would repeat events", err);
+		p->save_failed = 1;
+		return;
+	}
+	p->dirty = 0;
+}
+
+/* Wait out a backoff step after a failure described by what. */
+static int
+retry_after(struct poller *p, const char *what, const char *then)
+{
+	long ms = backoff_next(&p->bo);
+
+	log_warn("%s; retrying in %.1f s%s", what, ms / 1000.0, then);
+	return backoff_sleep(ms, p->stop) ? STEP_STOP : STEP_RETRY;
+}
+
+static int
+fatal_api(const struct poller *p, const vkapi_err *e)
+{
+	switch (e->code) {
+	case 5:
+		log_warn("VK refused the token (error 5: %s): check VK_TOKEN or "
+		    "--token-file; it must be a valid community token", e->msg);
+		return 1;
+	case 15:
+		log_warn("access denied (error 15: %s): the token needs the community's "
+		    "manage right and Long Poll API must be on for group %s",
+		    e->msg, p->conf->group);
+		return 1;
+	case 100:
+		log_warn("VK rejected a parameter (error 100: %s): check the group id "
+		    "%s (VK_GROUP_ID or --group-id)", e->msg, p->conf->group);
+		return 1;
+	case 27:
+		log_warn("this is not a community token (error 27: %s): create one in "
+		    "the community's Manage > API usage > Access tokens", e->msg);
+		return 1;
+	}
+	return 0;
+}
+
+/* groups.getLongPollServer: a new key and server; the ts too if take_ts. */
+static int
+lp_init(struct poller *p, int take_ts, buf *old_ts)
+{
+	const char *params[] = { "group_id", p->conf->group, NULL };
+	const json_doc *d = &p->api->doc;
+	char what[400];
+	vkapi_err e;
+	int r, k, s, t;
+
+	switch (vkapi_call(p->api, "groups.getLongPollServer", params, &r, &e)) {
+	case VKAPI_OK:
+		break;
+	case VKAPI_EABORT:
+		return STEP_STOP;
+	case VKAPI_EAPI:
+		if (fatal_api(p, &e))
+			return STEP_FATAL;
+		/* FALLTHROUGH */
+	default:
+		if (e.status == VKAPI_EAPI)
+			snprintf(what, sizeof(what), "groups.getLongPollServer failed: "
+			    "VK error %ld: %s", e.code, e.msg);
+		else
+			snprintf(what, sizeof(what), "groups.getLongPollServer failed: %s",
+			    e.msg);
+		return retry_after(p, what, "");
+	}
+	k = json_get(d, r, "key", 3);
+	s = json_get(d, r, "server", 6);
+	t = json_get(d, r, "ts", 2);
+	if (json_type(d, k) != JSON_STRING || json_type(d, s) != JSON_STRING ||
+	    (json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NUMBER))
+		return retry_after(p, "groups.getLongPollServer reply lacks key, "
+		    "server or ts", "");
+	buf_reset(&p->key);
+	json_unescape(d, k, &p->key);
+	buf_cstr(&p->key);
+	vkapi_set_secret(p->api, p->key.p);
+	buf_reset(&p->server);
+	json_unescape(d, s, &p->server);
+	buf_cstr(&p->server);
+	if (strstr(p->server.p, "://") == NULL) {	/* before API 5.103: no scheme */
+		buf_reset(&p->tmp);
+		buf_puts(&p->tmp, "https://");
+		buf_put(&p->tmp, p->server.p, p->server.len);
+		buf_reset(&p->server);
+		buf_put(&p->server, p->tmp.p, p->tmp.len);
+		buf_cstr(&p->server);
+	}
+	if (take_ts || !p->have_ts) {
+		if (p->have_ts && old_ts) {
+			buf_reset(old_ts);
+			buf_put(old_ts, p->ts.p, p->ts.len);
+			buf_cstr(old_ts);
+		}
+		take_token(&p->ts, d, t);
+		p->have_ts = 1;
+		p->dirty = 1;
+	}
+	log_info("long-poll server %s, ts %s", p->server.p, buf_cstr(&p->ts));
+	return STEP_OK;
+}
+
+/* VK says events were lost between from and to: say so, mark the stream. */
+static int
+report_gap(struct poller *p, const char *reason, const char *from, const char *to)
+{
+	log_warn("events may have been lost (VK replied %s): ts jumped from %s to %s",
+	    reason, from && *from ? from : "?", to);
+	p->gaps++;
+	if (p->conf->mark_gaps) {
+		emit_gap(&p->o->b, reason, from, to);
+		if (out_flush(p->o) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Write the updates of one reply; returns -1 on a write error. */
+static int
+write_batch(struct poller *p, const json_doc *d, int upd, int *cut)
+{
+	const char *s;
+	size_t n;
+	int i, k, cnt = json_size(d, upd);
+
+	*cut = 0;
+	for (k = 0, i = json_child(d, upd); k < cnt; k++, i = json_next(d, i)) {
+		if (p->conf->max_events && p->events >= p->conf->max_events) {
+			*cut = 1;
+			break;
+		}
+		s = json_raw(d, i, &n);
+		if (json_type(d, i) == JSON_STRING) {
+			s--;
+			n += 2;
+		}
+		emit_compact(&p->o->b, s, n);
+		buf_putc(&p->o->b, '\n');
+		p->events++;
+		if (out_done(p->o) == -1)
+			return -1;
+	}
+	return out_flush(p->o);
+}
+
+/* One poll of the long-poll server and what its reply says to do. */
+static int
+poll_once(struct poller *p)
+{
+	const json_doc *d = &p->api->doc;
+	char what[400];
+	vkapi_err e;
+	int st, f, t, u, cut;
+	int64_t code;
+	buf from = BUF_INIT;
+
+	buf_reset(&p->url);
+	buf_put(&p->url, p->server.p, p->server.len);
+	buf_puts(&p->url, strchr(p->server.p, '?') ? "&" : "?");
+	buf_puts(&p->url, "act=a_check&key=");
+	vkapi_urlenc(&p->url, p->key.p, p->key.len);
+	buf_puts(&p->url, "&ts=");
+	ts_plain(&p->ts, &p->tmp);
+	vkapi_urlenc(&p->url, p->tmp.p, p->tmp.len);
+	snprintf(what, sizeof(what), "&wait=%d", p->conf->wait);
+	buf_puts(&p->url, what);
+
+	st = vkapi_get(p->api, buf_cstr(&p->url), p->conf->timeout_ms, &e);
+	if (st == VKAPI_EABORT)
+		return STEP_STOP;
+	if (st == VKAPI_EHTTP && (e.code < 500 || e.code > 599)) {
+		snprintf(what, sizeof(what), "long-poll server answered %s", e.msg);
+		return retry_after(p, what, ", with a new key and the same ts") ==
+		    STEP_STOP ? STEP_STOP : STEP_REINIT;
+	}
+	if (st != VKAPI_OK) {
+		snprintf(what, sizeof(what), "poll failed: %s", e.msg);
+		return retry_after(p, what, " with the same ts");
+	}
+	p->polls++;
+
+	f = json_get(d, 0, "failed", 6);
+	t = json_get(d, 0, "ts", 2);
+	if (f != -1) {
+		if (json_int64(d, f, &code) == -1)
+			code = -1;
+		switch (code) {
+		case 1:
+			/* The ts is too old or history was cut: VK gives the
+			 * ts to go on from; the events in between are gone. */
+			buf_put(&from, p->ts.p, p->ts.len);
+			buf_cstr(&from);
+			if (take_token(&p->ts, d, t) == -1) {
+				buf_free(&from);
+				return retry_after(p, "failed:1 reply without a ts",
+				    ", with a new key");
+			}
+			p->dirty = 1;
+			/* The same ts back: nothing can lie between the two. */
+			ts_plain(&from, &p->url);
+			ts_plain(&p->ts, &p->tmp);
+			st = 0;
+			if (p->url.len == p->tmp.len &&
+			    memcmp(p->url.p, p->tmp.p, p->url.len) == 0)
+				log_info("failed:1 with the same ts %s: nothing lost", p->ts.p);
+			else
+				st = report_gap(p, "failed:1", from.p, p->ts.p);
+			buf_free(&from);
+			if (st == -1)
+				return STEP_STOP;
+			save_state(p);
+			backoff_reset(&p->bo);
+			return STEP_OK;
+		case 2:
+			log_info("key expired (failed:2): asking for a new one, keeping ts %s",
+			    p->ts.p);
+			return STEP_REKEY;
+		case 3:
+			log_info("information lost (failed:3): asking for a new key and ts");
+			return STEP_NEWTS;
+		}
+		snprintf(what, sizeof(what), "long-poll server replied failed:%lld",
+		    (long long)code);
+		return retry_after(p, what, ", with a new key and the same ts") ==
+		    STEP_STOP ? STEP_STOP : STEP_REINIT;
+	}
+	u = json_get(d, 0, "updates", 7);
+	if ((json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NUMBER) ||
+	    json_type(d, u) != JSON_ARRAY)
+		return retry_after(p, "long-poll reply has neither ts and updates nor failed",
+		    ", with a new key and the same ts") == STEP_STOP ? STEP_STOP : STEP_REINIT;
+
+	if (write_batch(p, d, u, &cut) == -1)
+		return STEP_STOP;
+	if (log_verbose) {
+		buf_reset(&from);
+		take_token(&from, d, t);
+		log_info("poll ts %s: %d updates, next ts %s", p->ts.p,
+		    json_size(d, u), from.p);
+		buf_free(&from);
+	}
+	/* Advance only past a batch written whole: a cut batch comes again. */
+	if (!cut) {
+		take_token(&p->ts, d, t);
+		p->dirty = 1;
+		save_state(p);
+	}
+	backoff_reset(&p->bo);
+	if (p->conf->once || cut ||
+	    (p->conf->max_events && p->events >= p->conf->max_events))
+		return STEP_STOP;
+	return STEP_OK;
+}
+
+int
+poll_run(struct poller *p)
+{
+	int st = STEP_REINIT, take_ts = 0, checked = 0, rekeys = 0;
+	buf old = BUF_INIT;
+
+	while (!*p->stop && !p->o->err) {
+		if (st == STEP_REKEY || st == STEP_NEWTS) {
+			if (st == STEP_NEWTS)
+				take_ts = 1;
+			/* At once the first time; when VK asks again before a
+			 * poll succeeded, after a backoff step. */
+			if (rekeys++ > 0 && backoff_sleep(backoff_next(&p->bo), p->stop))
+				break;
+			st = STEP_REINIT;
+		}
+		if (st == STEP_REINIT) {
+			buf_reset(&old);
+			st = lp_init(p, take_ts, &old);
+			if (st == STEP_FATAL) {
+				buf_free(&old);
+				return POLL_FATAL;
+			}
+			if (st == STEP_STOP)
+				break;
+			if (st == STEP_RETRY) {
+				st = STEP_REINIT;
+				continue;
+			}
+			if (take_ts && report_gap(p, "failed:3", old.len ? old.p : NULL,
+			    p->ts.p) == -1)
+				break;
+			take_ts = 0;
+			save_state(p);
+			if (!checked) {
+				check_settings(p->api, p->conf->group, p->conf->version);
+				checked = 1;
+			}
+		}
+		st = poll_once(p);
+		if (st == STEP_OK)
+			rekeys = 0;
+		else if (st == STEP_STOP)
+			break;
+	}
+	buf_free(&old);
+	if (p->o->err)
+		return p->o->err == EPIPE ? POLL_EPIPE : POLL_WRITE;
+	if (p->dirty)
+		save_state(p);
+	return POLL_STOPPED;
+}
