@@ -1,34 +1,68 @@
 #!/bin/sh
-# demo.sh BIN - the quick start: a bundled sample of raw VK updates (real
-# payloads captured by other VK libraries, plus generated ones) through
-# vk-normalize, shown readably. No token, no network.
+# demo.sh BIN - the quick start: the whole pipeline, vkpipe =
+# vk-poll | vk-normalize | vk-route, against the fake VK server of the tests
+# on 127.0.0.1, fed with a bundled sample of VK updates (real payloads
+# captured by other VK libraries, and generated ones), routed by the
+# example rules. No token, no network.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../bin}
+repo=$(dirname "$here")
 sample=$here/fixtures/demo/updates.ndjson
-out=${TMPDIR:-/tmp}/vkpipe-demo.$$
-trap 'rm -f "$out" "$out.err"' EXIT
+rules=$repo/tools/vkpipe/rules.conf
+work=$(mktemp -d "${TMPDIR:-/tmp}/vkpipe-demo.XXXXXX")
+fake=
+cleanup() {
+	[ -z "$fake" ] || kill "$fake" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
 
-echo "vkpipe demo: $(wc -l < "$sample") raw VK updates from tests/fixtures/demo/updates.ndjson"
-echo "  \$ vk-normalize --offline < updates.ndjson"
+n=$(wc -l < "$sample")
+printf '{"token":"demo-token","group_id":42,"batch":8,"updates_file":"%s"}\n' "$sample" > "$work/scenario.json"
+python3 "$here/fake-vk.py" "$work/scenario.json" --port-file "$work/port" > /dev/null &
+fake=$!
+i=0
+while [ ! -s "$work/port" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || { echo "demo: the fake VK server did not start" >&2; exit 1; }
+	sleep 0.05
+done
+port=$(cat "$work/port")
+
+PATH=$bin:$repo/tools/vkpipe:$PATH
+VK_API_URL=http://127.0.0.1:$port/method
+VK_TOKEN=demo-token VK_GROUP_ID=42
+VKPIPE_STATE_DIR=$work/state VKPIPE_RULES=$rules
+VKPIPE_POLL_ARGS="--max-events $n --wait 1"
+export PATH VK_API_URL VK_TOKEN VK_GROUP_ID VKPIPE_STATE_DIR VKPIPE_RULES VKPIPE_POLL_ARGS
+
+echo "vkpipe demo: $n VK updates from a fake VK server on 127.0.0.1:$port (no token, no network)"
+echo "  \$ vkpipe        # vk-poll | vk-normalize | vk-route tools/vkpipe/rules.conf"
 echo
+echo "The rules:"
+grep -v '^#' "$rules" | sed 's/^/  /'
+echo
+mkdir "$work/out"
 status=0
-"$bin/vk-normalize" --offline < "$sample" > "$out" 2> "$out.err" || status=$?
+(cd "$work/out" && vkpipe) 2> "$work/stderr" || status=$?
 
-printf '%-9s %-13s %-11s %s\n' TYPE PEER USER WHAT
-jq -r '[.event_type,
-	(if .peer.cid then "chat \(.peer.cid)" else "dm \(.peer.bpid)" end),
-	(.user.uuid | tostring),
-	(if .message then (.message.text | .[0:40]) + (if .message.attachments != [] then "  [" + (.message.attachments | join(",")) + "]" else "" end)
-	 elif .button then "button payload " + (.button.payload | tojson | .[0:40])
-	 else "reaction \(.reaction.rid // "removed") on message \(.reaction.cmid)" end)]
-	| @tsv' "$out" | awk -F '\t' '{ printf "%-9s %-13s %-11s %s\n", $1, $2, $3, $4 }'
+echo "What went where:"
+for f in "$work"/out/*.ndjson; do
+	[ -f "$f" ] || continue
+	printf '  %-22s %3d events\n' "$(basename "$f")" "$(wc -l < "$f")"
+	jq -r '"      \(.event_type | .[0:8])  \(.user.name // .user.uuid | tostring | .[0:28]): " +
+		(if .message then .message.text | .[0:38]
+		 elif .button then "pressed, payload \(.button.payload | tojson | .[0:30])"
+		 else "reaction \(.reaction.rid // "removed") on message \(.reaction.cmid)" end)' "$f" | head -n 2
+done
 echo
-echo "Events by type:"
-jq -r .event_type "$out" | sort | uniq -c | awk '{ printf "  %-9s %d\n", $2, $1 }'
+echo "Events by type (an event can go to more than one file):"
+cat "$work"/out/*.ndjson | sort -u | jq -r .event_type |
+	sort | uniq -c | awk '{ printf "  %-9s %d\n", $2, $1 }'
 echo
-echo "What vk-normalize said on stderr (exit status $status):"
-sed 's/^/  /' "$out.err"
+echo "What the programs said on stderr (vkpipe exit status $status):"
+sed 's/^/  /' "$work/stderr"
 echo
-echo "Each Event is one JSON line, for instance:"
-head -n 1 "$out" | sed 's/^/  /'
+echo "Each Event is one JSON line, names filled from the (fake) VK API:"
+head -n 1 "$work/out/commands.ndjson" | sed 's/^/  /'

@@ -1,0 +1,110 @@
+#!/usr/bin/env bats
+# vkpipe, the entrypoint: vk-poll | vk-normalize | vk-route from the
+# environment, against the fake VK server.
+
+load helper
+
+VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
+
+setup() {
+	W="$BATS_TEST_TMPDIR"
+	export VKPIPE_STATE_DIR="$W/state" VK_GROUP_ID=42 VK_TOKEN=entry-token-77
+	unset VK_TOKEN_FILE VKPIPE_RULES VKPIPE_REDIS_URL VKPIPE_POLL_ARGS VKPIPE_NORMALIZE_ARGS VKPIPE_ROUTE_ARGS
+}
+
+teardown() {
+	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	[ -z "${PIPE_PID:-}" ] || kill -9 "$PIPE_PID" 2>/dev/null || true
+}
+
+# fake N [BATCH]: serve N generated updates; wait (5 s at most) for the port.
+fake() {
+	python3 "$REPO_DIR/tests/bench/gen-updates.py" "$1" 9 > "$W/updates.ndjson"
+	printf '{"token":"entry-token-77","group_id":42,"batch":%s,"updates_file":"%s"}\n' "${2:-50}" "$W/updates.ndjson" > "$W/sc.json"
+	python3 "$REPO_DIR/tests/fake-vk.py" "$W/sc.json" --port-file "$W/port" --log "$W/api.log" > /dev/null &
+	FAKE_PID=$!
+	for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
+	export VK_API_URL="http://127.0.0.1:$(cat "$W/port")/method"
+	# the Events vk-normalize makes of them, in order
+	vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_id > "$W/want"
+}
+
+# wait_for CMD...: until CMD succeeds, 10 s at most
+wait_for() {
+	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
+	return 1
+}
+
+@test "vkpipe: a missing token, a bad group id, unreadable or bad rules: a clear message, exit 3, nothing started" {
+	fake 10
+	run --separate-stderr env -u VK_TOKEN sh "$VKPIPE"
+	assert_failure 3
+	assert_equal "$stderr" "vkpipe: no VK token: set VK_TOKEN (or VK_TOKEN_FILE) to the community's access token (community settings, API usage)"
+	run --separate-stderr env VK_TOKEN_FILE=/nonexistent sh "$VKPIPE"
+	assert_failure 3
+	assert_equal "$stderr" "vkpipe: VK_TOKEN_FILE /nonexistent cannot be read: mount the token file there, or set VK_TOKEN"
+	run --separate-stderr env VK_GROUP_ID=club42 sh "$VKPIPE"
+	assert_failure 3
+	assert_equal "$stderr" "vkpipe: VK_GROUP_ID must be the community's numeric id, not 'club42'"
+	run --separate-stderr env VKPIPE_RULES="$W/none.conf" sh "$VKPIPE"
+	assert_failure 3
+	assert_equal "$stderr" "vkpipe: rules file $W/none.conf cannot be read"
+	printf '.event_type == -> stdout\n' > "$W/bad.conf"
+	run --separate-stderr env VKPIPE_RULES="$W/bad.conf" sh "$VKPIPE"
+	assert_failure 3
+	[[ "$stderr" == *"vk-route: $W/bad.conf:1:16: "* ]]
+	[[ "$stderr" == *"vkpipe: the rules do not check out (see above); nothing was started"* ]]
+	# not one request reached VK, and no stage is left
+	assert_equal "$(wc -l < "$W/api.log")" 0
+	run sh "$VKPIPE" --check
+	assert_success
+}
+
+@test "vkpipe: events flow to stdout with the default rules; the ts is kept in the state directory" {
+	fake 120
+	VKPIPE_POLL_ARGS="--max-events 120 --wait 1" run --separate-stderr sh "$VKPIPE"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .event_id)" "$(cat "$W/want")"
+	assert_equal "$(jq -r .ts "$W/state/vk-poll.ts")" 220
+	# the token was never shown
+	refute_output --partial entry-token-77
+	[[ "$stderr" != *entry-token-77* ]]
+}
+
+@test "vkpipe: SIGTERM stops vk-poll first; what is in the pipe still reaches a slow handler" {
+	fake 300 100
+	cat > "$W/slow.sh" <<'EOF2'
+#!/bin/sh
+while IFS= read -r line; do printf '%s\n' "$line" >> "$1"; sleep 0.005; done
+EOF2
+	chmod +x "$W/slow.sh"
+	printf '* -> exec:%s %s\n' "$W/slow.sh" "$W/handled" > "$W/rules.conf"
+	VKPIPE_RULES="$W/rules.conf" VKPIPE_POLL_ARGS="--wait 1" sh "$VKPIPE" > /dev/null 2> "$W/err" &
+	PIPE_PID=$!
+	# vk-poll has fetched everything (its ts saved), the handler is behind
+	wait_for sh -c "[ \"\$(jq -r .ts '$W/state/vk-poll.ts' 2>/dev/null)\" = 400 ]"
+	[ "$(wc -l < "$W/handled" 2>/dev/null || echo 0)" -lt "$(wc -l < "$W/want")" ]
+	kill -TERM "$PIPE_PID"
+	wait "$PIPE_PID"
+	status=$?
+	PIPE_PID=
+	assert_equal "$status" 0
+	assert_equal "$(jq -r .event_id "$W/handled")" "$(cat "$W/want")"
+	run pgrep -f "$W/slow.sh"
+	assert_failure
+}
+
+@test "vkpipe: a stage that dies takes the pipeline down, non-zero, naming the stage" {
+	fake 40 5
+	VKPIPE_POLL_ARGS="--wait 5" VKPIPE_NORMALIZE_ARGS="--prefix /!#" sh "$VKPIPE" > "$W/out" 2> "$W/err" &
+	PIPE_PID=$!
+	wait_for sh -c "[ \"\$(grep -c . '$W/out')\" -ge 30 ]"
+	pkill -KILL -f 'vk-normalize --prefix /!#'
+	wait "$PIPE_PID" && status=0 || status=$?
+	PIPE_PID=
+	assert_equal "$status" 1
+	run cat "$W/err"
+	assert_line "vkpipe: vk-normalize was killed by signal 9; stopping the pipeline"
+	run pgrep -f "vk-poll .*--state $W/state"
+	assert_failure
+}
