@@ -28,7 +28,7 @@ BIN	?= bin
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
 BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db
 RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
@@ -131,14 +131,22 @@ print-build-deps:
 print-run-deps:
 	@echo $(RUN_DEPS)
 
+SHAREDIR ?= $(PREFIX)/share/vkpipe
+MANPAGES := $(wildcard man/*.[1-8])
+
 install: all
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7
-	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
-	for m in man/*.[1-8]; do s=$${m##*.}; install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)
+	install -m 755 $(PROGS) tools/vkpipe/vkpipe $(DESTDIR)$(BINDIR)/
+	install -m 644 tools/vkpipe/rules.conf $(DESTDIR)$(SHAREDIR)/rules.conf.example
+	for m in $(MANPAGES); do s=$${m##*.}; \
+		install -d $(DESTDIR)$(MANDIR)/man$$s && \
+		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 
 uninstall:
-	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
-	for m in man/*.[1-8]; do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done
+	for t in $(TOOLS) vkpipe; do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	rm -f $(DESTDIR)$(SHAREDIR)/rules.conf.example
+	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
+	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done
 
 clean:
 	rm -rf build build-asan build-fuzz bin bin-asan
