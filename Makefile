@@ -28,7 +28,7 @@ BIN	?= bin
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
 BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev
 RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
@@ -124,7 +124,7 @@ fuzz-regress: $(addprefix build-fuzz/,$(FUZZERS))
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
-	shellcheck -S warning tests/*.sh tests/bench/*.sh .ci/run
+	shellcheck -S warning tools/vkpipe/vkpipe tests/*.sh tests/bench/*.sh .ci/run
 
 print-build-deps:
 	@echo $(BUILD_DEPS)
