@@ -192,6 +192,26 @@ bad:
  * where whatever jsmn tolerated is caught. jsmn's parent links say where
  * each token belongs; a stack holds the containers still open.
  */
+/*
+ * Container c, with `seen` children read, ends at *pos: white space, then
+ * its closing bracket, which must be where jsmn ended it. The token after
+ * its subtree is `next`.
+ */
+static int
+close_container(json_doc *d, int c, int seen, int next, size_t *pos)
+{
+	const jsmntok_t *jt = (const jsmntok_t *)d->jtok + c;
+	size_t p = skipws(d, *pos);
+
+	if (seen != jt->size || p >= d->len || p + 1 != (size_t)jt->end ||
+	    d->src[p] != (jt->type == JSMN_OBJECT ? '}' : ']'))
+		return fail(d, p, jt->type == JSMN_OBJECT ?
+		    "expected ',' or '}'" : "expected ',' or ']'");
+	d->tok[c].next = next;
+	*pos = p + 1;
+	return 0;
+}
+
 static int
 validate(json_doc *d, size_t pos)
 {
@@ -200,7 +220,7 @@ validate(json_doc *d, size_t pos)
 	const char *s = d->src;
 	int open[JSON_MAX_DEPTH];	/* containers not yet closed */
 	int seen[JSON_MAX_DEPTH];	/* children (keys, for objects) so far */
-	int sp = 0, i, par, c;
+	int sp = 0, i, par;
 	size_t beg;
 
 	for (i = 0; i < d->ntok; i++) {
@@ -216,15 +236,9 @@ validate(json_doc *d, size_t pos)
 		} else {
 			/* Close the containers this token is not inside. */
 			while (sp > 0 && open[sp - 1] != par) {
-				c = open[--sp];
-				pos = skipws(d, pos);
-				if (seen[sp] != jt[c].size || pos >= d->len ||
-				    pos + 1 != (size_t)jt[c].end ||
-				    s[pos] != (jt[c].type == JSMN_OBJECT ? '}' : ']'))
-					return fail(d, pos, jt[c].type == JSMN_OBJECT ?
-					    "expected ',' or '}'" : "expected ',' or ']'");
-				t[c].next = i;
-				pos++;
+				sp--;
+				if (close_container(d, open[sp], seen[sp], i, &pos) == -1)
+					return -1;
 			}
 			if (sp == 0 ? (i > 0 || par != -1) : open[sp - 1] != par)
 				return fail(d, pos, "trailing characters after the JSON value");
@@ -280,15 +294,9 @@ validate(json_doc *d, size_t pos)
 		}
 	}
 	while (sp > 0) {
-		c = open[--sp];
-		pos = skipws(d, pos);
-		if (seen[sp] != jt[c].size || pos >= d->len ||
-		    pos + 1 != (size_t)jt[c].end ||
-		    s[pos] != (jt[c].type == JSMN_OBJECT ? '}' : ']'))
-			return fail(d, pos, jt[c].type == JSMN_OBJECT ?
-			    "expected ',' or '}'" : "expected ',' or ']'");
-		t[c].next = d->ntok;
-		pos++;
+		sp--;
+		if (close_container(d, open[sp], seen[sp], d->ntok, &pos) == -1)
+			return -1;
 	}
 	pos = skipws(d, pos);
 	if (pos != d->len)
