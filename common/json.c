@@ -226,9 +226,13 @@ validate(json_doc *d, size_t pos)
 	for (i = 0; i < d->ntok; i++) {
 		par = jt[i].parent;
 		if (par >= 0 && jt[par].type == JSMN_STRING) {
-			/* An object member's value: right after its key. */
-			if (par != i - 1)
-				return fail(d, pos, "unexpected character");
+			/* An object member's value: right after its key, a
+			 * string whose parent is an object (jsmn also hangs a
+			 * value on a top-level string or on another value). */
+			if (par != i - 1 || jt[par].parent < 0 ||
+			    jt[jt[par].parent].type != JSMN_OBJECT ||
+			    (sp > 0 && open[sp - 1] != jt[par].parent))
+				return fail(d, pos, "unexpected ':'");
 			pos = skipws(d, pos);
 			if (pos >= d->len || s[pos] != ':')
 				return fail(d, pos, "expected ':'");

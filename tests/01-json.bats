@@ -140,3 +140,45 @@ EOF2
 	run jt lines 1000 < "$BATS_TEST_TMPDIR/in"
 	assert_output $'1: 5\n2: too long\n3: 5\n4: 4'
 }
+
+@test "json: the verdict on 20000 mutated lines is the same as Python's strict json module's" {
+	python3 - "$BATS_TEST_TMPDIR/lines" "$BATS_TEST_TMPDIR/verdicts" <<'PY'
+import json, random, sys
+r = random.Random(5)
+seeds = [
+    '{"type":"message_new","object":{"message":{"from_id":1,"peer_id":2000000001,"text":"a\\"b\\\\c","attachments":[{"type":"photo"}],"geo":null}},"v":"5.199"}',
+    '[1,-2.5e3,true,false,null,{"a":[],"b":{}},"\\u00e9"]',
+    '{"k":"v","x":{"y":[1,{"z":"w"}]}}',
+    '"just a string"', '12', '[[[]]]',
+]
+alphabet = '{}[]:,"\\ 0123456789-+.eEtrufalsn\t'
+def reject_constant(name):
+    raise ValueError(name)
+with open(sys.argv[1], "w") as out, open(sys.argv[2], "w") as ver:
+    for i in range(20000):
+        s = list(r.choice(seeds))
+        for _ in range(r.randint(1, 3)):
+            k = r.randrange(len(s) + 1)
+            op = r.random()
+            if op < 0.4 and s:
+                del s[min(k, len(s) - 1)]
+            elif op < 0.7:
+                s.insert(k, r.choice(alphabet))
+            elif s:
+                s[min(k, len(s) - 1)] = r.choice(alphabet)
+        line = "".join(s).replace("\n", " ")
+        if not line.strip():
+            line = "x"
+        try:
+            json.loads(line, parse_constant=reject_constant)
+            ok = "ok"
+        except ValueError:
+            ok = "error"
+        out.write(line + "\n")
+        ver.write(ok + "\n")
+PY
+	"$VKPIPE_UNIT/json-test" parse < "$BATS_TEST_TMPDIR/lines" | cut -d' ' -f1 > "$BATS_TEST_TMPDIR/ours"
+	paste -d' ' "$BATS_TEST_TMPDIR/verdicts" "$BATS_TEST_TMPDIR/ours" "$BATS_TEST_TMPDIR/lines" | awk '$1 != $2' | head -n 5 > "$BATS_TEST_TMPDIR/diff"
+	assert_equal "$(cat "$BATS_TEST_TMPDIR/diff")" ""
+	[ "$(grep -c '^ok$' "$BATS_TEST_TMPDIR/verdicts")" -gt 1000 ]
+}
