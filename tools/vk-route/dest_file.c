@@ -1,0 +1,70 @@
+/* dest_file.c - `file:PATH`: appends whole lines; a FIFO waits for its reader. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "dest.h"
+
+static int
+file_check(const char *arg, char *err, size_t errlen, size_t *col)
+{
+	if (*arg == '\0') {
+		snprintf(err, errlen, "file: needs a path");
+		*col = 0;
+		return -1;
+	}
+	return 0;
+}
+
+static int
+file_init(struct dest *d, const char *arg, char *err, size_t errlen)
+{
+	if ((d->priv = strdup(arg)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * O_NONBLOCK: opening a FIFO without a reader fails at once with ENXIO
+ * instead of hanging every other destination; we try again later. On a
+ * regular file it changes nothing; O_APPEND keeps whole lines together
+ * even when another program appends to the same file.
+ */
+static int
+file_open(struct dest *d)
+{
+	const char *path = d->priv;
+
+	d->fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK |
+	    O_CLOEXEC, 0644);
+	if (d->fd != -1)
+		return 0;
+	if (errno == ENXIO) {
+		snprintf(d->err, sizeof(d->err), "FIFO has no reader yet");
+		return 1;
+	}
+	snprintf(d->err, sizeof(d->err), "cannot open %s: %s", path,
+	    strerror(errno));
+	return -1;
+}
+
+static void
+file_free(struct dest *d)
+{
+	free(d->priv);
+}
+
+const struct dest_kind dest_file_kind = {
+	.prefix = "file:",
+	.flags = DEST_PATH_TEMPLATES,
+	.check = file_check,
+	.init = file_init,
+	.open = file_open,
+	.reopen = 1,
+	.free = file_free,
+};

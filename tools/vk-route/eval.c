@@ -1,0 +1,445 @@
+/*
+ * eval.c - conditions and templates over one event.
+ *
+ * Semantics (vk-route.conf(5)): a missing path is null; == compares JSON
+ * values (numbers by value, integers exactly); != is its negation; the
+ * orderings hold only between two numbers or two strings (by bytes);
+ * =~ holds only for a string that matches, !~ is its negation; `in` is
+ * membership in a list; `contains` is array membership, substring, or an
+ * object's member name.
+ */
+#define _GNU_SOURCE	/* memmem */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dest.h"
+#include "jsonw.h"
+#include "rules.h"
+#include "rx.h"
+
+/* A value: a token of the event, or a literal of the rules. */
+struct val {
+	enum json_type t;
+	struct jv v;
+	const struct lit *lit;
+};
+
+void
+eval_init(struct eval *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void
+eval_free(struct eval *e)
+{
+	free(e->val);
+	free(e->memb);
+	free(e->stamp);
+	buf_free(&e->s1);
+	buf_free(&e->s2);
+	memset(e, 0, sizeof(*e));
+}
+
+void
+eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
+    const struct jscan_index *ix)
+{
+	if (rs->npath > e->cap) {
+		int cap = rs->npath * 2;
+
+		e->val = realloc(e->val, (size_t)cap * sizeof(*e->val));
+		e->memb = realloc(e->memb, (size_t)cap * sizeof(*e->memb));
+		e->stamp = realloc(e->stamp, (size_t)cap * sizeof(*e->stamp));
+		if (e->val == NULL || e->memb == NULL || e->stamp == NULL)
+			abort();
+		memset(e->stamp, 0, (size_t)cap * sizeof(*e->stamp));
+		e->cap = cap;
+	}
+	e->root = *root;
+	e->ix = ix;
+	if (++e->gen == 0) {
+		memset(e->stamp, 0, (size_t)e->cap * sizeof(*e->stamp));
+		e->gen = 1;
+	}
+}
+
+static struct jv
+lookup(struct eval *e, const struct path *pa)
+{
+	struct jv v = e->root;
+	int k = 0, mi = -2;
+	const struct step *last = pa->nstep > 0 ? &pa->step[pa->nstep - 1] : NULL;
+
+	if (e->stamp[pa->id] == e->gen)
+		return e->val[pa->id];
+	if (pa->parent != NULL) {
+		v = lookup(e, pa->parent);
+		k = pa->nstep - 1;
+		/* .a.b: the index knows the members of the root's members */
+		if (pa->nstep == 2 && last->key != NULL && e->memb[pa->parent->id] >= 0) {
+			jscan_member(e->ix, e->memb[pa->parent->id], last->key,
+			    last->klen, &v);
+			k = pa->nstep;
+		}
+	} else if (pa->nstep == 1 && last->key != NULL) {
+		mi = jscan_member(e->ix, -1, last->key, last->klen, &v);
+		if (mi == -2)
+			v = e->root;
+		else
+			k = 1;
+	}
+	for (; k < pa->nstep && v.t != JSON_NONE; k++) {
+		const struct step *st = &pa->step[k];
+
+		v = st->key != NULL ? jv_get(&v, st->key, st->klen) :
+		    jv_at(&v, st->idx);
+	}
+	e->stamp[pa->id] = e->gen;
+	e->val[pa->id] = v;
+	e->memb[pa->id] = mi;
+	return v;
+}
+
+static struct val
+value(struct eval *e, const struct operand *o)
+{
+	struct val v = { JSON_NULL, { JSON_NONE, NULL, 0 }, NULL };
+
+	if (o->path == NULL) {
+		v.t = o->lit.t;
+		v.lit = &o->lit;
+		return v;
+	}
+	v.v = lookup(e, o->path);
+	v.t = v.v.t == JSON_NONE ? JSON_NULL : v.v.t;
+	return v;
+}
+
+/* The bytes of a string value, unescaped (into sb when needed). */
+static const char *
+str_of(struct eval *e, const struct val *v, buf *sb, size_t *n)
+{
+	const char *s;
+
+	if (v->lit != NULL) {
+		*n = v->lit->n;
+		return v->lit->s;
+	}
+	(void)e;
+	s = v->v.p;
+	*n = v->v.n;
+	if (memchr(s, '\\', *n) == NULL)
+		return s;
+	buf_reset(sb);
+	json_unescape_raw(s, *n, sb);
+	*n = sb->len;
+	return sb->p ? sb->p : "";
+}
+
+/* A number value: 1 if it is an int64 (in *i), else 0 (in *x). */
+static int
+num_of(struct eval *e, const struct val *v, int64_t *i, double *x)
+{
+	const char *s;
+	size_t n;
+	char tmp[128];
+
+	if (v->lit != NULL) {
+		*i = v->lit->i;
+		*x = v->lit->num;
+		return v->lit->isint;
+	}
+	(void)e;
+	if (jv_int64(&v->v, i) == 0) {
+		*x = (double)*i;
+		return 1;
+	}
+	s = v->v.p;
+	n = v->v.n;
+	if (n >= sizeof(tmp))
+		n = sizeof(tmp) - 1;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	*x = strtod(tmp, NULL);
+	return 0;
+}
+
+/* Element k of an array value, walking the text in order via *cur. */
+static struct val
+elem(const struct val *a, int k, const char **cur)
+{
+	struct val v = { JSON_NULL, { JSON_NONE, NULL, 0 }, NULL };
+
+	if (a->lit != NULL) {
+		v.lit = &a->lit->el[k];
+		v.t = v.lit->t;
+		return v;
+	}
+	jv_next(&a->v, cur, &v.v, NULL);
+	v.t = v.v.t;
+	return v;
+}
+
+static int
+nelem(const struct val *a)
+{
+	return a->lit != NULL ? a->lit->nel : jv_len(&a->v);
+}
+
+static int val_eq(struct eval *e, const struct val *a, const struct val *b);
+
+static int
+obj_eq(struct eval *e, const struct val *a, const struct val *b)
+{
+	const char *cur = NULL;
+	buf key = BUF_INIT;
+	struct val va = { JSON_NULL, { JSON_NONE, NULL, 0 }, NULL }, vb = va;
+	struct jv k;
+	int eq = 1;
+
+	if (a->lit != NULL || b->lit != NULL)
+		return 0;	/* the rules have no object literals */
+	if (jv_len(&a->v) != jv_len(&b->v))
+		return 0;
+	while (eq && jv_next(&a->v, &cur, &va.v, &k)) {
+		buf_reset(&key);
+		json_unescape_raw(k.p, k.n, &key);
+		vb.v = jv_get(&b->v, key.p ? key.p : "", key.len);
+		va.t = va.v.t;
+		vb.t = vb.v.t;
+		eq = vb.t != JSON_NONE && val_eq(e, &va, &vb);
+	}
+	buf_free(&key);
+	return eq;
+}
+
+static int
+val_eq(struct eval *e, const struct val *a, const struct val *b)
+{
+	int64_t ia, ib;
+	double xa, xb;
+	const char *sa, *sb;
+	size_t na, nb;
+	int k, n;
+	const char *ca = NULL, *cb = NULL;
+
+	if (a->t != b->t)
+		return 0;
+	switch (a->t) {
+	case JSON_NUMBER:
+		if (num_of(e, a, &ia, &xa) & num_of(e, b, &ib, &xb))
+			return ia == ib;
+		return xa == xb;
+	case JSON_STRING:
+		/* The usual case, an event's string against a literal: raw
+		 * bytes of the same length either are the literal or hold no
+		 * escape; a raw text without '\\' is the string itself. */
+		if (a->lit == NULL && b->lit != NULL && a->v.n == b->lit->n &&
+		    memcmp(a->v.p, b->lit->s, a->v.n) == 0)
+			return 1;
+		if (a->lit == NULL && b->lit != NULL && a->v.n < b->lit->n)
+			return 0;	/* escapes only make the raw text longer */
+		sa = str_of(e, a, &e->s1, &na);
+		sb = str_of(e, b, &e->s2, &nb);
+		return na == nb && memcmp(sa, sb, na) == 0;
+	case JSON_ARRAY:
+		n = nelem(a);
+		if (n != nelem(b))
+			return 0;
+		for (k = 0; k < n; k++) {
+			struct val ea = elem(a, k, &ca), eb = elem(b, k, &cb);
+
+			if (!val_eq(e, &ea, &eb))
+				return 0;
+		}
+		return 1;
+	case JSON_OBJECT:
+		return obj_eq(e, a, b);
+	default:	/* null, true, false */
+		return 1;
+	}
+}
+
+/* -2 when a and b do not compare (not two numbers, not two strings). */
+static int
+val_cmp(struct eval *e, const struct val *a, const struct val *b)
+{
+	int64_t ia, ib;
+	double xa, xb;
+	const char *sa, *sb;
+	size_t na, nb;
+	int c;
+
+	if (a->t == JSON_NUMBER && b->t == JSON_NUMBER) {
+		if (num_of(e, a, &ia, &xa) & num_of(e, b, &ib, &xb))
+			return ia < ib ? -1 : ia > ib;
+		if (xa != xa || xb != xb)
+			return -2;
+		return xa < xb ? -1 : xa > xb;
+	}
+	if (a->t == JSON_STRING && b->t == JSON_STRING) {
+		sa = str_of(e, a, &e->s1, &na);
+		sb = str_of(e, b, &e->s2, &nb);
+		c = memcmp(sa, sb, na < nb ? na : nb);
+		if (c != 0)
+			return c < 0 ? -1 : 1;
+		return na < nb ? -1 : na > nb;
+	}
+	return -2;
+}
+
+/* Does a contain b? */
+static int
+contains(struct eval *e, const struct val *a, const struct val *b)
+{
+	int k, n;
+	const char *sa, *sb, *cur = NULL;
+	size_t na, nb;
+
+	if (a->t == JSON_ARRAY) {
+		n = nelem(a);
+		for (k = 0; k < n; k++) {
+			struct val el = elem(a, k, &cur);
+
+			if (val_eq(e, &el, b))
+				return 1;
+		}
+		return 0;
+	}
+	if (b->t != JSON_STRING)
+		return 0;
+	sb = str_of(e, b, &e->s2, &nb);
+	if (a->t == JSON_STRING) {
+		sa = str_of(e, a, &e->s1, &na);
+		return nb == 0 || memmem(sa, na, sb, nb) != NULL;
+	}
+	if (a->t == JSON_OBJECT && a->lit == NULL)
+		return jv_get(&a->v, sb, nb).t != JSON_NONE;
+	return 0;
+}
+
+int
+eval_cond(struct eval *e, const struct cond *c)
+{
+	struct val l, r;
+	const char *s;
+	size_t n;
+	int k;
+
+	switch (c->op) {
+	case OP_ALL:
+		return 1;
+	case OP_AND:
+		return eval_cond(e, c->a) && eval_cond(e, c->b);
+	case OP_OR:
+		return eval_cond(e, c->a) || eval_cond(e, c->b);
+	case OP_NOT:
+		return !eval_cond(e, c->a);
+	default:
+		break;
+	}
+	l = value(e, &c->l);
+	switch (c->op) {
+	case OP_TRUTHY:
+		return l.t != JSON_NULL && l.t != JSON_FALSE;
+	case OP_RE:
+	case OP_NRE:
+		k = 0;
+		if (l.t == JSON_STRING) {
+			s = str_of(e, &l, &e->s1, &n);
+			k = rx_match(c->rx, s, n);
+		}
+		return c->op == OP_RE ? k : !k;
+	default:
+		break;
+	}
+	r = value(e, &c->r);
+	switch (c->op) {
+	case OP_EQ: return val_eq(e, &l, &r);
+	case OP_NE: return !val_eq(e, &l, &r);
+	case OP_LT: return val_cmp(e, &l, &r) == -1;
+	case OP_LE: k = val_cmp(e, &l, &r); return k == -1 || k == 0;
+	case OP_GT: return val_cmp(e, &l, &r) == 1;
+	case OP_GE: k = val_cmp(e, &l, &r); return k == 1 || k == 0;
+	case OP_IN: return r.t == JSON_ARRAY && contains(e, &r, &l);
+	case OP_CONTAINS: return contains(e, &l, &r);
+	default: return 0;
+	}
+}
+
+/* Why a value may not go into a file name, or NULL. */
+static const char *
+path_unsafe(const char *s, size_t n)
+{
+	size_t k;
+
+	if (n == 0)
+		return "is empty";
+	if (memchr(s, '/', n) != NULL)
+		return "holds '/'";
+	if (memmem(s, n, "..", 2) != NULL)
+		return "holds '..'";
+	for (k = 0; k < n; k++)
+		if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
+			return "holds a control character";
+	return NULL;
+}
+
+int
+eval_template(struct eval *e, const struct rule *r, buf *out, char *why,
+    size_t whylen)
+{
+	int k;
+	const char *s, *bad;
+	size_t n;
+	struct val v;
+
+	buf_reset(out);
+	for (k = 0; k < r->ntpart; k++) {
+		const struct tpart *tp = &r->tpart[k];
+
+		if (tp->path == NULL) {
+			buf_put(out, tp->lit, tp->n);
+			continue;
+		}
+		v.v = lookup(e, tp->path);
+		v.lit = NULL;
+		v.t = v.v.t;
+		switch (v.t) {
+		case JSON_STRING:
+			s = str_of(e, &v, &e->s1, &n);
+			break;
+		case JSON_NUMBER:
+		case JSON_TRUE:
+		case JSON_FALSE:
+			s = v.v.p;
+			n = v.v.n;
+			break;
+		default:
+			snprintf(why, whylen, "{%s} is %s", tp->path->text,
+			    v.t == JSON_OBJECT ? "an object" : v.t == JSON_ARRAY ?
+			    "an array" : "null");
+			return -1;
+		}
+		bad = memchr(s, '\0', n) != NULL ? "holds a NUL byte" : NULL;
+		if (bad == NULL && (r->kind->flags & DEST_PATH_TEMPLATES))
+			bad = path_unsafe(s, n);
+		if (bad != NULL) {
+			buf q = BUF_INIT;
+
+			jw_str(&q, s, n > 64 ? 64 : n);
+			snprintf(why, whylen, "{%s} = %s %s, which a %s may not",
+			    tp->path->text, buf_cstr(&q), bad,
+			    (r->kind->flags & DEST_PATH_TEMPLATES) ? "file name" : "destination");
+			buf_free(&q);
+			return -1;
+		}
+		if (r->kind->quote != NULL)
+			r->kind->quote(out, s, n);
+		else
+			buf_put(out, s, n);
+	}
+	return 0;
+}

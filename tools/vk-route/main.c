@@ -1,0 +1,477 @@
+/* main.c - vk-route: deliver each Event line to the destinations its rules name. */
+#define _GNU_SOURCE	/* ppoll */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "dest.h"
+#include "jscan.h"
+#include "line.h"
+#include "log.h"
+#include "out.h"
+#include "rules.h"
+
+#define EXIT_PARTIAL	1
+#define EXIT_USAGE	2
+#define EXIT_CONFIG	3
+#define BATCH		1024	/* lines read between two looks at signals */
+
+static const char usage_text[] =
+    "usage: vk-route [-v] [--check] [--stats] [--queue N] [--spill DIR]\n"
+    "                [--drain-timeout SECS] [--reject FILE] [--unbuffered]\n"
+    "                [-e RULE]... [-c RULES | RULES]\n";
+
+static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term;
+
+static void
+on_signal(int sig)
+{
+	switch (sig) {
+	case SIGHUP: got_hup = 1; break;
+	case SIGUSR1: got_usr1 = 1; break;
+	case SIGCHLD: got_chld = 1; break;
+	default: got_term = 1; break;
+	}
+}
+
+struct route {
+	struct ruleset rs;
+	struct rules_src *src;
+	int	 nsrc;
+	struct eval ev;
+	struct jscan_index ix;
+	buf	 name;		/* a filled destination text */
+	out	 rej;		/* --reject */
+	int	 have_rej;
+	int	 status;
+	unsigned long lines, events, rejected, unrouted;
+};
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_USAGE);
+}
+
+static void
+reject(struct route *rt, unsigned long lineno, const char *line, size_t n,
+    const char *why)
+{
+	rt->rejected++;
+	rt->status = EXIT_PARTIAL;
+	log_warn("line %lu: %s", lineno, why);
+	if (rt->have_rej && line != NULL) {
+		buf_put(&rt->rej.b, line, n);
+		buf_putc(&rt->rej.b, '\n');
+		if (out_done(&rt->rej) == -1)
+			log_warn("cannot write the reject file: %s", strerror(rt->rej.err));
+	}
+}
+
+static void
+deliver(struct route *rt, struct rule *r, unsigned long lineno,
+    const char *line, size_t n)
+{
+	struct dest *d = r->fixed;
+	char why[512];
+
+	r->matched++;
+	if (r->templated) {
+		if (eval_template(&rt->ev, r, &rt->name, why, sizeof(why)) == -1 ||
+		    (d = dest_get(rt->name.p, rt->name.len, why, sizeof(why))) == NULL) {
+			r->failed++;
+			rt->status = EXIT_PARTIAL;
+			log_warn("line %lu: rule %s: %s; event not delivered",
+			    lineno, r->where, why);
+			return;
+		}
+	}
+	switch (dest_push(d, line, n)) {
+	case 0:
+		r->delivered++;
+		break;
+	case -1:
+		rt->status = EXIT_PARTIAL;
+		/* FALLTHROUGH */
+	default:	/* stdout closed by its reader: its choice, not an error */
+		r->failed++;
+		break;
+	}
+}
+
+/* One input line: check it, then every rule whose condition holds. */
+static void
+route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
+{
+	struct ruleset *rs = &rt->rs;
+	int k, taken = 0, rc;
+	char why[200], err[128];
+	struct jv root;
+
+	rt->lines++;
+	rc = jscan_check(line, n, &root, &rt->ix, err, sizeof(err));
+	if (rc == 1)
+		return;		/* a blank line */
+	if (rc == -1) {
+		snprintf(why, sizeof(why), "not a JSON object (%s)", err);
+		reject(rt, lineno, line, n, why);
+		return;
+	}
+	if (root.t != JSON_OBJECT) {
+		reject(rt, lineno, line, n, "not a JSON object");
+		return;
+	}
+	rt->events++;
+	eval_begin(&rt->ev, rs, &root, &rt->ix);
+	for (k = 0; k < rs->nrule; k++) {
+		struct rule *r = &rs->rule[k];
+
+		if (r->is_else || !eval_cond(&rt->ev, r->cond))
+			continue;
+		taken = 1;
+		deliver(rt, r, lineno, line, n);
+	}
+	if (taken)
+		return;
+	if (rs->nelse == 0) {
+		rt->unrouted++;
+		return;
+	}
+	for (k = 0; k < rs->nrule; k++)
+		if (rs->rule[k].is_else)
+			deliver(rt, &rs->rule[k], lineno, line, n);
+}
+
+static void
+stats(struct route *rt)
+{
+	struct dest *d;
+	int k;
+
+	log_warn("stats: lines=%lu events=%lu rejected=%lu unrouted=%lu",
+	    rt->lines, rt->events, rt->rejected, rt->unrouted);
+	for (k = 0; k < rt->rs.nrule; k++) {
+		struct rule *r = &rt->rs.rule[k];
+
+		log_warn("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu",
+		    r->where, r->dest_text, r->matched, r->delivered, r->failed);
+	}
+	for (d = dest_first(); d != NULL; d = d->next)
+		log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
+		    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
+}
+
+static void
+reload(struct route *rt)
+{
+	struct ruleset nrs;
+	char err[1024];
+
+	if (rules_load(&nrs, rt->src, rt->nsrc, err, sizeof(err)) == -1) {
+		log_warn("%s; keeping the rules in use", err);
+		return;
+	}
+	rules_free(&rt->rs);
+	rt->rs = nrs;
+	log_warn("rules reloaded: %d rule%s", nrs.nrule, nrs.nrule == 1 ? "" : "s");
+}
+
+static void
+flush_hook(void *arg)
+{
+	struct route *rt = arg;
+
+	dest_service(dest_now(), 1);
+	if (rt->have_rej)
+		out_flush(&rt->rej);
+}
+
+/*
+ * The loop: read a batch of lines while no queue is full, write what the
+ * destinations take, and wait (ppoll, signals unblocked only there) for
+ * input, writability, a retry time or a signal.
+ */
+static void
+run(struct route *rt, double drain, int unbuffered)
+{
+	linerd rd;
+	struct pollfd *pfd = NULL;
+	struct dest **who = NULL;
+	int cap = 0, n, k, timeout, in_open = 1, more = 0;
+	double now, deadline = 0;
+	sigset_t none;
+	const char *line;
+	size_t len;
+
+	sigemptyset(&none);
+	line_open(&rd, 0, 0);
+	rd.wait_hook = flush_hook;
+	rd.wait_arg = rt;
+	for (;;) {
+		if (got_term && in_open) {
+			log_info("terminating: no more input is read");
+			in_open = 0;
+		}
+		if (got_hup) {
+			got_hup = 0;
+			reload(rt);
+			dest_reopen_all();
+		}
+		if (got_usr1) {
+			got_usr1 = 0;
+			stats(rt);
+		}
+		if (got_chld) {
+			got_chld = 0;
+			dest_reap(dest_now());
+		}
+		more = 0;
+		for (k = 0; in_open && !dest_blocked() && k < BATCH; k++) {
+			if (!line_ready(&rd))
+				break;
+			n = line_next(&rd, &line, &len);
+			if (n == LINE_OK) {
+				route_line(rt, rd.lineno, line, len);
+			} else if (n == LINE_TOOLONG) {
+				rt->lines++;
+				reject(rt, rd.lineno, NULL, 0,
+				    "line longer than the maximum (16 MiB): skipped");
+			} else {
+				if (n == LINE_ERR) {
+					log_warn("cannot read the input: %s", strerror(errno));
+					rt->status = EXIT_PARTIAL;
+				}
+				in_open = 0;
+			}
+		}
+		if (k == BATCH)
+			more = 1;
+		if (!in_open && deadline == 0)
+			deadline = dest_now() + drain;
+		now = dest_now();
+		dest_service(now, unbuffered || !more || !in_open || dest_blocked());
+		if (!more && rt->have_rej)
+			out_flush(&rt->rej);
+		if (!in_open && (!dest_pending() || now >= deadline))
+			break;
+		if (dest_count() + 1 > cap) {
+			cap = (dest_count() + 1) * 2;
+			pfd = realloc(pfd, (size_t)cap * sizeof(*pfd));
+			who = realloc(who, (size_t)cap * sizeof(*who));
+			if (pfd == NULL || who == NULL)
+				abort();
+		}
+		timeout = -1;
+		n = dest_pollset(pfd + 1, who, cap - 1, now, &timeout);
+		pfd[0].fd = in_open && !dest_blocked() ? 0 : -1;
+		pfd[0].events = POLLIN;
+		pfd[0].revents = 0;
+		if (more)
+			timeout = 0;
+		if (!in_open) {
+			/* Draining: look again often (a handler reading its pipe
+			 * sends no event), never past the deadline. */
+			int left = (int)((deadline - now) * 1000) + 1;
+
+			if (left > 50)
+				left = 50;
+			if (timeout < 0 || left < timeout)
+				timeout = left;
+		}
+		{
+			struct timespec ts, *tp = NULL;
+
+			if (timeout >= 0) {
+				ts.tv_sec = timeout / 1000;
+				ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
+				tp = &ts;
+			}
+			if (ppoll(pfd, (nfds_t)n + 1, tp, &none) == -1) {
+				if (errno != EINTR)
+					log_warn("poll: %s", strerror(errno));
+				continue;
+			}
+		}
+		now = dest_now();
+		for (k = 0; k < n; k++)
+			dest_revents(who[k], pfd[k + 1].revents, now);
+	}
+	line_close(&rd);
+	free(pfd);
+	free(who);
+	dest_shutdown(deadline > dest_now() ? deadline : dest_now());
+	if (dest_lost() > 0)
+		rt->status = EXIT_PARTIAL;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "check", no_argument, NULL, 'C' },
+		{ "stats", no_argument, NULL, 'S' },
+		{ "queue", required_argument, NULL, 'q' },
+		{ "spill", required_argument, NULL, 's' },
+		{ "drain-timeout", required_argument, NULL, 'd' },
+		{ "reject", required_argument, NULL, 'r' },
+		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static struct route rt;	/* static: still reachable at exit(), for LSan */
+	static const char **etext;
+	struct sigaction sa;
+	sigset_t block;
+	const char *rules_file = NULL, *reject_file = NULL;
+	int ch, check = 0, want_stats = 0, unbuffered = 0, k, ne = 0;
+	double drain = 10;
+	char *end, err[1024];
+	struct stat st;
+
+	log_init(argv[0]);
+	memset(&rt, 0, sizeof(rt));
+	if ((rt.src = calloc((size_t)argc + 1, sizeof(*rt.src))) == NULL ||
+	    (etext = calloc((size_t)argc + 1, sizeof(*etext))) == NULL)
+		abort();
+	while ((ch = getopt_long(argc, argv, "c:e:vh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			if (rules_file != NULL)
+				usage();
+			rules_file = optarg;
+			break;
+		case 'e':
+			etext[ne++] = optarg;
+			break;
+		case 'C': check = 1; break;
+		case 'S': want_stats = 1; break;
+		case 'q':
+			errno = 0;
+			dest_opt.qmax = strtoul(optarg, &end, 10);
+			if (*end || errno || dest_opt.qmax == 0 || optarg[0] == '-') {
+				log_warn("--queue takes a number of lines > 0, not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 's': dest_opt.spill_dir = optarg; break;
+		case 'd':
+			drain = strtod(optarg, &end);
+			if (*end || optarg == end || drain < 0 || drain > 86400) {
+				log_warn("--drain-timeout takes seconds (0 to 86400), not '%s'", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'r': reject_file = optarg; break;
+		case 'u': unbuffered = 1; break;
+		case 'v': log_verbose = 1; break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		case 'V':
+			printf("vk-route %s\n", VKPIPE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1 || (argc == 1 && rules_file != NULL)) {
+		log_warn("one rules file only: -c FILE or FILE, not both");
+		return EXIT_USAGE;
+	}
+	if (argc == 1)
+		rules_file = argv[0];
+	if (rules_file == NULL && ne == 0) {
+		log_warn("no rules: give a rules file or -e RULE");
+		usage();
+	}
+
+	/* The rules: the file first, then the -e rules in their order. */
+	if (rules_file != NULL)
+		rt.src[rt.nsrc++].name = rules_file;
+	for (k = 0; k < ne; k++) {
+		rt.src[rt.nsrc].name = "-e";
+		rt.src[rt.nsrc].index = k + 1;
+		rt.src[rt.nsrc++].text = etext[k];
+	}
+	free(etext);
+	if (rules_load(&rt.rs, rt.src, rt.nsrc, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		rt.status = EXIT_CONFIG;
+		goto done;
+	}
+	if (check) {
+		log_info("%d rule%s OK", rt.rs.nrule, rt.rs.nrule == 1 ? "" : "s");
+		goto done;
+	}
+	if (dest_opt.spill_dir != NULL &&
+	    (stat(dest_opt.spill_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    access(dest_opt.spill_dir, W_OK) == -1)) {
+		log_warn("--spill %s: not a writable directory", dest_opt.spill_dir);
+		rt.status = EXIT_CONFIG;
+		goto done;
+	}
+	if (reject_file != NULL) {
+		int fd = open(reject_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+
+		if (fd == -1) {
+			log_warn("--reject %s: %s", reject_file, strerror(errno));
+			rt.status = EXIT_CONFIG;
+			goto done;
+		}
+		out_open(&rt.rej, fd);
+		rt.have_rej = 1;
+	}
+
+	/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGCHLD, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaddset(&block, SIGHUP);
+	sigaddset(&block, SIGUSR1);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	eval_init(&rt.ev);
+	run(&rt, drain, unbuffered);
+
+	if (rt.rejected > 0)
+		log_warn("%lu line%s rejected", rt.rejected, rt.rejected == 1 ? "" : "s");
+	if (want_stats)
+		stats(&rt);
+	if (rt.have_rej) {
+		if (out_flush(&rt.rej) == -1 || close(rt.rej.fd) == -1) {
+			log_warn("cannot write the reject file: %s", strerror(rt.rej.err));
+			rt.status = EXIT_PARTIAL;
+		}
+		out_close(&rt.rej);
+	}
+done:
+	eval_free(&rt.ev);
+	buf_free(&rt.name);
+	rules_free(&rt.rs);
+	dest_free_all();
+	free(rt.src);
+	return rt.status;
+}

@@ -1,0 +1,147 @@
+/*
+ * rules.h - the vk-route rules language: parsing, evaluation, templates.
+ *
+ * A rules text is parsed once into a ruleset: conditions are trees whose
+ * leaves compare paths (pre-split into steps, interned so that each path
+ * is looked up at most once per event) with JSON literals; regular
+ * expressions are compiled at load time. Parsing never exits: it returns
+ * -1 and fills an error "FILE:LINE:COL: what is wrong".
+ *
+ * Evaluation reads the event's validated text (jscan.h), looks paths up
+ * lazily, and never allocates once its scratch buffers have grown.
+ */
+#ifndef VKROUTE_RULES_H
+#define VKROUTE_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "json.h"
+#include "jscan.h"
+
+struct dest;
+struct dest_kind;
+struct rx;
+
+/* One step of a path: a member name or an array index (negative: from the end). */
+struct step {
+	char	*key;		/* NULL for an index */
+	size_t	 klen;
+	long	 idx;
+};
+
+struct path {
+	int	 id;		/* index in ruleset.paths: the per-event cache slot */
+	struct path *parent;	/* all steps but the last (looked up, cached, first) */
+	int	 nstep;
+	struct step *step;
+	char	*text;		/* as written, for messages */
+};
+
+/* A JSON literal from the rules text. Strings are kept unescaped. */
+struct lit {
+	enum json_type t;
+	char	*s;		/* string bytes (t == JSON_STRING) */
+	size_t	 n;
+	double	 num;		/* t == JSON_NUMBER */
+	int	 isint;		/* the number is an integer that fits int64 */
+	int64_t	 i;
+	int	 nel;		/* t == JSON_ARRAY: elements */
+	struct lit *el;
+};
+
+enum rule_op {
+	OP_ALL,			/* `*` */
+	OP_AND, OP_OR, OP_NOT,
+	OP_TRUTHY,		/* a bare operand: not null, not false, present */
+	OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
+	OP_RE, OP_NRE,		/* =~ !~ */
+	OP_IN, OP_CONTAINS
+};
+
+struct operand {
+	struct path *path;	/* or NULL: then lit */
+	struct lit lit;
+};
+
+struct cond {
+	enum rule_op op;
+	struct cond *a, *b;	/* and/or/not */
+	struct operand l, r;	/* comparisons */
+	struct rx *rx;		/* =~ !~ */
+};
+
+/* A destination text split into literal pieces and {.path} holes. */
+struct tpart {
+	char	*lit;		/* literal bytes, or NULL for a hole */
+	size_t	 n;
+	struct path *path;
+};
+
+struct rule {
+	char	*where;		/* "FILE:LINE", for messages and --stats */
+	int	 is_else;
+	struct cond *cond;
+	char	*dest_text;	/* as written after -> */
+	const struct dest_kind *kind;
+	int	 ntpart;
+	struct tpart *tpart;
+	int	 templated;	/* has holes; else `fixed` is the instance */
+	struct dest *fixed;
+	unsigned long matched, delivered, failed;
+};
+
+struct ruleset {
+	struct rule *rule;
+	int	 nrule;
+	struct path **paths;
+	int	 npath;
+	int	 nelse;
+};
+
+/* Where rules come from: a file, or one -e string. */
+struct rules_src {
+	const char *name;	/* file name, or "-e" */
+	const char *text;	/* NULL: read the file `name` */
+	int	 index;		/* for -e: its position (1, 2, …) */
+};
+
+/*
+ * Parse every source in order into *rs. Returns 0, or -1 with err filled
+ * ("FILE:LINE:COL: …"). Destinations are only checked here; instances are
+ * made by the caller (rules_bind).
+ */
+int	rules_load(struct ruleset *rs, const struct rules_src *src, int nsrc,
+	    char *err, size_t errlen);
+void	rules_free(struct ruleset *rs);
+
+/* Per-event evaluation state; one per program, reused. */
+struct eval {
+	struct jv root;		/* the event, validated by jscan_check() */
+	const struct jscan_index *ix;	/* its top-level members */
+	struct jv *val;		/* path id -> value, for the current event */
+	int	*memb;		/* path id -> its entry in ix, or a negative */
+	unsigned *stamp;
+	unsigned gen;
+	int	 cap;
+	buf	 s1, s2;	/* scratch */
+};
+
+void	eval_init(struct eval *e);
+void	eval_free(struct eval *e);
+/* Start a new event: forget cached path lookups. */
+void	eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
+	    const struct jscan_index *ix);
+int	eval_cond(struct eval *e, const struct cond *c);
+
+/*
+ * Fill a templated destination into out ("file:photos-2.ndjson"). Values
+ * must be strings, numbers or booleans; when the kind says values form
+ * file paths they may not hold '/', "..", or control characters. Returns 0,
+ * or -1 with why filled.
+ */
+int	eval_template(struct eval *e, const struct rule *r, buf *out,
+	    char *why, size_t whylen);
+
+#endif

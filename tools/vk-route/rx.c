@@ -1,0 +1,282 @@
+/* rx.c - POSIX ERE, validated by regcomp, run by PCRE2's JIT when it can. */
+#define _GNU_SOURCE	/* memmem */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "rx.h"
+
+struct rx {
+	pcre2_code	*code;		/* NULL: use re */
+	pcre2_match_data *md;
+	int		 jit;
+	regex_t		 re;
+	int		 have_re;
+	buf		 subj;		/* the fallback's NUL-terminated copy */
+	char		*lit;		/* a pattern that is a plain literal, or NULL */
+	size_t		 litn;
+	int		 anchor;	/* its ^ (1), $ (2), both (3) */
+};
+
+/*
+ * A pattern with no ERE metacharacter other than a leading ^ or a
+ * trailing $ is a literal: memmem/memcmp beat any regex engine on it.
+ */
+static void
+literal(struct rx *r, const char *p, size_t n)
+{
+	size_t k;
+	int anchor = 0;
+
+	if (n > 0 && p[0] == '^')
+		anchor |= 1, p++, n--;
+	if (n > 0 && p[n - 1] == '$')
+		anchor |= 2, n--;
+	for (k = 0; k < n; k++)
+		if (strchr(".[]()*+?{}|^$\\", p[k]) != NULL)
+			return;
+	if ((r->lit = malloc(n + 1)) == NULL)
+		return;
+	memcpy(r->lit, p, n);
+	r->lit[n] = '\0';
+	r->litn = n;
+	r->anchor = anchor;
+}
+
+static int
+isalnum_(int c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/* Is p[i..] a POSIX interval "{n}", "{n,}", "{n,m}", "{,m}"? Its length, or 0. */
+static size_t
+interval(const char *p, size_t i, size_t n, int *nomin)
+{
+	size_t j = i + 1;
+	int digits = 0;
+
+	*nomin = j < n && p[j] == ',';
+	while (j < n && p[j] >= '0' && p[j] <= '9')
+		j++, digits++;
+	if (j < n && p[j] == ',') {
+		j++;
+		while (j < n && p[j] >= '0' && p[j] <= '9')
+			j++, digits++;
+	}
+	if (j < n && p[j] == '}' && digits > 0)
+		return j - i + 1;
+	return 0;
+}
+
+/*
+ * Rewrite an ERE (already accepted by regcomp) in PCRE2 syntax. -1 when
+ * the pattern uses something this does not translate: regexec then runs it.
+ */
+static int
+ere_to_pcre(const char *p, size_t n, buf *o)
+{
+	size_t i = 0, k;
+	int quant = 0, nomin;
+
+	while (i < n) {
+		unsigned char c = (unsigned char)p[i];
+
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return -1;
+			c = (unsigned char)p[i + 1];
+			i += 2;
+			quant = 0;
+			if (strchr("wWsSbB123456789", c) != NULL && c != '\0') {
+				buf_putc(o, '\\');
+				buf_putc(o, (char)c);
+			} else if (c == '<') {
+				buf_puts(o, "\\b(?=\\w)");
+			} else if (c == '>') {
+				buf_puts(o, "\\b(?<=\\w)");
+			} else if (c == '`') {
+				buf_puts(o, "\\A");
+			} else if (c == '\'') {
+				buf_puts(o, "\\z");
+			} else if (isalnum_(c) || c >= 0x80) {
+				/* glibc reads an unknown escape as the letter itself. */
+				buf_putc(o, (char)c);
+			} else {
+				buf_putc(o, '\\');
+				buf_putc(o, (char)c);
+			}
+			continue;
+		}
+		if (c == '[') {
+			buf_putc(o, '[');
+			i++;
+			if (i < n && p[i] == '^')
+				buf_putc(o, '^'), i++;
+			if (i < n && p[i] == ']')
+				buf_puts(o, "\\]"), i++;
+			while (i < n && p[i] != ']') {
+				if (p[i] == '[' && i + 1 < n && p[i + 1] == ':') {
+					const char *e = strstr(p + i + 2, ":]");
+
+					if (e == NULL || (size_t)(e - p) >= n)
+						return -1;
+					k = (size_t)(e - p) + 2;
+					buf_put(o, p + i, k - i);
+					i = k;
+					continue;
+				}
+				if (p[i] == '[' && i + 1 < n &&
+				    (p[i + 1] == '.' || p[i + 1] == '='))
+					return -1;
+				if (p[i] == '\\' || p[i] == '[')
+					buf_putc(o, '\\');
+				buf_putc(o, p[i]);
+				i++;
+			}
+			if (i >= n)
+				return -1;
+			buf_putc(o, ']');
+			i++;
+			quant = 0;
+			continue;
+		}
+		if (c == '*' || c == '+' || c == '?') {
+			if (quant)	/* "a*+" is possessive in PCRE: not ERE */
+				return -1;
+			buf_putc(o, (char)c);
+			quant = 1;
+			i++;
+			continue;
+		}
+		if (c == '{') {
+			k = interval(p, i, n, &nomin);
+			if (k == 0) {
+				buf_puts(o, "\\{");
+				i++;
+				quant = 0;
+				continue;
+			}
+			if (quant)
+				return -1;
+			buf_putc(o, '{');
+			if (nomin)
+				buf_putc(o, '0');
+			buf_put(o, p + i + 1, k - 1);
+			i += k;
+			quant = 1;
+			continue;
+		}
+		if (c == '}')
+			buf_putc(o, '\\');
+		buf_putc(o, (char)c);
+		quant = 0;
+		i++;
+	}
+	return 0;
+}
+
+struct rx *
+rx_compile(const char *pat, size_t n, char *err, size_t errlen)
+{
+	struct rx *r;
+	buf cpat = BUF_INIT, pc = BUF_INIT;
+	int rc, ec;
+	PCRE2_SIZE eo;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (memchr(pat, '\0', n) != NULL) {
+		snprintf(err, errlen, "a regular expression cannot hold NUL");
+		free(r);
+		return NULL;
+	}
+	buf_put(&cpat, pat, n);
+	rc = regcomp(&r->re, buf_cstr(&cpat), REG_EXTENDED | REG_NOSUB);
+	if (rc != 0) {
+		char msg[128];
+
+		regerror(rc, &r->re, msg, sizeof(msg));
+		snprintf(err, errlen, "invalid regular expression: %s", msg);
+		buf_free(&cpat);
+		free(r);
+		return NULL;
+	}
+	r->have_re = 1;
+	literal(r, pat, n);
+	if (ere_to_pcre(pat, n, &pc) == 0) {
+		r->code = pcre2_compile((PCRE2_SPTR)pc.p, pc.len,
+		    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_UCP |
+		    PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY, &ec, &eo, NULL);
+	}
+	if (r->code != NULL) {
+		r->md = pcre2_match_data_create_from_pattern(r->code, NULL);
+		r->jit = pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE) == 0;
+		if (r->md == NULL) {
+			pcre2_code_free(r->code);
+			r->code = NULL;
+		}
+	}
+	buf_free(&cpat);
+	buf_free(&pc);
+	return r;
+}
+
+int
+rx_match(struct rx *r, const char *s, size_t n)
+{
+	regmatch_t m;
+
+	if (r->lit != NULL) {
+		if (n < r->litn)
+			return 0;
+		switch (r->anchor) {
+		case 0: return r->litn == 0 || memmem(s, n, r->lit, r->litn) != NULL;
+		case 1: return memcmp(s, r->lit, r->litn) == 0;
+		case 2: return memcmp(s + n - r->litn, r->lit, r->litn) == 0;
+		default: return n == r->litn && memcmp(s, r->lit, n) == 0;
+		}
+	}
+	if (r->code != NULL) {
+		if (r->jit)
+			return pcre2_jit_match(r->code, (PCRE2_SPTR)s, n, 0, 0,
+			    r->md, NULL) >= 0;
+		return pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, 0, r->md,
+		    NULL) >= 0;
+	}
+	/* The subject is a span of the line, not a C string; regexec (and
+	 * sanitizers watching it) may look for its NUL. */
+	buf_reset(&r->subj);
+	buf_put(&r->subj, s, n);
+	m.rm_so = 0;
+	m.rm_eo = (regoff_t)n;
+	return regexec(&r->re, buf_cstr(&r->subj), 1, &m, REG_STARTEND) == 0;
+}
+
+int
+rx_fast(const struct rx *r)
+{
+	return r->lit != NULL || r->code != NULL;
+}
+
+void
+rx_free(struct rx *r)
+{
+	if (r == NULL)
+		return;
+	if (r->md != NULL)
+		pcre2_match_data_free(r->md);
+	if (r->code != NULL)
+		pcre2_code_free(r->code);
+	if (r->have_re)
+		regfree(&r->re);
+	buf_free(&r->subj);
+	free(r->lit);
+	free(r);
+}
