@@ -29,6 +29,8 @@ on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t u
 	vkapi *a = arg;
 
 	(void)dt, (void)dn, (void)ut, (void)un;
+	if (a->tick)
+		a->tick(a->tick_arg);
 	return a->stop && *a->stop;
 }
 

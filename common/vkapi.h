@@ -52,6 +52,10 @@ typedef struct vkapi {
 	long	 timeout_ms;	/* whole-request timeout for vkapi_call() */
 	size_t	 max_body;	/* longest reply accepted */
 	volatile sig_atomic_t *stop;	/* aborts a transfer when set */
+	/* Called during transfers, about once a second at least (libcurl's
+	 * progress callback): lets a caller serve another input meanwhile. */
+	void	(*tick)(void *arg);
+	void	*tick_arg;
 	buf	 url, form, body;
 	json_doc doc;		/* the last reply; borrows body */
 	long	 http;		/* HTTP status of the last reply */

@@ -20,11 +20,14 @@
 
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
+#define ACK_WINDOW	100000	/* unacknowledged updates that pause polling */
+#define ACK_DRAIN_S	5	/* at exit, the longest wait for acks */
 
 static const char usage_text[] =
 "usage: vk-poll [-v] [--group-id N] [--token-file FILE] [--api-url URL]\n"
 "               [--api-version V] [--wait N] [--timeout N] [--state FILE]\n"
-"               [--once] [--max-events N] [--mark-gaps]\n";
+"               [--once] [--max-events N] [--mark-gaps]\n"
+"               [--ack PATH [--ack-window N] [--ack-drain N]]\n";
 
 static const char help_text[] =
 "Write each update of a VK community's Bots Long Poll to stdout, one line each.\n"
@@ -39,6 +42,11 @@ static const char help_text[] =
 "  --once             stop after one successful poll\n"
 "  --max-events N     stop after N updates\n"
 "  --mark-gaps        write a vkpipe_gap line where VK lost events\n"
+"  --ack PATH         save a ts only once its batch's event_ids came back on\n"
+"                     PATH (a FIFO; vk-route --ack PATH writes them)\n"
+"  --ack-window N     pause polling while N updates are unacknowledged\n"
+"                     (default 100000)\n"
+"  --ack-drain N      at exit, wait up to N seconds for acks (default 5)\n"
 "  -v, --verbose      log each poll on stderr\n"
 "  -h, --help         this help;  --version  the version\n";
 
@@ -100,7 +108,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_GROUP = 256, O_TOKFILE, O_TOKEN, O_URL, O_APIV, O_WAIT, O_TIMEOUT,
-	    O_STATE, O_ONCE, O_MAX, O_GAPS, O_VERSION };
+	    O_STATE, O_ONCE, O_MAX, O_GAPS, O_ACK, O_ACKWIN, O_ACKDRAIN, O_VERSION };
 	static const struct option opts[] = {
 		{ "group-id", required_argument, NULL, O_GROUP },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -113,19 +121,24 @@ main(int argc, char *argv[])
 		{ "once", no_argument, NULL, O_ONCE },
 		{ "max-events", required_argument, NULL, O_MAX },
 		{ "mark-gaps", no_argument, NULL, O_GAPS },
+		{ "ack", required_argument, NULL, O_ACK },
+		{ "ack-window", required_argument, NULL, O_ACKWIN },
+		{ "ack-drain", required_argument, NULL, O_ACKDRAIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct poll_conf conf = { .version = VKAPI_DEFAULT_VERSION, .wait = 25,
-	    .backoff_min_ms = BACKOFF_MIN_MS, .backoff_max_ms = BACKOFF_MAX_MS };
-	const char *token_file = NULL, *api_url = NULL, *group = NULL;
-	long long timeout = 0, v;
+	    .backoff_min_ms = BACKOFF_MIN_MS, .backoff_max_ms = BACKOFF_MAX_MS,
+	    .ack_drain_ms = ACK_DRAIN_S * 1000L };
+	const char *token_file = NULL, *api_url = NULL, *group = NULL, *ack_path = NULL;
+	long long timeout = 0, v, ack_window = 0, ack_drain = -1;
 	const char *bo;
 	char err[512], *token = NULL;
 	struct sigaction sa;
 	struct poller p;
+	ackin ack;
 	buf ts = BUF_INIT;
 	vkapi api;
 	vkapi_err e;
@@ -184,6 +197,21 @@ main(int argc, char *argv[])
 		case O_GAPS:
 			conf.mark_gaps = 1;
 			break;
+		case O_ACK:
+			ack_path = optarg;
+			break;
+		case O_ACKWIN:
+			if ((ack_window = number(optarg, 1, 100000000)) == -1) {
+				log_warn("--ack-window wants a number of updates from 1 to 100000000");
+				return EXIT_USAGE;
+			}
+			break;
+		case O_ACKDRAIN:
+			if ((ack_drain = number(optarg, 0, 3600)) == -1) {
+				log_warn("--ack-drain wants a number of seconds from 0 to 3600");
+				return EXIT_USAGE;
+			}
+			break;
 		case 'v':
 			log_verbose = 1;
 			break;
@@ -207,6 +235,12 @@ main(int argc, char *argv[])
 		return EXIT_USAGE;
 	}
 	conf.timeout_ms = (timeout ? timeout : conf.wait + 10) * 1000L;
+	if (ack_path == NULL && (ack_window || ack_drain != -1)) {
+		log_warn("--ack-window and --ack-drain only go with --ack PATH");
+		return EXIT_USAGE;
+	}
+	if (ack_drain != -1)
+		conf.ack_drain_ms = ack_drain * 1000L;
 
 	/* Configuration: a flag beats the environment beats the default. */
 	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL && !group_ok(group)) {
@@ -252,6 +286,14 @@ main(int argc, char *argv[])
 		}
 	}
 
+	if (ack_path && ack_open(&ack, ack_path, ack_window ? (size_t)ack_window :
+	    ACK_WINDOW, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		free(token);
+		buf_free(&ts);
+		return EXIT_CONFIG;
+	}
+
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART: blocking calls return */
 	sigemptyset(&sa.sa_mask);
@@ -268,7 +310,7 @@ main(int argc, char *argv[])
 	api.timeout_ms = conf.timeout_ms;
 	api.stop = &stop;
 	out_open(&o, STDOUT_FILENO);
-	poll_init(&p, &conf, &api, &o, &stop);
+	poll_init(&p, &conf, &api, &o, ack_path ? &ack : NULL, &stop);
 	if (ts.len) {
 		poll_resume(&p, ts.p, ts.len);
 		log_info("resuming from ts %s (%s)", buf_cstr(&ts), conf.state);
@@ -290,6 +332,12 @@ main(int argc, char *argv[])
 	if (p.save_failed && status == 0)
 		status = EXIT_WRITE;
 	log_info("%llu updates in %llu polls, %llu gaps", p.events, p.polls, p.gaps);
+	if (ack_path) {
+		log_info("%llu acks, %llu unknown ids ignored, %zu batches unacknowledged",
+		    (unsigned long long)ack.acks, (unsigned long long)ack.unknown,
+		    ack_pending(&ack));
+		ack_close(&ack);
+	}
 	poll_free(&p);
 	out_close(&o);
 	vkapi_free(&api);

@@ -2,11 +2,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "emit.h"
 #include "json.h"
 #include "log.h"
 #include "poll.h"
+#include "reply.h"
 #include "state.h"
 
 enum step {
@@ -21,12 +24,13 @@ enum step {
 
 void
 poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
-    volatile sig_atomic_t *stop)
+    ackin *ack, volatile sig_atomic_t *stop)
 {
 	memset(p, 0, sizeof(*p));
 	p->conf = c;
 	p->api = api;
 	p->o = o;
+	p->ack = ack;
 	p->stop = stop;
 	backoff_init(&p->bo, c->backoff_min_ms, c->backoff_max_ms);
 }
@@ -39,6 +43,7 @@ poll_free(struct poller *p)
 	buf_free(&p->ts);
 	buf_free(&p->url);
 	buf_free(&p->tmp);
+	buf_free(&p->id);
 }
 
 void
@@ -47,26 +52,6 @@ poll_resume(struct poller *p, const char *ts, size_t n)
 	buf_reset(&p->ts);
 	buf_put(&p->ts, ts, n);
 	p->have_ts = 1;
-}
-
-/* The raw JSON text of token t (strings keep their quotes) into b. */
-static int
-take_token(buf *b, const json_doc *d, int t)
-{
-	const char *s;
-	size_t n;
-
-	if (json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NUMBER)
-		return -1;
-	s = json_raw(d, t, &n);
-	buf_reset(b);
-	if (json_type(d, t) == JSON_STRING)
-		buf_putc(b, '"');
-	buf_put(b, s, n);
-	if (json_type(d, t) == JSON_STRING)
-		buf_putc(b, '"');
-	buf_cstr(b);
-	return 0;
 }
 
 /* The ts as sent in a URL: a string's content, or the number. */
@@ -80,23 +65,123 @@ ts_plain(const buf *ts, buf *out)
 		buf_put(out, ts->p, ts->len);
 }
 
-static void
-save_state(struct poller *p)
+/* Write ts[0..n) to the state file; 0, or -1 (reported once). */
+static int
+store(struct poller *p, const char *ts, size_t n)
 {
 	char err[512];
 
-	if (p->conf->state == NULL || !p->have_ts) {
-		p->dirty = 0;
-		return;
-	}
-	if (state_save(p->conf->state, p->conf->group, p->ts.p, p->ts.len,
-	    err, sizeof(err)) == -1) {
+	if (p->conf->state == NULL)
+		return 0;
+	if (state_save(p->conf->state, p->conf->group, ts, n, err, sizeof(err)) == -1) {
 		if (!p->save_failed)
 			log_warn("%s; a restart would repeat events", err);
 		p->save_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Read the acks that came (waiting up to wait_ms); save a newly delivered ts. */
+static int
+ack_sync(struct poller *p, int wait_ms)
+{
+	const char *ts;
+	size_t n;
+	int r = ack_read(p->ack, wait_ms);
+
+	if ((ts = ack_take(p->ack, &n)) != NULL)
+		store(p, ts, n);
+	return r;
+}
+
+/* The ts is written: save it, or with --ack, once what precedes it is acknowledged. */
+static void
+save_state(struct poller *p)
+{
+	if (!p->have_ts) {
+		p->dirty = 0;
 		return;
 	}
-	p->dirty = 0;
+	if (p->ack) {
+		ack_batch(p->ack, p->ts.p, p->ts.len);
+		p->dirty = 0;
+		ack_sync(p, 0);
+		return;
+	}
+	if (store(p, p->ts.p, p->ts.len) == 0)
+		p->dirty = 0;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* During a transfer (a long poll may last --wait seconds): take the acks in. */
+static void
+poll_tick(void *arg)
+{
+	struct poller *p = arg;
+	long long t = now_ms();
+
+	if (t - p->tick_ms < 100)
+		return;
+	p->tick_ms = t;
+	ack_sync(p, 0);
+}
+
+/* Too much unacknowledged: poll no more until acks make room. -1: stopped. */
+static int
+ack_hold(struct poller *p)
+{
+	ackin *a = p->ack;
+
+	if (p->holds++ == 0)
+		log_warn("%llu updates not acknowledged yet: polling paused until the "
+		    "pipeline acknowledges them (--ack-window %zu; logged once)",
+		    (unsigned long long)(a->written - a->done), a->window);
+	else
+		log_info("%llu updates not acknowledged yet: polling paused",
+		    (unsigned long long)(a->written - a->done));
+	while (ack_full(a)) {
+		if (*p->stop)
+			return -1;
+		ack_sync(p, 200);
+	}
+	log_info("acknowledgements caught up: polling again");
+	return 0;
+}
+
+/*
+ * Stopping with batches unacknowledged: end the output, so that the rest of
+ * the pipeline finishes its input, and wait (at most --ack-drain) for the
+ * acks, or for the writer of the ack channel to leave.
+ */
+static void
+ack_drain(struct poller *p)
+{
+	long long end = now_ms() + p->conf->ack_drain_ms, left;
+
+	ack_sync(p, 0);
+	if (ack_pending(p->ack) == 0)
+		return;
+	if (out_flush(p->o) == 0 && p->o->fd != -1) {
+		close(p->o->fd);
+		p->o->fd = -1;
+	}
+	while (ack_pending(p->ack) && (left = end - now_ms()) > 0)
+		if (ack_sync(p, left < 200 ? (int)left : 200) == ACK_HUP) {
+			ack_sync(p, 0);
+			break;
+		}
+	if (ack_pending(p->ack))
+		log_info("%zu batches not acknowledged at exit: the next start with this "
+		    "state polls them again", ack_pending(p->ack));
 }
 
 /* Wait out a backoff step after a failure described by what. */
@@ -190,7 +275,7 @@ lp_init(struct poller *p, int take_ts, buf *old_ts)
 			buf_put(old_ts, p->ts.p, p->ts.len);
 			buf_cstr(old_ts);
 		}
-		take_token(&p->ts, d, t);
+		reply_token(&p->ts, d, t);
 		p->have_ts = 1;
 		p->dirty = 1;
 	}
@@ -217,8 +302,6 @@ report_gap(struct poller *p, const char *reason, const char *from, const char *t
 static int
 write_batch(struct poller *p, const json_doc *d, int upd, int *cut)
 {
-	const char *s;
-	size_t n;
 	int i, k, cnt = json_size(d, upd);
 
 	*cut = 0;
@@ -227,13 +310,9 @@ write_batch(struct poller *p, const json_doc *d, int upd, int *cut)
 			*cut = 1;
 			break;
 		}
-		s = json_raw(d, i, &n);
-		if (json_type(d, i) == JSON_STRING) {
-			s--;
-			n += 2;
-		}
-		emit_compact(&p->o->b, s, n);
-		buf_putc(&p->o->b, '\n');
+		reply_update(d, i, &p->o->b, p->ack ? &p->id : NULL);
+		if (p->ack)
+			ack_update(p->ack, p->id.p, p->id.len);
 		p->events++;
 		if (out_done(p->o) == -1)
 			return -1;
@@ -248,8 +327,8 @@ poll_once(struct poller *p)
 	const json_doc *d = &p->api->doc;
 	char what[400];
 	vkapi_err e;
-	int st, f, t, u, cut;
-	int64_t code;
+	struct reply r;
+	int st, t, u, cut;
 	buf from = BUF_INIT;
 
 	buf_reset(&p->url);
@@ -277,69 +356,67 @@ poll_once(struct poller *p)
 	}
 	p->polls++;
 
-	f = json_get(d, 0, "failed", 6);
-	t = json_get(d, 0, "ts", 2);
-	if (f != -1) {
-		if (json_int64(d, f, &code) == -1)
-			code = -1;
-		switch (code) {
-		case 1:
-			/* The ts is too old or history was cut: VK gives the
-			 * ts to go on from; the events in between are gone. */
-			buf_put(&from, p->ts.p, p->ts.len);
-			buf_cstr(&from);
-			if (take_token(&p->ts, d, t) == -1) {
-				buf_free(&from);
-				return retry_after(p, "failed:1 reply without a ts",
-				    ", with a new key");
-			}
-			p->dirty = 1;
-			/* The same ts back: nothing can lie between the two. */
-			ts_plain(&from, &p->url);
-			ts_plain(&p->ts, &p->tmp);
-			st = 0;
-			if (p->url.len == p->tmp.len &&
-			    memcmp(p->url.p, p->tmp.p, p->url.len) == 0)
-				log_info("failed:1 with the same ts %s: nothing lost", p->ts.p);
-			else
-				st = report_gap(p, "failed:1", from.p, p->ts.p);
+	reply_classify(d, &r);
+	t = r.ts;
+	u = r.updates;
+	switch (r.kind) {
+	case REPLY_FAILED1:
+		/* The ts is too old or history was cut: VK gives the
+		 * ts to go on from; the events in between are gone. */
+		buf_put(&from, p->ts.p, p->ts.len);
+		buf_cstr(&from);
+		if (reply_token(&p->ts, d, t) == -1) {
 			buf_free(&from);
-			if (st == -1)
-				return STEP_STOP;
-			save_state(p);
-			backoff_reset(&p->bo);
-			return STEP_OK;
-		case 2:
-			log_info("key expired (failed:2): asking for a new one, keeping ts %s",
-			    p->ts.p);
-			return STEP_REKEY;
-		case 3:
-			log_info("information lost (failed:3): asking for a new key and ts");
-			return STEP_NEWTS;
+			return retry_after(p, "failed:1 reply without a ts",
+			    ", with a new key");
 		}
+		p->dirty = 1;
+		/* The same ts back: nothing can lie between the two. */
+		ts_plain(&from, &p->url);
+		ts_plain(&p->ts, &p->tmp);
+		st = 0;
+		if (p->url.len == p->tmp.len &&
+		    memcmp(p->url.p, p->tmp.p, p->url.len) == 0)
+			log_info("failed:1 with the same ts %s: nothing lost", p->ts.p);
+		else
+			st = report_gap(p, "failed:1", from.p, p->ts.p);
+		buf_free(&from);
+		if (st == -1)
+			return STEP_STOP;
+		save_state(p);
+		backoff_reset(&p->bo);
+		return STEP_OK;
+	case REPLY_FAILED2:
+		log_info("key expired (failed:2): asking for a new one, keeping ts %s",
+		    p->ts.p);
+		return STEP_REKEY;
+	case REPLY_FAILED3:
+		log_info("information lost (failed:3): asking for a new key and ts");
+		return STEP_NEWTS;
+	case REPLY_FAILED:
 		snprintf(what, sizeof(what), "long-poll server replied failed:%lld",
-		    (long long)code);
+		    (long long)r.code);
 		return retry_after(p, what, ", with a new key and the same ts") ==
 		    STEP_STOP ? STEP_STOP : STEP_REINIT;
-	}
-	u = json_get(d, 0, "updates", 7);
-	if ((json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NUMBER) ||
-	    json_type(d, u) != JSON_ARRAY)
+	case REPLY_BAD:
 		return retry_after(p, "long-poll reply has neither ts and updates nor failed",
 		    ", with a new key and the same ts") == STEP_STOP ? STEP_STOP : STEP_REINIT;
+	case REPLY_UPDATES:
+		break;
+	}
 
 	if (write_batch(p, d, u, &cut) == -1)
 		return STEP_STOP;
 	if (log_verbose) {
 		buf_reset(&from);
-		take_token(&from, d, t);
+		reply_token(&from, d, t);
 		log_info("poll ts %s: %d updates, next ts %s", p->ts.p,
 		    json_size(d, u), from.p);
 		buf_free(&from);
 	}
 	/* Advance only past a batch written whole: a cut batch comes again. */
 	if (!cut) {
-		take_token(&p->ts, d, t);
+		reply_token(&p->ts, d, t);
 		p->dirty = 1;
 		save_state(p);
 	}
@@ -356,6 +433,10 @@ poll_run(struct poller *p)
 	int st = STEP_REINIT, take_ts = 0, checked = 0, rekeys = 0;
 	buf old = BUF_INIT;
 
+	if (p->ack) {
+		p->api->tick = poll_tick;
+		p->api->tick_arg = p;
+	}
 	while (!*p->stop && !p->o->err) {
 		if (st == STEP_REKEY || st == STEP_NEWTS) {
 			if (st == STEP_NEWTS)
@@ -389,6 +470,8 @@ poll_run(struct poller *p)
 				checked = 1;
 			}
 		}
+		if (p->ack && ack_full(p->ack) && ack_hold(p) == -1)
+			break;
 		st = poll_once(p);
 		if (st == STEP_OK)
 			rekeys = 0;
@@ -396,9 +479,14 @@ poll_run(struct poller *p)
 			break;
 	}
 	buf_free(&old);
-	if (p->o->err)
+	if (p->o->err) {
+		if (p->ack)
+			ack_sync(p, 0);
 		return p->o->err == EPIPE ? POLL_EPIPE : POLL_WRITE;
+	}
 	if (p->dirty)
 		save_state(p);
+	if (p->ack)
+		ack_drain(p);
 	return POLL_STOPPED;
 }

@@ -5,13 +5,15 @@
  * with that ts returns the updates after it and the next ts. The ts is an
  * opaque token (VK sends a string here and a number there) kept as the raw
  * JSON text and sent back as it came. A batch is written and flushed before
- * its ts is saved, so the state file never runs ahead of the output.
+ * its ts is saved, so the state file never runs ahead of the output; with
+ * an ack channel (ack.h), not before the end of the pipeline confirmed it.
  */
 #ifndef VKPOLL_POLL_H
 #define VKPOLL_POLL_H
 
 #include <signal.h>
 
+#include "ack.h"
 #include "backoff.h"
 #include "buf.h"
 #include "out.h"
@@ -27,6 +29,7 @@ struct poll_conf {
 	unsigned long long max_events;	/* stop after this many updates; 0: never */
 	int		 mark_gaps;	/* write vkpipe_gap lines */
 	long		 backoff_min_ms, backoff_max_ms;
+	long		 ack_drain_ms;	/* at exit, wait this long for acks */
 };
 
 enum poll_result {
@@ -41,16 +44,19 @@ struct poller {
 	vkapi		*api;
 	out		*o;
 	volatile sig_atomic_t *stop;
-	buf		 server, key, ts, url, tmp;
+	ackin		*ack;		/* the ack channel, or NULL */
+	buf		 server, key, ts, url, tmp, id;
 	int		 have_ts;
 	int		 dirty;		/* ts not saved yet */
 	int		 save_failed;	/* sticky: a state save failed */
 	backoff		 bo;
-	unsigned long long events, polls, gaps;
+	long long	 tick_ms;	/* when acks were last read during a transfer */
+	unsigned long long events, polls, gaps, holds;
 };
 
+/* ack: the ack channel (opened; the caller closes it), or NULL. */
 void	poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
-	    volatile sig_atomic_t *stop);
+	    ackin *ack, volatile sig_atomic_t *stop);
 /* Resume from a ts read from the state file (raw JSON token). */
 void	poll_resume(struct poller *p, const char *ts, size_t n);
 int	poll_run(struct poller *p);
