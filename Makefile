@@ -27,15 +27,15 @@ BIN	?= bin
 # The Debian packages vkpipe needs: one list, used by `make deps`, by
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
-BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev
-RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools
+RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
 # Per-program libraries.
 LIBS_vk-normalize = -lcurl
 LIBS_vk-poll	  = -lcurl
-LIBS_vk-route	  = -lpcre2-8
+LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl
 
 TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
 PROGS	:= $(addprefix $(BIN)/,$(TOOLS))
@@ -46,7 +46,7 @@ UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 .PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint \
-	print-build-deps print-run-deps fuzz-regress
+	print-build-deps print-run-deps fuzz-regress chaos soak
 
 all: $(PROGS)
 
@@ -96,10 +96,18 @@ demo: deps all
 bench: all
 	@sh tests/bench/run.sh $(CURDIR)/$(BIN)
 
+# Long runs under valgrind's memcheck: leaks and memory errors fail.
+.PHONY: valgrind
+valgrind: deps all
+	@sh tests/valgrind.sh $(CURDIR)/$(BIN)
+
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRC_fuzz-json	= common/buf.c common/json.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
+FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c tools/vk-poll/reply.c \
+	tools/vk-poll/emit.c tools/vk-poll/ack.c
+FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
@@ -121,6 +129,18 @@ fuzz-regress: $(addprefix build-fuzz/,$(FUZZERS))
 	@for n in $(FUZZERS); do \
 		build-fuzz/$$n -runs=0 tests/fuzz/corpus-$$n || exit 1; \
 	done
+
+# The whole service under kill -9 (tests/chaos.sh); the suite runs a small one.
+CHAOS_N ?= 30000
+CHAOS_KILLS ?= 30
+CHAOS_MAXDUP ?= 1000000
+chaos: all
+	sh tests/chaos.sh $(CURDIR)/$(BIN) $(CHAOS_N) $(CHAOS_KILLS) $(CHAOS_MAXDUP)
+
+# 1M events through the whole service; the RSS of each stage.
+SOAK_N ?= 1000000
+soak: all
+	sh tests/soak.sh $(CURDIR)/$(BIN) $(SOAK_N)
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]

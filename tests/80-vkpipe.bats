@@ -14,6 +14,8 @@ setup() {
 
 teardown() {
 	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	[ -z "${REDIS_PID:-}" ] || kill "$REDIS_PID" 2>/dev/null || true
+	[ -z "${SUB_PID:-}" ] || kill "$SUB_PID" 2>/dev/null || true
 	[ -z "${PIPE_PID:-}" ] || kill -9 "$PIPE_PID" 2>/dev/null || true
 }
 
@@ -107,4 +109,29 @@ EOF2
 	assert_line "vkpipe: vk-normalize was killed by signal 9; stopping the pipeline"
 	run pgrep -f "vk-poll .*--state $W/state"
 	assert_failure
+}
+
+@test "vkpipe: with VKPIPE_REDIS_URL each event is published on the channel named after its type" {
+	command -v redis-server >/dev/null || skip "redis-server is not installed"
+	fake 200
+	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no > /dev/null 2>&1 &
+	REDIS_PID=$!
+	wait_for redis-cli -p "$port" ping
+	redis-cli -p "$port" --raw psubscribe '*' > "$W/sub" &
+	SUB_PID=$!
+	wait_for grep -q psubscribe "$W/sub"
+	VKPIPE_REDIS_URL="redis://127.0.0.1:$port" VKPIPE_POLL_ARGS="--max-events 200 --wait 1" \
+		run --separate-stderr sh "$VKPIPE"
+	assert_success
+	assert_equal "$output" ""
+	want=$(vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_type | sort | uniq -c)
+	wait_for sh -c "[ \$(grep -c '^pmessage\$' '$W/sub') -ge $(grep -c . "$W/want") ]"
+	kill "$SUB_PID" "$REDIS_PID"
+	# pmessage, pattern, channel, payload: the channel is the payload's type
+	got=$(awk '$0 == "pmessage" { getline; getline ch; getline ev; print ch "\t" ev }' "$W/sub" |
+		while IFS="$(printf '\t')" read -r ch ev; do
+			[ "$(printf '%s' "$ev" | jq -r .event_type)" = "$ch" ] && echo "$ch"
+		done | sort | uniq -c)
+	assert_equal "$got" "$want"
 }

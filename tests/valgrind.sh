@@ -4,7 +4,9 @@
 #   vk-normalize --offline over N_NORMALIZE generated updates (20000);
 #   vk-poll against the fake VK server: N_POLL generated updates (3000) in
 #   batches of 100, with failed:2, HTTP 500 and a dropped connection on the
-#   way, --state, and --ack fed through a FIFO by jq reading its output.
+#   way, --state, and --ack fed through a FIFO by jq reading its output;
+#   vk-route over the normalized Events (N_NORMALIZE), 6 rules with regexes
+#   and templates, to files, with --ack and --dedup.
 # Exit status: 0 when every run is clean, 1 otherwise (logs are kept then).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +51,21 @@ log=$work/normalize.valgrind out=$work/normalize.out rc=0
 memcheck "$bin/vk-normalize" --offline <"$work/normalize.ndjson" >"$out" \
 	2>"$work/normalize.err" || rc=$?
 verdict "vk-normalize --offline, $n_norm updates" "$rc"
+
+# vk-route over those Events: rules of every kind, file destinations.
+cat >"$work/rules.conf" <<EOF
+.event_type == "command"                          -> file:$work/route/commands.ndjson
+.message.text =~ "^[/!](ban|kick)"                -> file:$work/route/moderation.ndjson
+.event_type == "message" and .peer.cid != null    -> file:$work/route/chat-{.peer.cid}.ndjson
+.event_type in ["button", "reaction"]             -> file:$work/route/interactions.ndjson
+.message.attachments contains "photo"             -> file:$work/route/photos.ndjson
+else                                              -> file:$work/route/other.ndjson
+EOF
+mkdir "$work/route"
+log=$work/route.valgrind out=$work/route.acks rc=0
+memcheck "$bin/vk-route" --ack "$out" --dedup 5000 -c "$work/rules.conf" \
+	<"$work/normalize.out" >/dev/null 2>"$work/route.err" || rc=$?
+verdict "vk-route, $(wc -l <"$work/normalize.out") Events, 6 rules, --ack --dedup" "$rc"
 
 # The fake VK server on a free loopback port.
 head -n "$n_poll" "$work/updates.ndjson" >"$work/poll.ndjson"

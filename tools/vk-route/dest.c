@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dest.h"
+#include "jsonw.h"
 #include "log.h"
 
 /* The kinds, in the order they are tried. A new kind adds one line. */
@@ -19,12 +20,18 @@ static const struct dest_kind *const dest_kinds[] = {
 	&dest_stderr_kind,
 	&dest_file_kind,
 	&dest_exec_kind,
+	&dest_tcp_kind,
+	&dest_unix_kind,
+	&dest_redis_kind,
+	&dest_http_kind,
+	&dest_https_kind,
 };
 #define NKINDS	(sizeof(dest_kinds) / sizeof(dest_kinds[0]))
 
 #define HBITS		10
 #define BACKOFF_MIN	0.05
 #define BACKOFF_MAX	30.0
+#define CONNECT_SECS	10.0	/* a connection not made by then is retried */
 
 struct dest_opts dest_opt = { 10000, NULL, 64u << 10 };
 
@@ -57,6 +64,7 @@ dq_push(struct dq *q, const char *line, size_t n)
 	buf_put(&q->b, line, n);
 	buf_putc(&q->b, '\n');
 	q->nlines++;
+	q->pushed++;
 }
 
 void
@@ -107,6 +115,7 @@ dest_kind_of(const char *text, const char **arg)
 		n = strlen(dest_kinds[k]->prefix);
 		if (strncmp(text, dest_kinds[k]->prefix, n) == 0 &&
 		    (dest_kinds[k]->prefix[n - 1] == ':' ||
+		    dest_kinds[k]->prefix[n - 1] == '/' ||
 		    text[n] == '\0' || text[n] == ' ' || text[n] == '\t')) {
 			*arg = text + n;
 			return dest_kinds[k];
@@ -126,7 +135,7 @@ dest_kinds_help(void)
 		size_t n = strlen(p);
 
 		o += (size_t)snprintf(help + o, sizeof(help) - o, "%s%s%s",
-		    k ? ", " : "", p, p[n - 1] == ':' ? "…" : "");
+		    k ? ", " : "", p, p[n - 1] == ':' || p[n - 1] == '/' ? "…" : "");
 	}
 	return help;
 }
@@ -159,6 +168,7 @@ dest_get(const char *name, size_t n, char *err, size_t errlen)
 	}
 	d->fd = -1;
 	d->spill_fd = -1;
+	d->reject_fd = -1;
 	d->kind = dest_kind_of(d->name, &arg);
 	if (d->kind == NULL || d->kind->init(d, arg, err, errlen) == -1) {
 		if (d->kind == NULL)
@@ -212,11 +222,12 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Append bytes (whole lines) to d's dead-letter file. */
+/* Append bytes to SPILL/LABEL.ndjson (suffix ".ndjson"), opened on first use. */
 static int
-spill(struct dest *d, const char *p, size_t n)
+spill_to(struct dest *d, int *fd, char **pathp, const char *suffix,
+    const char *p, size_t n)
 {
-	if (d->spill_fd == -1) {
+	if (*fd == -1) {
 		buf path = BUF_INIT;
 		const char *s;
 
@@ -227,22 +238,62 @@ spill(struct dest *d, const char *p, size_t n)
 			    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-';
 			buf_putc(&path, ok ? *s : '_');
 		}
-		buf_puts(&path, ".ndjson");
-		d->spill_path = buf_cstr(&path);
-		d->spill_fd = open(d->spill_path,
-		    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		if (d->spill_fd == -1) {
+		buf_puts(&path, suffix);
+		free(*pathp);
+		*pathp = buf_cstr(&path);
+		*fd = open(*pathp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+		if (*fd == -1) {
 			log_warn("%s: cannot open the spill file %s: %s",
-			    d->label, d->spill_path, strerror(errno));
+			    d->label, *pathp, strerror(errno));
 			return -1;
 		}
 	}
-	if (write_all(d->spill_fd, p, n) == -1) {
+	if (write_all(*fd, p, n) == -1) {
 		log_warn("%s: cannot write the spill file %s: %s",
-		    d->label, d->spill_path, strerror(errno));
+		    d->label, *pathp, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* Append bytes (whole lines) to d's dead-letter file. */
+static int
+spill(struct dest *d, const char *p, size_t n)
+{
+	return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", p, n);
+}
+
+void
+dest_reject(struct dest *d, const char *line, size_t n, int status,
+    const char *why)
+{
+	buf b = BUF_INIT;
+	int rc = -1;
+
+	if (n > 0 && line[n - 1] == '\n')
+		n--;
+	d->lost++;
+	if (dest_opt.spill_dir != NULL) {
+		buf_puts(&b, "{");
+		if (status != 0) {
+			buf_puts(&b, "\"status\":");
+			jw_int(&b, status);
+			buf_puts(&b, ",");
+		}
+		buf_puts(&b, "\"error\":");
+		jw_str(&b, why, strlen(why));
+		buf_puts(&b, ",\"event\":");
+		buf_put(&b, line, n);
+		buf_puts(&b, "}\n");
+		rc = spill_to(d, &d->reject_fd, &d->reject_path, ".rejected.ndjson",
+		    b.p, b.len);
+		buf_free(&b);
+	}
+	if (d->rejected++ == 0)
+		log_warn("%s: the destination refused a line: %s%s%s", d->label, why,
+		    rc == 0 ? "; kept in " : "", rc == 0 ? d->reject_path : "");
+	if (rc == -1)
+		d->failed++;
 }
 
 /* --- queueing ------------------------------------------------------------ */
@@ -348,9 +399,40 @@ dest_fail(struct dest *d, double now, const char *fmt, ...)
 	d->retry_at = now + d->backoff;
 }
 
+void
+dest_ok(struct dest *d)
+{
+	if (d->failing)
+		log_warn("%s: delivering again", d->label);
+	d->failing = 0;
+	d->backoff = 0;
+}
+
+void
+dest_mask(buf *out, const char *text)
+{
+	const char *a = strstr(text, "://"), *at = NULL, *p, *c;
+
+	if (a != NULL) {
+		a += 3;
+		for (p = a; *p != '\0' && *p != '/' && *p != '?' && *p != '#'; p++)
+			if (*p == '@')
+				at = p;
+	}
+	if (at == NULL) {
+		buf_puts(out, text);
+		return;
+	}
+	c = memchr(a, ':', (size_t)(at - a));
+	buf_put(out, text, (size_t)((c != NULL ? c : at) - text));
+	buf_puts(out, c != NULL ? ":***" : "");
+	buf_puts(out, at);
+}
+
 static void
 dest_close(struct dest *d)
 {
+	d->connecting = 0;
 	if (d->kind->close != NULL)
 		d->kind->close(d);
 	else if (d->fd != -1)
@@ -414,11 +496,66 @@ stream_write(struct dest *d, double now)
 	refull(d);
 }
 
+/* Call the kind's open(); 0 when d->fd is ready. */
+static int
+open_step(struct dest *d, double now)
+{
+	int r;
+
+	d->err[0] = '\0';
+	r = d->kind->open(d);
+	d->connecting = 0;
+	if (r == -1) {
+		char why[sizeof(d->err)];
+
+		memcpy(why, d->err, sizeof(why));
+		if (d->fd != -1)
+			dest_close(d);
+		dest_fail(d, now, "%s", why);
+		return -1;
+	}
+	if (r == 1 && d->fd != -1) {	/* connecting */
+		d->connecting = 1;
+		d->retry_at = now + CONNECT_SECS;
+		return 1;
+	}
+	if (r == 1) {	/* e.g. a FIFO without a reader yet */
+		d->backoff = d->backoff == 0 ? BACKOFF_MIN :
+		    (d->backoff * 2 > 1.0 ? 1.0 : d->backoff * 2);
+		d->retry_at = now + d->backoff;
+		if (d->err[0] != '\0')
+			log_info("%s: %s", d->label, d->err);
+		return 1;
+	}
+	d->wait_out = 0;
+	if (d->kind->io == NULL)	/* protocol kinds wait for a reply */
+		dest_ok(d);
+	return 0;
+}
+
+/* A stream socket polled readable: the peer closed it (what it sends is dropped). */
+static void
+stream_peer(struct dest *d, double now)
+{
+	char tmp[4096];
+	ssize_t r;
+
+	while ((r = read(d->fd, tmp, sizeof(tmp))) > 0)
+		;
+	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	dest_fail(d, now, "the receiver closed the connection%s%s",
+	    r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
+	dest_close(d);
+	d->delivered += dq_ack_sent(&d->q);
+	dq_rewind(&d->q);
+	refull(d);
+}
+
 static void
 service_one(struct dest *d, double now, int idle)
 {
 	size_t unsent;
-	int r;
 
 	if (d->dead)
 		return;
@@ -430,31 +567,18 @@ service_one(struct dest *d, double now, int idle)
 	}
 	if (d->fd == -1 && d->kind->io == NULL && !has_work(d))
 		return;
+	if (d->connecting && now >= d->retry_at) {
+		dest_close(d);
+		dest_fail(d, now, "no connection after %.0f seconds", CONNECT_SECS);
+		return;
+	}
+	if (d->connecting)
+		return;
 	if (d->fd == -1) {
 		if (now < d->retry_at)
 			return;
-		d->err[0] = '\0';
-		r = d->kind->open(d);
-		if (r == -1) {
-			char why[sizeof(d->err)];
-
-			memcpy(why, d->err, sizeof(why));
-			dest_fail(d, now, "%s", why);
+		if (open_step(d, now) != 0)
 			return;
-		}
-		if (r == 1) {	/* e.g. a FIFO without a reader yet */
-			d->backoff = d->backoff == 0 ? BACKOFF_MIN :
-			    (d->backoff * 2 > 1.0 ? 1.0 : d->backoff * 2);
-			d->retry_at = now + d->backoff;
-			if (d->err[0] != '\0')
-				log_info("%s: %s", d->label, d->err);
-			return;
-		}
-		if (d->failing)
-			log_warn("%s: delivering again", d->label);
-		d->failing = 0;
-		d->backoff = 0;
-		d->wait_out = 0;
 	}
 	if (d->kind->io != NULL) {
 		if (d->kind->io(d, 0) == -1)
@@ -490,8 +614,14 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 	for (d = first; d != NULL; d = d->next) {
 		if (d->dead)
 			continue;
-		if (d->fd == -1) {
-			if (d->kind->io != NULL || has_work(d)) {
+		if (d->fd == -1 || d->connecting) {
+			if (d->connecting && n < max) {
+				pfd[n].fd = d->fd;
+				pfd[n].events = POLLOUT;
+				pfd[n].revents = 0;
+				who[n++] = d;
+			}
+			if (d->kind->io != NULL || has_work(d) || d->connecting) {
 				double ms = (d->retry_at - now) * 1000.0 + 1;
 				int t = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
 
@@ -505,6 +635,8 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 		} else {
 			dq_unsent(&d->q, &unsent);
 			ev = unsent > 0 ? POLLOUT : 0;
+			if (d->kind->flags & DEST_SOCKET)
+				ev |= POLLIN;
 		}
 		if (ev == 0 || n == max)
 			continue;
@@ -521,6 +653,16 @@ dest_revents(struct dest *d, short revents, double now)
 {
 	if (revents == 0 || d->dead || d->fd == -1)
 		return;
+	if (d->connecting) {
+		if (open_step(d, now) == 0)
+			service_one(d, now, 1);
+		return;
+	}
+	if ((d->kind->flags & DEST_SOCKET) && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		stream_peer(d, now);
+		if (d->fd == -1 || !(revents & POLLOUT))
+			return;
+	}
 	if (d->kind->io != NULL) {
 		if (d->kind->io(d, revents) == -1)
 			dest_close(d);
@@ -566,6 +708,17 @@ dest_lost(void)
 }
 
 unsigned long
+dest_spilled(void)
+{
+	struct dest *d;
+	unsigned long n = 0;
+
+	for (d = first; d != NULL; d = d->next)
+		n += d->spilled;
+	return n;
+}
+
+unsigned long
 dest_shutdown(double deadline)
 {
 	struct dest *d;
@@ -591,9 +744,16 @@ dest_shutdown(double deadline)
 		d->q.head = d->q.sent = d->q.b.len = 0;
 	}
 	for (d = first; d != NULL; d = d->next)
+	{
 		if (d->spilled > 0)
 			log_warn("%s: %lu line%s spilled to %s", d->label, d->spilled,
 			    d->spilled == 1 ? "" : "s", d->spill_path);
+		if (d->rejected > 0)
+			log_warn("%s: %lu line%s refused by the destination%s%s",
+			    d->label, d->rejected, d->rejected == 1 ? "" : "s",
+			    d->reject_fd != -1 ? ", kept in " : "",
+			    d->reject_fd != -1 ? d->reject_path : "");
+	}
 	/* Let handlers finish their input, within the drain time. */
 	do {
 		busy = 0;
@@ -624,7 +784,10 @@ dest_free_all(void)
 			d->kind->free(d);
 		if (d->spill_fd != -1)
 			close(d->spill_fd);
+		if (d->reject_fd != -1)
+			close(d->reject_fd);
 		free(d->spill_path);
+		free(d->reject_path);
 		buf_free(&d->q.b);
 		free(d->label);
 		free(d->name);

@@ -39,6 +39,7 @@ struct dq {
 	buf	 b;
 	size_t	 head, sent;
 	size_t	 nlines;	/* lines in [head, len) */
+	unsigned long long pushed;	/* lines ever queued (ack.h) */
 };
 
 /* Append one line (a newline is added). */
@@ -63,6 +64,7 @@ static inline int dq_busy(const struct dq *q) { return q->b.len > q->head; }
 /* Flags of a kind. */
 #define DEST_PATH_TEMPLATES	0x1	/* template values become file names */
 #define DEST_EPIPE_FINAL	0x2	/* a closed reader is for good (stdout) */
+#define DEST_SOCKET		0x4	/* stream: a readable socket is the peer closing */
 
 struct dest_kind {
 	const char *prefix;	/* "file:", or a whole name like "stdout" */
@@ -78,8 +80,10 @@ struct dest_kind {
 	int	(*init)(struct dest *d, const char *arg, char *err, size_t errlen);
 	/*
 	 * Make d->fd ready to take bytes. 0 ready; 1 not yet, call again at
-	 * d->retry_at or when d->fd polls writable; -1 failed, d->err says
-	 * why (retried with backoff).
+	 * d->retry_at (d->fd still -1); -1 failed, d->err says why (retried
+	 * with backoff). A socket connecting without blocking returns 1 with
+	 * d->fd set: open() is called again, d->connecting set, once d->fd
+	 * polls writable (or the connection timed out: -1 then).
 	 */
 	int	(*open)(struct dest *d);
 	/* Close the connection (errors, reopen). NULL: close(d->fd). */
@@ -116,6 +120,7 @@ struct dest {
 	int	 dead;		/* gave up for good (stdout closed): drop */
 	int	 wait_out;	/* the last write met EAGAIN: poll POLLOUT */
 	int	 full;		/* the queue holds --queue lines */
+	int	 connecting;	/* open() returned 1 with fd set: poll POLLOUT */
 	char	 err[256];
 	/* counters */
 	unsigned long delivered, failed, spilled;
@@ -123,6 +128,10 @@ struct dest {
 	/* spill (dead-letter) file, opened on first use */
 	int	 spill_fd;
 	char	*spill_path;
+	/* lines the destination refused for good (HTTP 4xx), with why */
+	int	 reject_fd;
+	char	*reject_path;
+	unsigned long rejected;
 	struct dest *hnext;	/* registry hash chain */
 	struct dest *next;	/* registry list, creation order */
 };
@@ -175,15 +184,44 @@ unsigned long dest_shutdown(double deadline);
 void	dest_free_all(void);
 /* Lines spilled or lost so far, over every destination (exit status 1). */
 unsigned long dest_lost(void);
+/* Lines spilled so far, over every destination. */
+unsigned long dest_spilled(void);
 
 /* For kinds: a failure to log (once per episode) and retry with backoff. */
 void	dest_fail(struct dest *d, double now, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 double	dest_now(void);
+/*
+ * The destination refused the line for good (an HTTP 4xx, a Redis error
+ * reply): appended to SPILL/LABEL.rejected.ndjson as {"status":…,
+ * "error":…,"event":LINE} with --spill, else counted as failed. status 0:
+ * none. Counts toward exit status 1. The caller frees the line (dq_ack).
+ */
+/* A protocol kind got proof that the destination works again: log, reset backoff. */
+void	dest_ok(struct dest *d);
+/* text with the password of a URL's USER:PASSWORD@ shown as *** . */
+void	dest_mask(buf *out, const char *text);
+void	dest_reject(struct dest *d, const char *line, size_t n, int status,
+	    const char *why);
 
 /* The kinds of this issue. */
 extern const struct dest_kind dest_stdout_kind, dest_stderr_kind;
 extern const struct dest_kind dest_file_kind, dest_exec_kind;
+extern const struct dest_kind dest_tcp_kind, dest_unix_kind;
+extern const struct dest_kind dest_redis_kind;
+extern const struct dest_kind dest_http_kind, dest_https_kind;
+
+/* Network helpers (dest_net.c). */
+/* "HOST:PORT" or "[V6]:PORT", n bytes: 0, or -1 with err and *col. */
+int	dest_hostport(const char *s, size_t n, char **host, char **port,
+	    char *err, size_t errlen, size_t *col);
+/*
+ * Connect d->fd without blocking to host:port (path NULL) or to the Unix
+ * socket path: 0 connected, 1 in progress (open() returns 1), -1 d->err.
+ * With d->connecting set, finish the connection instead.
+ */
+int	dest_connect(struct dest *d, const char *host, const char *port,
+	    const char *path);
 
 /* exec's argv splitting, shared with its check. */
 int	dest_split_argv(const char *s, char ***argv, char *err, size_t errlen,

@@ -11,7 +11,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "buf.h"
+#include "dedup.h"
 #include "dest.h"
 #include "jscan.h"
 #include "line.h"
@@ -27,6 +29,7 @@
 static const char usage_text[] =
     "usage: vk-route [-v] [--check] [--stats] [--queue N] [--spill DIR]\n"
     "                [--drain-timeout SECS] [--reject FILE] [--unbuffered]\n"
+    "                [--ack PATH] [--dedup N [--dedup-state FILE]]\n"
     "                [-e RULE]... [-c RULES | RULES]\n";
 
 static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term;
@@ -51,6 +54,8 @@ struct route {
 	buf	 name;		/* a filled destination text */
 	out	 rej;		/* --reject */
 	int	 have_rej;
+	int	 track;		/* --ack or --dedup-state: follow each Event (ack.h) */
+	buf	 id;		/* an unescaped event_id */
 	int	 status;
 	unsigned long lines, events, rejected, unrouted;
 };
@@ -92,20 +97,45 @@ deliver(struct route *rt, struct rule *r, unsigned long lineno,
 			rt->status = EXIT_PARTIAL;
 			log_warn("line %lu: rule %s: %s; event not delivered",
 			    lineno, r->where, why);
+			if (rt->track)
+				track_failed();
 			return;
 		}
 	}
 	switch (dest_push(d, line, n)) {
 	case 0:
 		r->delivered++;
+		if (rt->track)
+			track_dest(d);
 		break;
 	case -1:
 		rt->status = EXIT_PARTIAL;
 		/* FALLTHROUGH */
 	default:	/* stdout closed by its reader: its choice, not an error */
 		r->failed++;
+		if (rt->track)
+			track_failed();
 		break;
 	}
+}
+
+/* The Event's event_id, unescaped, or NULL (none, not a string, or not one line). */
+static const char *
+event_id(struct route *rt, const struct jv *root, size_t *n)
+{
+	struct jv v;
+
+	if (jscan_member(&rt->ix, -1, "event_id", 8, &v) == -2)
+		v = jv_get(root, "event_id", 8);
+	if (v.t != JSON_STRING || v.n == 0)
+		return NULL;
+	buf_reset(&rt->id);
+	json_unescape_raw(v.p, v.n, &rt->id);
+	if (memchr(rt->id.p, '\n', rt->id.len) != NULL ||
+	    memchr(rt->id.p, '\0', rt->id.len) != NULL)
+		return NULL;
+	*n = rt->id.len;
+	return rt->id.p;
 }
 
 /* One input line: check it, then every rule whose condition holds. */
@@ -131,6 +161,17 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		return;
 	}
 	rt->events++;
+	if (rt->track || dedup_enabled()) {
+		size_t idn = 0;
+		const char *id = event_id(rt, &root, &idn);
+
+		if (rt->track)
+			track_begin(id, idn);
+		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
+			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
+			return;	/* delivered before: acknowledged in its turn */
+		}
+	}
 	eval_begin(&rt->ev, rs, &root, &rt->ix);
 	for (k = 0; k < rs->nrule; k++) {
 		struct rule *r = &rs->rule[k];
@@ -161,13 +202,33 @@ stats(struct route *rt)
 	    rt->lines, rt->events, rt->rejected, rt->unrouted);
 	for (k = 0; k < rt->rs.nrule; k++) {
 		struct rule *r = &rt->rs.rule[k];
+		buf shown = BUF_INIT;	/* a password in a URL is masked */
 
+		dest_mask(&shown, r->dest_text);
 		log_warn("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu",
-		    r->where, r->dest_text, r->matched, r->delivered, r->failed);
+		    r->where, buf_cstr(&shown), r->matched, r->delivered, r->failed);
+		buf_free(&shown);
 	}
 	for (d = dest_first(); d != NULL; d = d->next)
 		log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
 		    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
+	if (dedup_enabled())
+		log_warn("stats: dedup window=%zu/%zu duplicates=%lu", dedup_size(),
+		    dedup_cap(), dedup_dropped());
+	if (ack_enabled())
+		log_warn("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
+}
+
+/* After the destinations moved: acknowledge what is finished, save the window. */
+static void
+progress(struct route *rt, double now)
+{
+	if (!rt->track)
+		return;
+	track_progress();
+	ack_write(now);
+	if (dedup_tick(now, track_done(), 0) == -1)
+		rt->status = EXIT_PARTIAL;
 }
 
 static void
@@ -206,8 +267,9 @@ run(struct route *rt, double drain, int unbuffered)
 	linerd rd;
 	struct pollfd *pfd = NULL;
 	struct dest **who = NULL;
-	int cap = 0, n, k, timeout, in_open = 1, more = 0;
+	int cap = 0, n, k, timeout, in_open = 1, more = 0, nack;
 	double now, deadline = 0;
+	unsigned long spilled;
 	sigset_t none;
 	const char *line;
 	size_t len;
@@ -259,19 +321,22 @@ run(struct route *rt, double drain, int unbuffered)
 			deadline = dest_now() + drain;
 		now = dest_now();
 		dest_service(now, unbuffered || !more || !in_open || dest_blocked());
+		progress(rt, now);
 		if (!more && rt->have_rej)
 			out_flush(&rt->rej);
 		if (!in_open && (!dest_pending() || now >= deadline))
 			break;
-		if (dest_count() + 1 > cap) {
-			cap = (dest_count() + 1) * 2;
+		if (dest_count() + 2 > cap) {
+			cap = (dest_count() + 2) * 2;
 			pfd = realloc(pfd, (size_t)cap * sizeof(*pfd));
 			who = realloc(who, (size_t)cap * sizeof(*who));
 			if (pfd == NULL || who == NULL)
 				abort();
 		}
 		timeout = -1;
-		n = dest_pollset(pfd + 1, who, cap - 1, now, &timeout);
+		n = dest_pollset(pfd + 1, who, cap - 2, now, &timeout);
+		nack = ack_pollfd(&pfd[n + 1], now, &timeout);
+		dedup_timeout(now, track_done(), &timeout);
 		pfd[0].fd = in_open && !dest_blocked() ? 0 : -1;
 		pfd[0].events = POLLIN;
 		pfd[0].revents = 0;
@@ -295,7 +360,7 @@ run(struct route *rt, double drain, int unbuffered)
 				ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
 				tp = &ts;
 			}
-			if (ppoll(pfd, (nfds_t)n + 1, tp, &none) == -1) {
+			if (ppoll(pfd, (nfds_t)(n + 1 + nack), tp, &none) == -1) {
 				if (errno != EINTR)
 					log_warn("poll: %s", strerror(errno));
 				continue;
@@ -304,12 +369,26 @@ run(struct route *rt, double drain, int unbuffered)
 		now = dest_now();
 		for (k = 0; k < n; k++)
 			dest_revents(who[k], pfd[k + 1].revents, now);
+		if (nack)
+			ack_revents(pfd[n + 1].revents, now);
+		progress(rt, now);
 	}
 	line_close(&rd);
 	free(pfd);
 	free(who);
+	if (rt->track)
+		track_shutdown_begin();
+	spilled = dest_spilled();
 	dest_shutdown(deadline > dest_now() ? deadline : dest_now());
-	if (dest_lost() > 0)
+	if (rt->track)
+		track_shutdown_end();
+	/* SIGTERM: what was spilled at the end is kept, not lost (exit 0). */
+	if (dest_lost() - (got_term ? dest_spilled() - spilled : 0) > 0)
+		rt->status = EXIT_PARTIAL;
+	/* The last acknowledgements, within what is left of the drain time. */
+	if (ack_close(deadline) == -1)
+		rt->status = EXIT_PARTIAL;
+	if (dedup_tick(dest_now(), track_done(), 1) == -1)
 		rt->status = EXIT_PARTIAL;
 }
 
@@ -324,6 +403,9 @@ main(int argc, char *argv[])
 		{ "drain-timeout", required_argument, NULL, 'd' },
 		{ "reject", required_argument, NULL, 'r' },
 		{ "unbuffered", no_argument, NULL, 'u' },
+		{ "ack", required_argument, NULL, 'a' },
+		{ "dedup", required_argument, NULL, 'D' },
+		{ "dedup-state", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -333,7 +415,9 @@ main(int argc, char *argv[])
 	static const char **etext;
 	struct sigaction sa;
 	sigset_t block;
-	const char *rules_file = NULL, *reject_file = NULL;
+	const char *rules_file = NULL, *reject_file = NULL, *ack_path = NULL;
+	const char *dedup_state = NULL;
+	unsigned long dedup_n = 0;
 	int ch, check = 0, want_stats = 0, unbuffered = 0, k, ne = 0;
 	double drain = 10;
 	char *end, err[1024];
@@ -374,6 +458,18 @@ main(int argc, char *argv[])
 			break;
 		case 'r': reject_file = optarg; break;
 		case 'u': unbuffered = 1; break;
+		case 'a': ack_path = optarg; break;
+		case 'D':
+			errno = 0;
+			dedup_n = strtoul(optarg, &end, 10);
+			if (*end || errno || dedup_n == 0 || dedup_n > DEDUP_MAX ||
+			    optarg[0] == '-') {
+				log_warn("--dedup takes a number of event_ids (1 to %d), not '%s'",
+				    DEDUP_MAX, optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'T': dedup_state = optarg; break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -393,6 +489,10 @@ main(int argc, char *argv[])
 	}
 	if (argc == 1)
 		rules_file = argv[0];
+	if (dedup_state != NULL && dedup_n == 0) {
+		log_warn("--dedup-state needs --dedup N (the size of the window it keeps)");
+		return EXIT_USAGE;
+	}
 	if (rules_file == NULL && ne == 0) {
 		log_warn("no rules: give a rules file or -e RULE");
 		usage();
@@ -434,6 +534,20 @@ main(int argc, char *argv[])
 		out_open(&rt.rej, fd);
 		rt.have_rej = 1;
 	}
+	if (dedup_n > 0) {
+		dedup_init(dedup_n);
+		if (dedup_state != NULL && dedup_load(dedup_state, err, sizeof(err)) == -1) {
+			log_warn("%s", err);
+			rt.status = EXIT_CONFIG;
+			goto done;
+		}
+	}
+	if (ack_path != NULL && ack_open(ack_path, err, sizeof(err)) == -1) {
+		log_warn("%s; create the FIFO with mkfifo, or give a writable path", err);
+		rt.status = EXIT_CONFIG;
+		goto done;
+	}
+	rt.track = ack_path != NULL || dedup_state != NULL;
 
 	/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
 	memset(&sa, 0, sizeof(sa));
@@ -458,6 +572,9 @@ main(int argc, char *argv[])
 
 	if (rt.rejected > 0)
 		log_warn("%lu line%s rejected", rt.rejected, rt.rejected == 1 ? "" : "s");
+	if (dedup_dropped() > 0)
+		log_warn("%lu duplicate%s dropped (--dedup)", dedup_dropped(),
+		    dedup_dropped() == 1 ? "" : "s");
 	if (want_stats)
 		stats(&rt);
 	if (rt.have_rej) {
@@ -468,6 +585,10 @@ main(int argc, char *argv[])
 		out_close(&rt.rej);
 	}
 done:
+	ack_close(0);
+	track_free();
+	dedup_free();
+	buf_free(&rt.id);
 	eval_free(&rt.ev);
 	buf_free(&rt.name);
 	rules_free(&rt.rs);

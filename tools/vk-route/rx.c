@@ -180,11 +180,165 @@ ere_to_pcre(const char *p, size_t n, buf *o)
 	return 0;
 }
 
+/*
+ * How big regcomp() makes a pattern: it copies what a repetition applies to
+ * (X+ is XX*, X{3} is XXX), so nested or stacked repetitions multiply:
+ * "a+++…" or "((a{99}){99}){99}" would take gigabytes. An estimate of the
+ * expanded size, in atoms, saturating above RX_MAX_SIZE.
+ */
+#define RX_MAX_SIZE	2000
+#define RX_MAX_DEPTH	64
+#define RX_MAX_NEST	5	/* repetitions inside repetitions */
+
+static unsigned long
+sat(unsigned long long v)
+{
+	return v > 2 * RX_MAX_SIZE ? 2 * RX_MAX_SIZE : (unsigned long)v;
+}
+
+static unsigned long
+ere_size(const char *p, size_t n, const char **why)
+{
+	struct { unsigned long alt, seq, last; int lastq, maxq; } st[RX_MAX_DEPTH + 1], *g = st;
+	size_t i = 0, j;
+	unsigned long m, k, c;
+	int q, prevq = 0;	/* the last token was a repetition */
+
+	memset(g, 0, sizeof(*g));
+	while (i < n) {
+		switch (p[i]) {
+		case '(':
+			if (g == st + RX_MAX_DEPTH) {
+				*why = "groups nested more than 64 deep";
+				return 2 * RX_MAX_SIZE;
+			}
+			g++;
+			memset(g, 0, sizeof(*g));
+			i++;
+			prevq = 0;
+			continue;
+		case ')':
+			if (g == st)
+				break;	/* a literal ')' */
+			c = sat((unsigned long long)g->alt + g->seq + 1);
+			q = g->maxq;
+			g--;
+			g->last = c;
+			g->lastq = q;
+			g->seq = sat((unsigned long long)g->seq + c);
+			i++;
+			prevq = 0;
+			continue;
+		case '|':
+			g->alt = sat((unsigned long long)g->alt + g->seq);
+			g->seq = g->last = 0;
+			g->lastq = 0;
+			i++;
+			prevq = 0;
+			continue;
+		case '*':
+		case '?':
+			if (prevq)
+				goto stacked;
+			g->seq = sat((unsigned long long)g->seq + 1);
+			g->last = sat((unsigned long long)g->last + 1);
+			i++;
+			goto repeated;
+		case '+':
+			if (prevq)
+				goto stacked;
+			g->seq = sat((unsigned long long)g->seq + g->last);
+			g->last = sat(2ULL * g->last);
+			i++;
+			goto repeated;
+		case '{':
+			for (j = i + 1, m = 0; j < n && p[j] >= '0' && p[j] <= '9'; j++)
+				m = m > 2 * RX_MAX_SIZE ? m : m * 10 + (unsigned long)(p[j] - '0');
+			k = m;
+			if (j < n && p[j] == ',') {
+				for (j++, k = 0; j < n && p[j] >= '0' && p[j] <= '9'; j++)
+					k = k > 2 * RX_MAX_SIZE ? k : k * 10 + (unsigned long)(p[j] - '0');
+				if (k == 0 && p[j - 1] == ',')
+					k = m + 1;	/* {m,}: m copies and a star */
+			}
+			if (j >= n || p[j] != '}' || j == i + 1)
+				break;	/* not a bound: a literal '{' */
+			if (prevq)
+				goto stacked;
+			if (k < m)
+				k = m;
+			if (k == 0)
+				k = 1;
+			c = sat((unsigned long long)g->last * k);
+			g->seq = sat((unsigned long long)g->seq + c - g->last);
+			g->last = c;
+			i = j + 1;
+			goto repeated;
+		case '[':
+			/* A bracket expression is one atom: skip to its ']'. */
+			j = i + 1;
+			if (j < n && p[j] == '^')
+				j++;
+			if (j < n && p[j] == ']')
+				j++;
+			while (j < n && p[j] != ']') {
+				if (p[j] == '[' && j + 1 < n &&
+				    (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+					char close = p[j + 1];
+
+					for (j += 2; j + 1 < n && !(p[j] == close && p[j + 1] == ']'); j++)
+						;
+					j += 2;
+				} else {
+					j++;
+				}
+			}
+			g->last = 1;
+			g->lastq = 0;
+			g->seq = sat((unsigned long long)g->seq + 1);
+			i = j + 1;
+			prevq = 0;
+			continue;
+		case '\\':
+			i++;	/* the escaped character is the atom */
+			break;
+		default:
+			break;
+		}
+		g->last = 1;
+		g->lastq = 0;
+		g->seq = sat((unsigned long long)g->seq + 1);
+		i++;
+		prevq = 0;
+		continue;
+repeated:
+		prevq = 1;
+		if (++g->lastq > g->maxq)
+			g->maxq = g->lastq;
+		if (g->maxq > RX_MAX_NEST) {
+			*why = "repetitions nested more than 5 deep";
+			return 2 * RX_MAX_SIZE;
+		}
+		continue;
+stacked:
+		*why = "a repetition of a repetition (such as ** or *+), which POSIX "
+		    "leaves undefined: write one";
+		return 2 * RX_MAX_SIZE;
+	}
+	while (g > st) {	/* regcomp() refused unbalanced groups already */
+		c = sat((unsigned long long)g->alt + g->seq + 1);
+		g--;
+		g->seq = sat((unsigned long long)g->seq + c);
+	}
+	return sat((unsigned long long)g->alt + g->seq);
+}
+
 struct rx *
 rx_compile(const char *pat, size_t n, char *err, size_t errlen)
 {
 	struct rx *r;
 	buf cpat = BUF_INIT, pc = BUF_INIT;
+	const char *why;
 	int rc, ec;
 	PCRE2_SIZE eo;
 
@@ -194,6 +348,18 @@ rx_compile(const char *pat, size_t n, char *err, size_t errlen)
 	}
 	if (memchr(pat, '\0', n) != NULL) {
 		snprintf(err, errlen, "a regular expression cannot hold NUL");
+		free(r);
+		return NULL;
+	}
+	why = NULL;
+	if (ere_size(pat, n, &why) > RX_MAX_SIZE) {
+		if (why != NULL)
+			snprintf(err, errlen, "regular expression too costly to compile: "
+			    "%s", why);
+		else
+			snprintf(err, errlen, "regular expression too large once its "
+			    "repetitions are expanded (more than %d atoms): simplify it",
+			    RX_MAX_SIZE);
 		free(r);
 		return NULL;
 	}
