@@ -433,8 +433,8 @@ static void
 fill(struct dest *d)
 {
 	struct redisd *r = d->priv;
-	const char *argv[7], *p, *nl;
-	size_t argvlen[7], n;
+	const char *argv[8], *p, *nl;
+	size_t argvlen[8], n;
 	char ml[24];
 	int argc;
 
