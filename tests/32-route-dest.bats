@@ -4,18 +4,8 @@
 load helper
 load "$FIXTURES/route/helpers"
 
-setup() {
-	T=$(mktemp -d)
-	PIDS=
-}
-
-teardown() {
-	local p
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
+setup() { route_setup; }
+teardown() { route_teardown; }
 
 # gen N: N small Events, alternating event_type "a" and "b", numbered.
 gen() {

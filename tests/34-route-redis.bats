@@ -7,18 +7,11 @@ load "$FIXTURES/route/helpers"
 load "$FIXTURES/route/net"
 
 setup() {
-	T=$(mktemp -d)
-	PIDS=
+	route_setup
 	start_redis "$T"
 }
 
-teardown() {
-	local p
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
+teardown() { route_teardown; }
 
 # subscribed N: N clients are subscribed (channels or patterns).
 subscribed() {

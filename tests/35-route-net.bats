@@ -8,18 +8,8 @@ load "$FIXTURES/route/net"
 
 RECV="$FIXTURES/route/recv.py"
 
-setup() {
-	T=$(mktemp -d)
-	PIDS=
-}
-
-teardown() {
-	local p
-	for p in $PIDS; do
-		kill "$p" 2>/dev/null || true
-	done
-	rm -rf "$T"
-}
+setup() { route_setup; }
+teardown() { route_teardown; }
 
 # late KIND WHERE: vk-route sends 2000 events to a receiver that starts
 # only once vk-route has found it missing; it gets them all, in order.
