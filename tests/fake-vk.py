@@ -25,8 +25,13 @@ The scenario (JSON object; every key optional):
   settings     the groups.getLongPollSettings response
   cycle        true: serve the updates round and round, forever (benchmarks)
   any_key      true: the long-poll server takes any key (benchmarks with curl)
+  api_rate     at most this many API requests (POST /method/...) in any
+               sliding second; more get error 6, "Too many requests per
+               second", as VK answers (default: no limit)
+  api_latency  seconds every API request takes before its answer (0)
   faults       list of {"on": ENDPOINT, "nth": N, "do": KIND, ...}: the Nth
-               request to ENDPOINT ("a_check" or a method name) gets KIND:
+               request to ENDPOINT ("a_check" or a method name) gets KIND
+               (a method called inside execute counts too: fake_vk_exec.py):
       failed1 [skip]   {"failed":1,"ts":<ts+skip, a number>}
       failed2          the key is revoked; {"failed":2}
       failed3 [skip]   key revoked, next getLongPollServer ts = ts+skip; {"failed":3}
@@ -41,12 +46,14 @@ The scenario (JSON object; every key optional):
                        received token into error_msg (to test masking)
 
 Every request is logged to --log as one JSON line: n, t, endpoint, path,
-query, form (the token as received), fault. The log is opened for appending,
+query, form (the token as received), fault, and for execute, calls (the
+methods it ran, in order; execute is one request, one line). The log is opened for appending,
 so a test may truncate it between runs.
 
 When the scenario file changes, the next request loads it and starts afresh (keys, counters, faults), so one server can serve
 a whole test file: write the new scenario to a temporary name and rename it.
 """
+import collections
 import json
 import os
 import sys
@@ -77,6 +84,9 @@ class State:
         self.faults = {}
         for f in sc.get("faults", []):
             self.faults[(f["on"], int(f["nth"]))] = f
+        self.api_rate = int(sc.get("api_rate", 0))
+        self.api_latency = float(sc.get("api_latency", 0))
+        self.api_times = collections.deque()
         self.pre = None
         if sc.get("cycle"):
             self.pre = [",".join(self.raw[i:i + self.batch]).encode()
@@ -104,6 +114,25 @@ class State:
             self.counts[endpoint] = n
             self.seq += 1
             return self.seq, self.faults.get((endpoint, n))
+
+    def inner_fault(self, method):
+        """Count a call made inside execute; its fault or None."""
+        with self.lock:
+            n = self.counts.get(method, 0) + 1
+            self.counts[method] = n
+            return self.faults.get((method, n))
+
+    def over_rate(self, now):
+        """Note an API request; True if it is over api_rate in the last second."""
+        if not self.api_rate:
+            return False
+        with self.lock:
+            while self.api_times and self.api_times[0] <= now - 1.0:
+                self.api_times.popleft()
+            if len(self.api_times) >= self.api_rate:
+                return True
+            self.api_times.append(now)
+            return False
 
 
 class Server(ThreadingHTTPServer):
@@ -148,13 +177,16 @@ class Handler(BaseHTTPRequestHandler):
     def reply_json(self, obj):
         self.reply(200, json.dumps(obj, ensure_ascii=False))
 
-    def record(self, seq, endpoint, query, form, fault):
+    def record(self, seq, endpoint, query, form, fault, calls=None):
         log = self.server.log
         if log is None:
             return
-        line = json.dumps({"n": seq, "t": time.time(), "endpoint": endpoint,
-                           "path": self.path, "query": query, "form": form,
-                           "fault": fault and fault["do"]}, ensure_ascii=False)
+        rec = {"n": seq, "t": time.time(), "endpoint": endpoint,
+               "path": self.path, "query": query, "form": form,
+               "fault": fault and fault["do"]}
+        if calls is not None:
+            rec["calls"] = calls
+        line = json.dumps(rec, ensure_ascii=False)
         with self.server.reload_lock:
             log.write(line + "\n")
             log.flush()
@@ -199,7 +231,20 @@ class Handler(BaseHTTPRequestHandler):
         self.method = self.path.split("?")[0].rsplit("/", 1)[-1]
         query = first(parse_qs(urlsplit(self.path).query, keep_blank_values=True))
         seq, f = st.count(self.method)
-        self.record(seq, self.method, query, self.form, f)
+        limited = st.over_rate(time.time())
+        calls = None
+        if self.method == "execute":
+            try:
+                calls = [m for m, _ in fake_vk_exec.parse(self.form.get("code", ""))[0]]
+            except fake_vk_exec.CompileError:
+                calls = []
+        self.record(seq, self.method, query, self.form,
+                    f or (limited and {"do": "rate_limited"}), calls)
+        if st.api_latency:
+            time.sleep(st.api_latency)
+        if limited:
+            return self.reply_json({"error": {"error_code": 6,
+                                              "error_msg": "Too many requests per second"}})
         if f and self.common_fault(f):
             return
         fn = METHODS.get(self.method)
@@ -213,7 +258,13 @@ class Handler(BaseHTTPRequestHandler):
         if "v" not in self.form:
             return self.reply_json({"error": {"error_code": 8,
                                               "error_msg": "Invalid request: v is required"}})
-        self.reply_json(fn(self, st, self.form))
+        try:
+            body = fn(self, st, self.form)
+        except fake_vk_exec.Abort as e:
+            if not self.common_fault(e.fault):
+                self.reply(500, "fault %s inside execute" % e.fault["do"], "text/plain")
+            return
+        self.reply_json(body)
 
     # -- the long-poll server --------------------------------------------
     def do_GET(self):
@@ -308,7 +359,10 @@ METHODS = {
 # users.get, groups.getById, messages.getConversationsById: vk-normalize's names
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_vk_names  # noqa: E402
+import fake_vk_exec  # noqa: E402
 METHODS.update(fake_vk_names.METHODS)
+# execute dispatches to METHODS as it is at call time: methods added later work inside it
+METHODS["execute"] = lambda h, st, form: fake_vk_exec.run(h, st, form, METHODS)
 
 
 def main(argv):
