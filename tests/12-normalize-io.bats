@@ -38,7 +38,7 @@ msg() { printf '{"type":"message_new","event_id":"%s","object":{"message":{"from
 	assert_equal "$(printf '%s\n' "$stderr" | grep -c '^usage: vk-normalize \[--offline\]')" 1
 	run --separate-stderr vk-normalize --max-line 0
 	assert_failure 2
-	assert_equal "$stderr" "vk-normalize: --max-line takes a whole number from 1 to 1073741824"
+	assert_equal "$stderr" "vk-normalize: --max-line takes a whole number from 1 to 1073741824, not '0'"
 	run vk-normalize --version
 	assert_success
 	assert_output --regexp '^vk-normalize [0-9]+\.[0-9]+\.[0-9]+$'
@@ -58,11 +58,8 @@ msg() { printf '{"type":"message_new","event_id":"%s","object":{"message":{"from
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	for i in 1 2 3; do
 		msg "live$i" "hello" >&7
-		# wait (at most 5 s) for event i to arrive, stdin still open
-		for _ in $(seq 100); do
-			[ "$(grep -c . "$BATS_TEST_TMPDIR/out")" -ge "$i" ] && break
-			sleep 0.05
-		done
+		# event i arrives while stdin is still open
+		wait_until 10 lines_at_least "$i" "$BATS_TEST_TMPDIR/out"
 		assert_equal "$(grep -c . "$BATS_TEST_TMPDIR/out")" "$i"
 	done
 	exec 7>&-

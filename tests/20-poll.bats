@@ -162,7 +162,7 @@ PY
 	assert_output 'vk-poll: no community: set VK_GROUP_ID or use --group-id N'
 	VK_GROUP_ID=club42 run vk-poll
 	assert_equal "$status" 3
-	assert_output --partial 'VK_GROUP_ID is not a community id'
+	assert_output --partial 'VK_GROUP_ID takes a whole number from 1 to 999999999999'
 	run vk-poll --group-id 42 --api-url ftp://example.org/
 	assert_equal "$status" 3
 	VKPIPE_BACKOFF_MS=100 run vk-poll --group-id 42

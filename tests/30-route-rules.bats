@@ -126,7 +126,7 @@ rules_error() {
 	assert_failure 2
 	run vk-route --queue 0 -e '* -> stdout'
 	assert_failure 2
-	assert_output --partial "--queue takes a number of lines > 0"
+	assert_output --partial "--queue takes a whole number from 1 to 1000000000"
 	run vk-route --drain-timeout soon -e '* -> stdout'
 	assert_failure 2
 	run vk-route --bogus

@@ -90,7 +90,7 @@ damaged() {
 @test "--dedup takes a window size; --dedup-state needs --dedup" {
 	run vk-route --dedup 0 -e '* -> stdout' </dev/null
 	assert_failure 2
-	assert_output "vk-route: --dedup takes a number of event_ids (1 to 100000000), not '0'"
+	assert_output "vk-route: --dedup takes a whole number from 1 to 100000000, not '0'"
 	run vk-route --dedup-state "$T/state" -e '* -> stdout' </dev/null
 	assert_failure 2
 	assert_output "vk-route: --dedup-state needs --dedup N (the size of the window it keeps)"

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "names.h"
 #include "normalize.h"
+#include "opt.h"
 #include "out.h"
 #include "ratelimit.h"
 #include "token.h"
@@ -331,18 +332,116 @@ run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
 	return ret;
 }
 
+/* Names from the VK API when a token is given. -1: a configuration error, said. */
 static int
-number(const char *opt, const char *s, long lo, long hi, long *v)
+go_online(const char *tokfile, struct names_conf *nc)
 {
-	char *end;
+	char *token = NULL, err[256];
 
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	if (errno || end == s || *end || *v < lo || *v > hi) {
-		log_warn("%s takes a whole number from %ld to %ld", opt, lo, hi);
+	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
+	case TOKEN_WARN:
+		log_warn("%s", err);
+		/* FALLTHROUGH */
+	case TOKEN_OK:
+		break;
+	case TOKEN_NONE:
+		return 0;	/* no token: names stay null, as with --offline */
+	default:
+		log_warn("%s", err);
 		return -1;
 	}
+	online = 1;
+	if (nc->api_url == NULL)
+		nc->api_url = getenv("VK_API_URL");
+	if (nc->api_url == NULL || *nc->api_url == '\0')
+		nc->api_url = VKAPI_DEFAULT_URL;
+	nc->token = token;
+	if (names_init(&nm, nc, err, sizeof(err)) == -1) {
+		log_warn("cannot set up the VK API client: %s", err);
+		return -1;
+	}
+	nm.stop = NULL;
+	nopt.names = names_lookup;
+	nopt.names_arg = &nm;
+	memset(token, 0, strlen(token));
+	free(token);
+	nc->token = NULL;
 	return 0;
+}
+
+static int
+open_reject(const char *path, int unbuffered)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+
+	if (fd == -1) {
+		log_warn("cannot open reject file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	out_open(&rej, fd);
+	rej.unbuffered = unbuffered;
+	have_rej = 1;
+	return 0;
+}
+
+/* Each FILE in turn ("-" and none: standard input). 1 if one could not be read. */
+static int
+read_inputs(int argc, char **argv, size_t maxline, long window, json_doc *d)
+{
+	int fd, status = 0;
+
+	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, window, d) == -1)
+		status = 1;
+	for (; argc > 0 && !sout.err; argc--, argv++) {
+		if (strcmp(argv[0], "-") == 0) {
+			if (run(STDIN_FILENO, NULL, maxline, window, d) == -1)
+				status = 1;
+			continue;
+		}
+		if ((fd = open(argv[0], O_RDONLY | O_CLOEXEC)) == -1) {
+			log_warn("%s: %s", argv[0], strerror(errno));
+			status = 1;
+			continue;
+		}
+		if (run(fd, argv[0], maxline, window, d) == -1)
+			status = 1;
+		close(fd);
+	}
+	return status;
+}
+
+/* Flush, report, free; the exit status from what happened. */
+static int
+finish(int status, const char *rejpath, int stats)
+{
+	flush_all(NULL);
+	buf_free(&q.text);
+	if (sout.err && sout.err != EPIPE) {
+		log_warn("write error: %s", strerror(sout.err));
+		status = 1;
+	}
+	if (have_rej && rej.err) {
+		log_warn("cannot write reject file %s: %s", rejpath, strerror(rej.err));
+		status = 1;
+	}
+	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
+		if (cnt.rejected || cnt.dropped)
+			log_warn("%llu lines read, %llu events written, %llu rejected, "
+			    "%llu dropped (other update types and failed poll replies)",
+			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
+		if (stats || want_stats)
+			print_stats();
+		if (cnt.rejected)
+			status = 1;
+	}
+	if (online)
+		names_free(&nm);
+	out_close(&sout);
+	if (have_rej) {
+		out_close(&rej);
+		close(rej.fd);
+	}
+	return status;
 }
 
 int
@@ -375,72 +474,36 @@ main(int argc, char *argv[])
 	struct names_conf nc = { NULL, VKAPI_DEFAULT_VERSION, NULL, 100000, 600,
 	    20, 3, 10000 };
 	size_t maxline = LINE_MAX_DEFAULT;
-	long v, window = 20;
-	int c, fd, status = 0, unbuffered = 0, offline = 0, stats = 0;
-	char *token = NULL, err[256];
+	long window = 20;
+	opt op = { "" };
+	int c, status, unbuffered = 0, offline = 0, stats = 0;
 	struct sigaction sa;
 	json_doc d;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "uh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_OFFLINE:
-			offline = 1;
-			break;
-		case O_PREFIX:
-			nopt.prefix = optarg;
-			break;
-		case O_KEEP:
-			nopt.keep_unknown = 1;
-			break;
-		case O_REJECT:
-			rejpath = optarg;
-			break;
+		case O_OFFLINE: offline = 1; break;
+		case O_PREFIX: nopt.prefix = optarg; break;
+		case O_KEEP: nopt.keep_unknown = 1; break;
+		case O_REJECT: rejpath = optarg; break;
 		case O_MAXLINE:
-			if (number("--max-line", optarg, 1, 1L << 30, &v) == -1)
-				return 2;
-			maxline = (size_t)v;
+			maxline = (size_t)opt_num(&op, "--max-line", optarg, 1, 1L << 30);
 			break;
-		case 'u':
-			unbuffered = 1;
-			break;
-		case O_STATS:
-			stats = 1;
-			break;
-		case O_TOKENFILE:
-			tokfile = optarg;
-			break;
-		case O_APIURL:
-			nc.api_url = optarg;
-			break;
-		case O_APIVER:
-			nc.api_version = optarg;
-			break;
+		case 'u': unbuffered = 1; break;
+		case O_STATS: stats = 1; break;
+		case O_TOKENFILE: tokfile = optarg; break;
+		case O_APIURL: nc.api_url = optarg; break;
+		case O_APIVER: nc.api_version = optarg; break;
 		case O_TTL:
-			if (number("--cache-ttl", optarg, 1, 86400 * 30, &v) == -1)
-				return 2;
-			nc.cache_ttl = (double)v;
+			nc.cache_ttl = (double)opt_num(&op, "--cache-ttl", optarg, 1, 86400 * 30);
 			break;
 		case O_CSIZE:
-			if (number("--cache-size", optarg, 1, 10000000, &v) == -1)
-				return 2;
-			nc.cache_size = (size_t)v;
+			nc.cache_size = (size_t)opt_num(&op, "--cache-size", optarg, 1, 10000000);
 			break;
-		case O_WINDOW:
-			if (number("--batch-window", optarg, 0, 10000, &v) == -1)
-				return 2;
-			window = v;
-			break;
-		case O_RATE:
-			if (number("--rate", optarg, 1, 1000, &v) == -1)
-				return 2;
-			nc.rate = (int)v;
-			break;
-		case O_TRIES:
-			if (number("--tries", optarg, 1, 100, &v) == -1)
-				return 2;
-			nc.tries = (int)v;
-			break;
+		case O_WINDOW: window = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
+		case O_RATE: nc.rate = (int)opt_num(&op, "--rate", optarg, 1, 1000); break;
+		case O_TRIES: nc.tries = (int)opt_num(&op, "--tries", optarg, 1, 100); break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -455,6 +518,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (op.err[0]) {
+		log_warn("%s", op.err);
+		return 2;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
@@ -462,99 +529,15 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGUSR1, &sa, NULL);
 
-	if (!offline) {
-		switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
-		case TOKEN_WARN:
-			log_warn("%s", err);
-			/* FALLTHROUGH */
-		case TOKEN_OK:
-			online = 1;
-			break;
-		case TOKEN_NONE:
-			break;	/* no token: names stay null, as with --offline */
-		default:
-			log_warn("%s", err);
-			return 3;
-		}
-	}
-	if (online) {
-		if (nc.api_url == NULL)
-			nc.api_url = getenv("VK_API_URL");
-		if (nc.api_url == NULL || *nc.api_url == '\0')
-			nc.api_url = VKAPI_DEFAULT_URL;
-		nc.token = token;
-		if (names_init(&nm, &nc, err, sizeof(err)) == -1) {
-			log_warn("cannot set up the VK API client: %s", err);
-			return 3;
-		}
-		nm.stop = NULL;
-		nopt.names = names_lookup;
-		nopt.names_arg = &nm;
-		memset(token, 0, strlen(token));
-		free(token);
-	}
-
+	if (!offline && go_online(tokfile, &nc) == -1)
+		return 3;
 	out_open(&sout, STDOUT_FILENO);
 	sout.unbuffered = unbuffered;
-	if (rejpath != NULL) {
-		fd = open(rejpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd == -1) {
-			log_warn("cannot open reject file %s: %s", rejpath,
-			    strerror(errno));
-			return 3;
-		}
-		out_open(&rej, fd);
-		rej.unbuffered = unbuffered;
-		have_rej = 1;
-	}
+	if (rejpath != NULL && open_reject(rejpath, unbuffered) == -1)
+		return 3;
+
 	json_init(&d);
-
-	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, window, &d) == -1)
-		status = 1;
-	for (; argc > 0 && !sout.err; argc--, argv++) {
-		if (strcmp(argv[0], "-") == 0) {
-			if (run(STDIN_FILENO, NULL, maxline, window, &d) == -1)
-				status = 1;
-			continue;
-		}
-		if ((fd = open(argv[0], O_RDONLY | O_CLOEXEC)) == -1) {
-			log_warn("%s: %s", argv[0], strerror(errno));
-			status = 1;
-			continue;
-		}
-		if (run(fd, argv[0], maxline, window, &d) == -1)
-			status = 1;
-		close(fd);
-	}
-
-	flush_all(NULL);
+	status = read_inputs(argc, argv, maxline, window, &d);
 	json_free(&d);
-	buf_free(&q.text);
-	if (sout.err && sout.err != EPIPE) {
-		log_warn("write error: %s", strerror(sout.err));
-		status = 1;
-	}
-	if (have_rej && rej.err) {
-		log_warn("cannot write reject file %s: %s", rejpath,
-		    strerror(rej.err));
-		status = 1;
-	}
-	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
-		if (cnt.rejected || cnt.dropped)
-			log_warn("%llu lines read, %llu events written, %llu rejected, "
-			    "%llu dropped (other update types and failed poll replies)",
-			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
-		if (stats || want_stats)
-			print_stats();
-		if (cnt.rejected)
-			status = 1;
-	}
-	if (online)
-		names_free(&nm);
-	out_close(&sout);
-	if (have_rej) {
-		out_close(&rej);
-		close(rej.fd);
-	}
-	return status;
+	return finish(status, rejpath, stats);
 }

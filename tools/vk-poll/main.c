@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "opt.h"
 #include "out.h"
 #include "poll.h"
 #include "state.h"
@@ -21,6 +22,7 @@
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
 #define ACK_WINDOW	100000	/* unacknowledged updates that pause polling */
+#define GROUP_MAX	999999999999LL
 #define ACK_DRAIN_S	5	/* at exit, the longest wait for acks */
 
 static const char usage_text[] =
@@ -66,17 +68,11 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* A whole decimal number in [lo, hi], or -1. */
-static long long
-number(const char *s, long long lo, long long hi)
+static int
+warn_usage(const char *why)
 {
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	v = strtoll(s, &end, 10);
-	return *end || v < lo || v > hi ? -1 : v;
+	log_warn("%s", why);
+	return EXIT_USAGE;
 }
 
 /* "MIN,MAX" milliseconds, 1 <= MIN <= MAX. */
@@ -85,23 +81,15 @@ backoff_env(const char *s, long *min, long *max)
 {
 	char a[32];
 	const char *comma = strchr(s, ',');
-	long long lo, hi;
+	opt op = { "" };
 
 	if (comma == NULL || (size_t)(comma - s) >= sizeof(a))
 		return -1;
 	memcpy(a, s, (size_t)(comma - s));
 	a[comma - s] = '\0';
-	if ((lo = number(a, 1, 3600000)) == -1 || (hi = number(comma + 1, lo, 3600000)) == -1)
-		return -1;
-	*min = (long)lo;
-	*max = (long)hi;
-	return 0;
-}
-
-static int
-group_ok(const char *s)
-{
-	return number(s, 1, 999999999999LL) > 0 && s[0] != '0';
+	*min = (long)opt_num(&op, "MIN", a, 1, 3600000);
+	*max = (long)opt_num(&op, "MAX", comma + 1, *min, 3600000);
+	return op.err[0] ? -1 : 0;
 }
 
 int
@@ -133,7 +121,9 @@ main(int argc, char *argv[])
 	    .backoff_min_ms = BACKOFF_MIN_MS, .backoff_max_ms = BACKOFF_MAX_MS,
 	    .ack_drain_ms = ACK_DRAIN_S * 1000L };
 	const char *token_file = NULL, *api_url = NULL, *group = NULL, *ack_path = NULL;
-	long long timeout = 0, v, ack_window = 0, ack_drain = -1;
+	long long timeout = 0, ack_window = 0, ack_drain = -1;
+	int token_argv = 0;
+	opt op = { "" };
 	const char *bo;
 	char err[512], *token = NULL;
 	struct sigaction sa;
@@ -148,73 +138,24 @@ main(int argc, char *argv[])
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case O_GROUP:
-			if (!group_ok(optarg)) {
-				log_warn("--group-id wants a community id (a positive number)");
-				return EXIT_USAGE;
-			}
-			group = optarg;
-			break;
-		case O_TOKFILE:
-			token_file = optarg;
-			break;
-		case O_TOKEN:
-			log_warn("the token is never a command-line argument (ps(1) shows "
-			    "it to everyone): set VK_TOKEN or use --token-file FILE");
-			return EXIT_USAGE;
-		case O_URL:
-			api_url = optarg;
-			break;
-		case O_APIV:
-			conf.version = optarg;
-			break;
-		case O_WAIT:
-			if ((v = number(optarg, 1, 90)) == -1) {
-				log_warn("--wait wants a number of seconds from 1 to 90");
-				return EXIT_USAGE;
-			}
-			conf.wait = (int)v;
-			break;
-		case O_TIMEOUT:
-			if ((timeout = number(optarg, 1, 3600)) == -1) {
-				log_warn("--timeout wants a number of seconds from 1 to 3600");
-				return EXIT_USAGE;
-			}
-			break;
-		case O_STATE:
-			conf.state = optarg;
-			break;
-		case O_ONCE:
-			conf.once = 1;
-			break;
+		case O_GROUP: group = optarg; opt_num(&op, "--group-id", optarg, 1, GROUP_MAX); break;
+		case O_TOKFILE: token_file = optarg; break;
+		case O_TOKEN: token_argv = 1; break;
+		case O_URL: api_url = optarg; break;
+		case O_APIV: conf.version = optarg; break;
+		case O_WAIT: conf.wait = (int)opt_num(&op, "--wait", optarg, 1, 90); break;
+		case O_TIMEOUT: timeout = opt_num(&op, "--timeout", optarg, 1, 3600); break;
+		case O_STATE: conf.state = optarg; break;
+		case O_ONCE: conf.once = 1; break;
 		case O_MAX:
-			if ((v = number(optarg, 1, 1LL << 62)) == -1) {
-				log_warn("--max-events wants a positive number");
-				return EXIT_USAGE;
-			}
-			conf.max_events = (unsigned long long)v;
+			conf.max_events = (unsigned long long)opt_num(&op, "--max-events", optarg,
+			    1, 1LL << 62);
 			break;
-		case O_GAPS:
-			conf.mark_gaps = 1;
-			break;
-		case O_ACK:
-			ack_path = optarg;
-			break;
-		case O_ACKWIN:
-			if ((ack_window = number(optarg, 1, 100000000)) == -1) {
-				log_warn("--ack-window wants a number of updates from 1 to 100000000");
-				return EXIT_USAGE;
-			}
-			break;
-		case O_ACKDRAIN:
-			if ((ack_drain = number(optarg, 0, 3600)) == -1) {
-				log_warn("--ack-drain wants a number of seconds from 0 to 3600");
-				return EXIT_USAGE;
-			}
-			break;
-		case 'v':
-			log_verbose = 1;
-			break;
+		case O_GAPS: conf.mark_gaps = 1; break;
+		case O_ACK: ack_path = optarg; break;
+		case O_ACKWIN: ack_window = opt_num(&op, "--ack-window", optarg, 1, 100000000); break;
+		case O_ACKDRAIN: ack_drain = opt_num(&op, "--ack-drain", optarg, 0, 3600); break;
+		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -226,25 +167,29 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+
+	/* The options, clean and consistent: one check a line. */
+	if (token_argv)
+		return warn_usage("the token is never a command-line argument (ps(1) shows "
+		    "it to everyone): set VK_TOKEN or use --token-file FILE");
+	if (op.err[0])
+		return warn_usage(op.err);
 	if (optind < argc) {
 		log_warn("unexpected argument '%s'", argv[optind]);
 		usage();
 	}
-	if (timeout && timeout <= conf.wait) {
-		log_warn("--timeout must be longer than --wait, or every idle poll times out");
-		return EXIT_USAGE;
-	}
+	if (timeout && timeout <= conf.wait)
+		return warn_usage("--timeout must be longer than --wait, or every idle poll times out");
+	if (ack_path == NULL && (ack_window || ack_drain != -1))
+		return warn_usage("--ack-window and --ack-drain only go with --ack PATH");
 	conf.timeout_ms = (timeout ? timeout : conf.wait + 10) * 1000L;
-	if (ack_path == NULL && (ack_window || ack_drain != -1)) {
-		log_warn("--ack-window and --ack-drain only go with --ack PATH");
-		return EXIT_USAGE;
-	}
 	if (ack_drain != -1)
 		conf.ack_drain_ms = ack_drain * 1000L;
 
 	/* Configuration: a flag beats the environment beats the default. */
-	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL && !group_ok(group)) {
-		log_warn("VK_GROUP_ID is not a community id (a positive number)");
+	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL &&
+	    (opt_num(&op, "VK_GROUP_ID", group, 1, GROUP_MAX), op.err[0])) {
+		log_warn("%s", op.err);
 		return EXIT_CONFIG;
 	}
 	if (group == NULL) {

@@ -12,18 +12,21 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "../../common/ack.h"	/* ack_id_check(); the ack.h above is the tracker's */
 #include "buf.h"
 #include "dedup.h"
 #include "dest.h"
 #include "jscan.h"
 #include "line.h"
 #include "log.h"
+#include "opt.h"
 #include "out.h"
 #include "rules.h"
 
 #define EXIT_PARTIAL	1
 #define EXIT_USAGE	2
 #define EXIT_CONFIG	3
+#define QUEUE_MAX	1000000000L	/* lines a destination may hold */
 #define BATCH		1024	/* lines read between two looks at signals */
 
 static const char usage_text[] =
@@ -65,6 +68,13 @@ usage(void)
 {
 	fputs(usage_text, stderr);
 	exit(EXIT_USAGE);
+}
+
+static int
+warn_usage(const char *why)
+{
+	log_warn("%s", why);
+	return EXIT_USAGE;
 }
 
 static void
@@ -138,6 +148,19 @@ event_id(struct route *rt, const struct jv *root, size_t *n)
 	return rt->id.p;
 }
 
+/* The event_id an ack line can carry (common/ack.h), or NULL, said. */
+static const char *
+ack_of(const char *id, size_t n, unsigned long lineno)
+{
+	const char *why;
+
+	if (id == NULL || !ack_enabled() || ack_id_check(id, n, &why) == 0)
+		return id;
+	log_warn("line %lu: %s: no acknowledgement of its own (a later one covers it)",
+	    lineno, why);
+	return NULL;
+}
+
 /* One input line: check it, then every rule whose condition holds. */
 static void
 route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
@@ -166,7 +189,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		const char *id = event_id(rt, &root, &idn);
 
 		if (rt->track)
-			track_begin(id, idn);
+			track_begin(ack_of(id, idn, lineno), idn);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
 			return;	/* delivered before: acknowledged in its turn */
@@ -418,9 +441,10 @@ main(int argc, char *argv[])
 	const char *rules_file = NULL, *reject_file = NULL, *ack_path = NULL;
 	const char *dedup_state = NULL;
 	unsigned long dedup_n = 0;
-	int ch, check = 0, want_stats = 0, unbuffered = 0, k, ne = 0;
+	int ch, nrules_file = 0, check = 0, want_stats = 0, unbuffered = 0, k, ne = 0;
 	double drain = 10;
-	char *end, err[1024];
+	char err[1024];
+	opt op = { "" };
 	struct stat st;
 
 	log_init(argv[0]);
@@ -430,44 +454,17 @@ main(int argc, char *argv[])
 		abort();
 	while ((ch = getopt_long(argc, argv, "c:e:vh", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c':
-			if (rules_file != NULL)
-				usage();
-			rules_file = optarg;
-			break;
-		case 'e':
-			etext[ne++] = optarg;
-			break;
+		case 'c': nrules_file++; rules_file = optarg; break;
+		case 'e': etext[ne++] = optarg; break;
 		case 'C': check = 1; break;
 		case 'S': want_stats = 1; break;
-		case 'q':
-			errno = 0;
-			dest_opt.qmax = strtoul(optarg, &end, 10);
-			if (*end || errno || dest_opt.qmax == 0 || optarg[0] == '-') {
-				log_warn("--queue takes a number of lines > 0, not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
+		case 'q': dest_opt.qmax = (size_t)opt_num(&op, "--queue", optarg, 1, QUEUE_MAX); break;
 		case 's': dest_opt.spill_dir = optarg; break;
-		case 'd':
-			drain = strtod(optarg, &end);
-			if (*end || optarg == end || drain < 0 || drain > 86400) {
-				log_warn("--drain-timeout takes seconds (0 to 86400), not '%s'", optarg);
-				return EXIT_USAGE;
-			}
-			break;
+		case 'd': drain = opt_secs(&op, "--drain-timeout", optarg, 0, 86400); break;
 		case 'r': reject_file = optarg; break;
 		case 'u': unbuffered = 1; break;
 		case 'a': ack_path = optarg; break;
-		case 'D':
-			errno = 0;
-			dedup_n = strtoul(optarg, &end, 10);
-			if (*end || errno || dedup_n == 0 || dedup_n > DEDUP_MAX ||
-			    optarg[0] == '-') {
-				log_warn("--dedup takes a number of event_ids (1 to %d), not '%s'",
-				    DEDUP_MAX, optarg);
-				return EXIT_USAGE;
-			}
+		case 'D': dedup_n = (unsigned long)opt_num(&op, "--dedup", optarg, 1, DEDUP_MAX);
 			break;
 		case 'T': dedup_state = optarg; break;
 		case 'v': log_verbose = 1; break;
@@ -483,16 +480,16 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1 || (argc == 1 && rules_file != NULL)) {
-		log_warn("one rules file only: -c FILE or FILE, not both");
-		return EXIT_USAGE;
-	}
+
+	/* The options, clean and consistent: one check a line. */
+	if (op.err[0])
+		return warn_usage(op.err);
+	if (nrules_file + argc > 1)
+		return warn_usage("one rules file only: -c FILE or FILE, not both");
+	if (dedup_state != NULL && dedup_n == 0)
+		return warn_usage("--dedup-state needs --dedup N (the size of the window it keeps)");
 	if (argc == 1)
 		rules_file = argv[0];
-	if (dedup_state != NULL && dedup_n == 0) {
-		log_warn("--dedup-state needs --dedup N (the size of the window it keeps)");
-		return EXIT_USAGE;
-	}
 	if (rules_file == NULL && ne == 0) {
 		log_warn("no rules: give a rules file or -e RULE");
 		usage();
