@@ -105,7 +105,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRC_fuzz-json	= common/buf.c common/json.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
-FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c tools/vk-poll/reply.c \
+FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c common/hash.c common/ack.c tools/vk-poll/reply.c \
 	tools/vk-poll/emit.c tools/vk-poll/ack.c
 FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))

@@ -10,9 +10,9 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "hash.h"
 #include "log.h"
 
-#define ACK_MAX_LINE	1024		/* an event_id is 40 hex digits */
 #define ACK_PIPE_SIZE	(1 << 20)	/* room for ~25k acks while a poll runs */
 
 struct ack_ev {
@@ -27,18 +27,6 @@ struct ack_batch {
 	size_t	 n;
 	uint64_t end;	/* updates written up to the end of the batch */
 };
-
-static uint64_t
-hash(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;	/* FNV-1a */
-
-	while (n--) {
-		h ^= (unsigned char)*s++;
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
 
 static void *
 xmalloc(size_t n)
@@ -68,8 +56,7 @@ open_fd(ackin *a, char *err, size_t errlen)
 	struct stat st;
 
 	a->seen = 0;
-	a->skip = 0;
-	buf_reset(&a->part);
+	ack_reader_reset(&a->rd);
 	if ((a->fd = open(a->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot open the ack channel %s: %s (vkpipe creates it "
 		    "with mkfifo)", a->path, strerror(errno));
@@ -124,7 +111,7 @@ ack_close(ackin *a)
 	free(a->b);
 	free(a->slot);
 	free(a->path);
-	buf_free(&a->part);
+	ack_reader_free(&a->rd);
 	buf_free(&a->delivered);
 	memset(a, 0, sizeof(*a));
 	a->fd = -1;
@@ -203,7 +190,7 @@ ack_update(ackin *a, const char *id, size_t n)
 	e = RING(a->ev, a->ev_head, a->ev_cap, a->ev_n);
 	e->id = xmemdup(id, n);
 	e->n = n;
-	e->h = hash(id, n);
+	e->h = hash_bytes(id, n);
 	e->seq = seq;
 	a->ev_n++;
 	if ((a->slot_used + 1) * 2 > a->slot_cap)
@@ -249,7 +236,7 @@ ack_batch(ackin *a, const char *ts, size_t n)
 static int64_t
 lookup(ackin *a, const char *id, size_t n)
 {
-	uint64_t h = hash(id, n), num;
+	uint64_t h = hash_bytes(id, n), num;
 	struct ack_ev *e;
 	int64_t best = -1;
 	size_t i;
@@ -268,17 +255,15 @@ lookup(ackin *a, const char *id, size_t n)
 	return best;
 }
 
+/* An event_id came back (ack_id_fn). */
 static void
-ack_line(ackin *a, const char *s, size_t n)
+ack_line(void *arg, const char *s, size_t n)
 {
+	ackin *a = arg;
 	struct ack_batch *b;
 	struct ack_ev *e;
 	int64_t num;
 
-	if (n && s[n - 1] == '\r')
-		n--;
-	if (n == 0)
-		return;
 	if ((num = lookup(a, s, n)) == -1) {
 		a->unknown++;
 		return;
@@ -305,32 +290,10 @@ ack_line(ackin *a, const char *s, size_t n)
 void
 ack_feed(ackin *a, const char *s, size_t n)
 {
-	const char *nl;
-	size_t len;
+	unsigned long long bad = a->rd.bad;
 
-	while (n > 0) {
-		nl = memchr(s, '\n', n);
-		len = nl ? (size_t)(nl - s) : n;
-		if (a->skip) {
-			a->skip = nl == NULL;
-		} else if (a->part.len + len > ACK_MAX_LINE) {
-			a->unknown++;	/* not an event_id: ignored like any other */
-			buf_reset(&a->part);
-			a->skip = nl == NULL;
-		} else if (nl == NULL) {
-			buf_put(&a->part, s, len);
-		} else if (a->part.len) {
-			buf_put(&a->part, s, len);
-			ack_line(a, a->part.p, a->part.len);
-			buf_reset(&a->part);
-		} else {
-			ack_line(a, s, len);
-		}
-		if (nl == NULL)
-			break;
-		s = nl + 1;
-		n -= len + 1;
-	}
+	ack_reader_feed(&a->rd, s, n, ack_line, a);
+	a->unknown += a->rd.bad - bad;	/* not an event_id: ignored like any other */
 }
 
 /* The writer left: open afresh, for its restart (this also clears POLLHUP). */

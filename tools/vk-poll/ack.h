@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "../../common/ack.h"	/* the wire format; this ack.h is vk-poll's */
 
 #define ACK_MAX_BATCHES	1000	/* pending batches that pause polling */
 
@@ -34,8 +35,7 @@ typedef struct ackin {
 	int	 fd;
 	int	 fifo;		/* a FIFO (reopened on EOF), else a regular file */
 	int	 seen;		/* bytes read since the FIFO was (re)opened */
-	int	 skip;		/* discarding the rest of an overlong line */
-	buf	 part;		/* a line not yet ended */
+	ack_reader rd;		/* the lines, as they come */
 	size_t	 window;	/* unacknowledged updates that pause polling */
 
 	uint64_t written;	/* updates written so far */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "../../common/ack.h"	/* the wire format; this ack.h is vk-route's tracker */
 #include "buf.h"
 #include "dest.h"
 #include "log.h"
@@ -292,8 +293,7 @@ ack_trim(void)
 static void
 ack_put(const char *id)
 {
-	buf_puts(&ao.b, id);
-	buf_putc(&ao.b, '\n');
+	ack_line_put(&ao.b, id, strlen(id));	/* main() checked it: ack_id_check() */
 	ack_trim();
 }
 

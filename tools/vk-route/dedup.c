@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "dedup.h"
+#include "hash.h"
 #include "jscan.h"
 #include "jsonw.h"
 #include "log.h"
@@ -36,16 +37,6 @@ static struct {
 	double	 saved_at;
 	int	 failing;
 } dd;
-
-static uint32_t
-hash(const char *s, size_t n)
-{
-	uint32_t h = 2166136261u;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 void
 dedup_init(size_t n)
@@ -88,7 +79,7 @@ evict(void)
 int
 dedup_seen(const char *id, size_t n, unsigned long long seq)
 {
-	uint32_t h = hash(id, n), k;
+	uint32_t h = (uint32_t)hash_bytes(id, n), k;
 	struct slot *s;
 
 	for (k = dd.bucket[h & dd.mask]; k != NONE; k = dd.ring[k].next) {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "dest.h"
+#include "hash.h"
 #include "jsonw.h"
 #include "log.h"
 
@@ -140,20 +141,10 @@ dest_kinds_help(void)
 	return help;
 }
 
-static unsigned
-hash(const char *s, size_t n)
-{
-	unsigned h = 2166136261u;
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h & ((1u << HBITS) - 1);
-}
-
 struct dest *
 dest_get(const char *name, size_t n, char *err, size_t errlen)
 {
-	unsigned h = hash(name, n);
+	unsigned h = (unsigned)(hash_bytes(name, n) & ((1u << HBITS) - 1));
 	struct dest *d;
 	const char *arg;
 

@@ -1,0 +1,120 @@
+/* ack.c - the acknowledgement line, written and read (see ack.h). */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ack.h"
+
+int
+ack_id_check(const char *id, size_t n, const char **why)
+{
+	size_t k;
+
+	if (n == 0) {
+		*why = "an empty event_id";
+		return -1;
+	}
+	if (n > ACK_ID_MAX) {
+		*why = "an event_id longer than an ack line takes (1024 bytes)";
+		return -1;
+	}
+	for (k = 0; k < n; k++)
+		if ((unsigned char)id[k] < 0x20 || id[k] == 0x7f) {
+			*why = "an event_id with a control character";
+			return -1;
+		}
+	return 0;
+}
+
+void
+ack_line_put(buf *b, const char *id, size_t n)
+{
+	buf_put(b, id, n);
+	buf_putc(b, '\n');
+}
+
+void
+ack_reader_init(ack_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+one_line(ack_reader *r, const char *s, size_t n, ack_id_fn *fn, void *arg)
+{
+	const char *why;
+
+	if (n && s[n - 1] == '\r')
+		n--;
+	if (n == 0)
+		return;		/* a blank line says nothing */
+	if (ack_id_check(s, n, &why) == -1) {
+		r->bad++;
+		return;
+	}
+	fn(arg, s, n);
+}
+
+void
+ack_reader_feed(ack_reader *r, const char *s, size_t n, ack_id_fn *fn, void *arg)
+{
+	const char *nl;
+	size_t len;
+
+	while (n > 0) {
+		nl = memchr(s, '\n', n);
+		len = nl ? (size_t)(nl - s) : n;
+		if (r->skip) {
+			r->skip = nl == NULL;
+		} else if (r->part.len + len > ACK_ID_MAX + 1) {	/* + a '\r' */
+			r->bad++;
+			buf_reset(&r->part);
+			r->skip = nl == NULL;
+		} else if (nl == NULL) {
+			buf_put(&r->part, s, len);
+		} else if (r->part.len) {
+			buf_put(&r->part, s, len);
+			one_line(r, r->part.p, r->part.len, fn, arg);
+			buf_reset(&r->part);
+		} else {
+			one_line(r, s, len, fn, arg);
+		}
+		if (nl == NULL)
+			break;
+		s = nl + 1;
+		n -= len + 1;
+	}
+}
+
+int
+ack_reader_read(ack_reader *r, int fd, ack_id_fn *fn, void *arg)
+{
+	char chunk[16384];
+	ssize_t got;
+
+	for (;;) {
+		got = read(fd, chunk, sizeof(chunk));
+		if (got > 0)
+			ack_reader_feed(r, chunk, (size_t)got, fn, arg);
+		else if (got == 0)
+			return ACK_READ_EOF;
+		else if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return ACK_READ_AGAIN;
+		else if (errno != EINTR)
+			return -1;
+	}
+}
+
+void
+ack_reader_reset(ack_reader *r)
+{
+	buf_reset(&r->part);
+	r->skip = 0;
+}
+
+void
+ack_reader_free(ack_reader *r)
+{
+	buf_free(&r->part);
+	memset(r, 0, sizeof(*r));
+}

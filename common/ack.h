@@ -1,0 +1,53 @@
+/*
+ * ack.h - the acknowledgement line: the wire format between the end of the
+ * pipeline (vk-route --ack, vk-callback) and the source (vk-poll --ack).
+ *
+ * One line per finished Event: its event_id, unescaped, then '\n' ("\r\n"
+ * is read too). Since the pipeline keeps order, an ack says that Event and
+ * every Event before it are done. An id on the wire is 1 to ACK_ID_MAX
+ * bytes with no control character, so it can neither split nor end a line
+ * early. The writer refuses any other id and says why (its Event then has
+ * no ack of its own; a later one covers it); the reader skips a longer
+ * line whole, counted, and never cuts it into a false id.
+ */
+#ifndef VKPIPE_ACK_H
+#define VKPIPE_ACK_H
+
+#include <stddef.h>
+
+#include "buf.h"
+
+#define ACK_ID_MAX	1024	/* bytes; VK's event_ids are 40 hex digits */
+
+/* 0 if id[0..n) can travel as an ack line; else -1 and *why says why. */
+int	ack_id_check(const char *id, size_t n, const char **why);
+/* Append the ack line of an id that passed ack_id_check(). */
+void	ack_line_put(buf *b, const char *id, size_t n);
+
+/*
+ * The reader: bytes in, as they come off a non-blocking fd, ids out. A
+ * line may span pieces; what is left of one waits for the next piece.
+ */
+typedef void ack_id_fn(void *arg, const char *id, size_t n);
+
+typedef struct ack_reader {
+	buf	 part;		/* a line not ended yet */
+	int	 skip;		/* inside an overlong line: drop up to its end */
+	unsigned long long bad;	/* lines that were no id: too long, control bytes */
+} ack_reader;
+
+void	ack_reader_init(ack_reader *r);
+/* Take in s[0..n); fn(arg, id, len) for each whole line that is an id. */
+void	ack_reader_feed(ack_reader *r, const char *s, size_t n, ack_id_fn *fn, void *arg);
+/*
+ * Read fd until it has nothing more for now, feeding what comes. Returns
+ * ACK_READ_AGAIN (would block: poll for POLLIN and call again),
+ * ACK_READ_EOF (the writer closed its end), or -1 with errno set.
+ */
+enum { ACK_READ_AGAIN = 0, ACK_READ_EOF = 1 };
+int	ack_reader_read(ack_reader *r, int fd, ack_id_fn *fn, void *arg);
+/* Forget a line not ended (its writer is gone: the next one starts afresh). */
+void	ack_reader_reset(ack_reader *r);
+void	ack_reader_free(ack_reader *r);
+
+#endif
