@@ -6,25 +6,17 @@ load helper
 
 TOKEN="names-test-token-5e3c1a"
 
-# fake SCENARIO_JSON: start the fake VK API, wait (5 s at most) for its port.
+# fake SCENARIO_JSON: the fake VK API, its requests logged in $LOG.
 fake() {
 	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/sc.json"
 	LOG="$BATS_TEST_TMPDIR/api.log"
 	: > "$LOG"
-	rm -f "$BATS_TEST_TMPDIR/port"
-	python3 "$REPO_DIR/tests/fake-vk.py" "$BATS_TEST_TMPDIR/sc.json" \
-		--port-file "$BATS_TEST_TMPDIR/port" --log "$LOG" > /dev/null &
-	FAKE_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	export VK_API_URL="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/method"
+	fake_vk_start "$BATS_TEST_TMPDIR/sc.json" "$LOG"
 	export VK_TOKEN="$TOKEN"
 }
 
 teardown() {
-	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	fake_vk_stop
 }
 
 requests() { jq -r .endpoint "$LOG" | grep -c -x -- "$1" || true; }
@@ -93,7 +85,7 @@ PY
 
 @test "names: with the API down every event still comes out, in order, with null names" {
 	fake "{\"token\":\"$TOKEN\"}"
-	kill "$FAKE_PID"; wait "$FAKE_PID" 2>/dev/null || true
+	fake_vk_stop
 	for i in $(seq 1 30); do msg "e$i" "$i" "$((2000000000 + i % 3 + 1))"; done > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr vk-normalize --tries 2 --stats "$BATS_TEST_TMPDIR/in"
 	assert_success
@@ -125,7 +117,7 @@ PY
 	assert_line --index 1 --partial '"peer":{"bpid":2000000004,"cid":4,"name":"Чат 4"}'
 	assert_line --index 2 --partial '"peer":{"bpid":2000000003,"cid":3,"name":null}'
 	assert_equal "$(requests messages.getConversationsById)" 1
-	kill "$FAKE_PID"
+	fake_vk_stop
 	fake "{\"token\":\"$TOKEN\",\"chat_access\":false}"
 	run vk-normalize "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/in"
 	assert_success
@@ -152,8 +144,8 @@ PY
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	msg a 5 5 >&7
 	msg b 5 5 >&7
-	for _ in $(seq 100); do [ "$(grep -c . "$BATS_TEST_TMPDIR/out")" -ge 2 ] && break; sleep 0.05; done
-	sleep 1.2
+	wait_until 10 lines_at_least 2 "$BATS_TEST_TMPDIR/out"
+	sleep 1.2	# the time the cached name must outlive: not a wait for anything
 	msg c 5 5 >&7
 	exec 7>&-
 	wait "$pid"
@@ -168,7 +160,7 @@ PY
 	pid=$!
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	msg a 5 5 >&7
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.05; done
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/out"
 	assert_equal "$(jq -r .user.name "$BATS_TEST_TMPDIR/out")" "Имя5 Фамилия5"
 	exec 7>&-
 	wait "$pid"
@@ -204,9 +196,9 @@ print(max(sum(1 for u in t if s <= u < s + 1.0) for s in t))')
 	pid=$!
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	msg a 5 5 >&7
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/out" ] && break; sleep 0.05; done
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/out"
 	kill -USR1 "$pid"
-	for _ in $(seq 100); do [ -s "$BATS_TEST_TMPDIR/err" ] && break; sleep 0.05; done
+	wait_until 10 test -s "$BATS_TEST_TMPDIR/err"
 	run cat "$BATS_TEST_TMPDIR/err"
 	assert_output --regexp '^vk-normalize: stats: 1 lines, 1 events, 0 rejected, 0 dropped; API: 1 requests'
 	exec 7>&-

@@ -75,11 +75,8 @@ teardown_file() {
 	vk-poll --api-url "$API_URL" --wait 30 --state "$st" >"$BATS_TEST_TMPDIR/out" \
 		2>"$BATS_TEST_TMPDIR/err" </dev/null &
 	pid=$!
-	# Wait (hard limit) until it holds an idle poll: its second a_check.
-	for _ in $(seq 200); do
-		[ "$(requests a_check)" -ge 2 ] && break
-		sleep 0.05
-	done
+	# Wait until it holds an idle poll: its second a_check.
+	wait_until 10 requested a_check 2
 	assert_equal "$(requests a_check)" 2
 	start=$(date +%s)
 	kill -TERM "$pid"
@@ -99,10 +96,7 @@ teardown_file() {
 	fake_start
 	vk-poll --api-url "$API_URL" --wait 30 >"$BATS_TEST_TMPDIR/out" 2>/dev/null </dev/null &
 	pid=$!
-	for _ in $(seq 200); do
-		[ "$(requests a_check)" -ge 2 ] && break
-		sleep 0.05
-	done
+	wait_until 10 requested a_check 2
 	kill -INT "$pid"
 	status=0
 	wait "$pid" || status=$?
@@ -166,10 +160,10 @@ big_batches() {
 		[ "$(jq -r .ts "$st" 2>/dev/null)" = $((100 + n)) ] && break
 		timeout 20 vk-poll --api-url "$API_URL" --wait 1 --state "$st" --once >>"$all" </dev/null
 	done
-	ids "$all" >"$BATS_TEST_TMPDIR/got"
+	ids "$all" | tr ' ' '\n' >"$BATS_TEST_TMPDIR/got"
 	# Nothing lost and nothing reordered: the first sightings are exactly ev0000.. in order.
 	run awk '!seen[$0]++' "$BATS_TEST_TMPDIR/got"
-	assert_output "$(expect_ids 0 $((n - 1)))"
+	assert_output "$(expect_ids 0 $((n - 1)) | tr " " "\n")"
 	# Duplicates: at most one batch per kill, and only ever a replay of the
 	# batch just before the restart (the stream never goes back further).
 	dups=$(($(wc -l <"$BATS_TEST_TMPDIR/got") - n))

@@ -21,16 +21,6 @@ start_poll() {
 	VP=$!
 }
 
-# wait_for CMD...: until CMD succeeds; fails after 10 s.
-wait_for() {
-	for _ in $(seq 200); do
-		"$@" && return 0
-		sleep 0.05
-	done
-	echo "timed out waiting for: $*" >&2
-	return 1
-}
-
 lines_are() { [ "$(wc -l <"$1" 2>/dev/null)" = "$2" ]; }
 state_is() { [ "$(jq -r .ts "$st" 2>/dev/null)" = "$1" ]; }
 
@@ -51,19 +41,19 @@ stop_poll() {
 	: >"$acks"
 	start_poll --ack "$acks" --ack-drain 0 --state "$st"
 	# Everything is written, nothing acknowledged: the state stays at the start.
-	wait_for lines_are "$OUT" 10
-	wait_for state_is 100
+	wait_until 10 lines_are "$OUT" 10
+	wait_until 10 state_is 100
 	echo ev0001 >>"$acks"
-	wait_for state_is 102
+	wait_until 10 state_is 102
 	# An id it never wrote and a line too long for an id are ignored.
 	{ echo not-an-id-of-ours; head -c 5000 /dev/zero | tr '\0' x; echo; } >>"$acks"
 	# ev0004 opens the third batch: only the second one is complete.
 	echo ev0004 >>"$acks"
-	wait_for state_is 104
+	wait_until 10 state_is 104
 	# An ack written in two pieces counts once whole.
 	printf 'ev00' >>"$acks"
 	printf '07\n' >>"$acks"
-	wait_for state_is 108
+	wait_until 10 state_is 108
 	# SIGTERM saves the last acknowledged ts, not the last one written (110).
 	stop_poll
 	run jq -r .ts "$st"
@@ -100,10 +90,10 @@ stop_poll() {
 	acks="$BATS_TEST_TMPDIR/acks"
 	: >"$acks"
 	start_poll --ack "$acks" --state "$st"
-	wait_for lines_are "$OUT" 10
+	wait_until 10 lines_are "$OUT" 10
 	# Batches 100-102 and 102-104 done; ev0004 of 104-106 done, ev0005 not.
 	printf 'ev0000\nev0002\nev0003\nev0004\n' >>"$acks"
-	wait_for state_is 104
+	wait_until 10 state_is 104
 	kill -KILL "$VP"
 	wait "$VP" 2>/dev/null || true
 	VP=
@@ -170,8 +160,8 @@ stop_poll() {
 	acks="$BATS_TEST_TMPDIR/acks"
 	: >"$acks"
 	start_poll --ack "$acks" --ack-window 4 --ack-drain 0 --state "$st"
-	wait_for lines_are "$OUT" 4
-	wait_for grep -q 'polling paused' "$ERR"
+	wait_until 10 lines_are "$OUT" 4
+	wait_until 10 grep -q 'polling paused' "$ERR"
 	# Paused: a while later (the point of the test, not a synchronisation)
 	# it has not polled again.
 	sleep 1
@@ -179,12 +169,12 @@ stop_poll() {
 	assert_equal "$(requests a_check)" 2
 	# One batch acknowledged makes room for one more.
 	echo ev0001 >>"$acks"
-	wait_for lines_are "$OUT" 6
+	wait_until 10 lines_are "$OUT" 6
 	sleep 0.5
 	assert_equal "$(wc -l <"$OUT")" 6
 	echo ev0005 >>"$acks"
-	wait_for lines_are "$OUT" 10
-	wait_for state_is 106
+	wait_until 10 lines_are "$OUT" 10
+	wait_until 10 state_is 106
 	stop_poll
 	run ids "$OUT"
 	assert_output "$(expect_ids 0 9)"
@@ -204,14 +194,14 @@ stop_poll() {
 	vk-poll --api-url "$API_URL" --wait 30 --ack "$fifo" --ack-drain 30 --state "$st" \
 		>"$BATS_TEST_TMPDIR/outpipe" 2>"$BATS_TEST_TMPDIR/err" </dev/null 3>&- &
 	VP=$!
-	wait_for lines_are "$BATS_TEST_TMPDIR/out" 6
+	wait_until 10 lines_are "$BATS_TEST_TMPDIR/out" 6
 	# A first writer comes and goes ...
 	echo ev0001 >"$fifo"
-	wait_for state_is 102
+	wait_until 10 state_is 102
 	# ... a second one (vk-route restarted) is heard too, during the 30 s poll.
 	exec 5>"$fifo"
 	echo ev0003 >&5
-	wait_for state_is 104
+	wait_until 10 state_is 104
 	# SIGTERM: the output ends at once (cat sees EOF), so the pipeline can
 	# finish, while vk-poll waits for the acks of what it wrote.
 	kill -TERM "$VP"

@@ -13,28 +13,20 @@ setup() {
 }
 
 teardown() {
-	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	fake_vk_stop
 	[ -z "${REDIS_PID:-}" ] || kill "$REDIS_PID" 2>/dev/null || true
 	[ -z "${SUB_PID:-}" ] || kill "$SUB_PID" 2>/dev/null || true
 	[ -z "${PIPE_PID:-}" ] || kill -9 "$PIPE_PID" 2>/dev/null || true
 }
 
-# fake N [BATCH]: serve N generated updates; wait (5 s at most) for the port.
+# fake N [BATCH]: serve N generated updates (fake_vk_start sets VK_API_URL).
 fake() {
 	python3 "$REPO_DIR/tests/bench/gen-updates.py" "$1" 9 > "$W/updates.ndjson"
 	printf '{"token":"entry-token-77","group_id":42,"batch":%s,"updates_file":"%s"}\n' "${2:-50}" "$W/updates.ndjson" > "$W/sc.json"
-	python3 "$REPO_DIR/tests/fake-vk.py" "$W/sc.json" --port-file "$W/port" --log "$W/api.log" > /dev/null &
-	FAKE_PID=$!
-	for _ in $(seq 100); do [ -s "$W/port" ] && break; sleep 0.05; done
-	export VK_API_URL="http://127.0.0.1:$(cat "$W/port")/method"
+	: > "$W/api.log"
+	fake_vk_start "$W/sc.json" "$W/api.log"
 	# the Events vk-normalize makes of them, in order
 	vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_id > "$W/want"
-}
-
-# wait_for CMD...: until CMD succeeds, 10 s at most
-wait_for() {
-	for _ in $(seq 200); do "$@" && return 0; sleep 0.05; done
-	return 1
 }
 
 @test "vkpipe: a missing token, a bad group id, unreadable or bad rules: a clear message, exit 3, nothing started" {
@@ -84,7 +76,7 @@ EOF2
 	VKPIPE_RULES="$W/rules.conf" VKPIPE_POLL_ARGS="--wait 1" sh "$VKPIPE" > /dev/null 2> "$W/err" &
 	PIPE_PID=$!
 	# vk-poll has fetched everything (its ts saved), the handler is behind
-	wait_for sh -c "[ \"\$(jq -r .ts '$W/state/vk-poll.ts' 2>/dev/null)\" = 400 ]"
+	wait_until 10 sh -c "[ \"\$(jq -r .ts '$W/state/vk-poll.ts' 2>/dev/null)\" = 400 ]"
 	[ "$(wc -l < "$W/handled" 2>/dev/null || echo 0)" -lt "$(wc -l < "$W/want")" ]
 	kill -TERM "$PIPE_PID"
 	wait "$PIPE_PID"
@@ -100,7 +92,7 @@ EOF2
 	fake 40 5
 	VKPIPE_POLL_ARGS="--wait 5" VKPIPE_NORMALIZE_ARGS="--prefix /!#" sh "$VKPIPE" > "$W/out" 2> "$W/err" &
 	PIPE_PID=$!
-	wait_for sh -c "[ \"\$(grep -c . '$W/out')\" -ge 30 ]"
+	wait_until 10 sh -c "[ \"\$(grep -c . '$W/out')\" -ge 30 ]"
 	pkill -KILL -f 'vk-normalize --prefix /!#'
 	wait "$PIPE_PID" && status=0 || status=$?
 	PIPE_PID=
@@ -117,16 +109,16 @@ EOF2
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 	redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no > /dev/null 2>&1 &
 	REDIS_PID=$!
-	wait_for redis-cli -p "$port" ping
+	wait_until 10 redis-cli -p "$port" ping
 	redis-cli -p "$port" --raw psubscribe '*' > "$W/sub" &
 	SUB_PID=$!
-	wait_for grep -q psubscribe "$W/sub"
+	wait_until 10 grep -q psubscribe "$W/sub"
 	VKPIPE_REDIS_URL="redis://127.0.0.1:$port" VKPIPE_POLL_ARGS="--max-events 200 --wait 1" \
 		run --separate-stderr sh "$VKPIPE"
 	assert_success
 	assert_equal "$output" ""
 	want=$(vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_type | sort | uniq -c)
-	wait_for sh -c "[ \$(grep -c '^pmessage\$' '$W/sub') -ge $(grep -c . "$W/want") ]"
+	wait_until 10 sh -c "[ \$(grep -c '^pmessage\$' '$W/sub') -ge $(grep -c . "$W/want") ]"
 	kill "$SUB_PID" "$REDIS_PID"
 	# pmessage, pattern, channel, payload: the channel is the payload's type
 	got=$(awk '$0 == "pmessage" { getline; getline ch; getline ev; print ch "\t" ev }' "$W/sub" |
