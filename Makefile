@@ -36,6 +36,7 @@ DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 LIBS_vk-normalize = -lcurl
 LIBS_vk-poll	  = -lcurl
 LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl
+LIBS_vk-call	  = -lcurl
 
 TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
 PROGS	:= $(addprefix $(BIN)/,$(TOOLS))

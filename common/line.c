@@ -117,7 +117,12 @@ line_next(linerd *r, const char **p, size_t *n)
 		}
 		if (r->eof)
 			break;
+		if (r->pollmode && !r->readable)
+			return LINE_AGAIN;
+		r->readable = 0;
 		got = fill(r);
+		if (got == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return LINE_AGAIN;
 		if (got == -1 && errno == EINTR)
 			return LINE_INTR;	/* nothing consumed: call again */
 		if (got == -1)

@@ -22,7 +22,8 @@ enum line_status {
 	LINE_EOF = 0,
 	LINE_ERR = -1,		/* read(2) failed; errno is set */
 	LINE_TOOLONG = -2,	/* a line over the maximum was skipped */
-	LINE_INTR = -3		/* a signal came while waiting and *intr is set */
+	LINE_INTR = -3,		/* a signal came while waiting and *intr is set */
+	LINE_AGAIN = -4		/* poll mode: no whole line without another read */
 };
 
 typedef struct linerd {
@@ -36,6 +37,13 @@ typedef struct linerd {
 	void		(*wait_hook)(void *);
 	void		*wait_arg;
 	volatile sig_atomic_t *intr;	/* if set when read(2) is interrupted: LINE_INTR */
+	/*
+	 * Poll mode, for a loop serving several descriptors: read(2) is
+	 * called only while `readable` is set (the caller saw POLLIN or
+	 * POLLHUP) and clears it, so line_next() never blocks; without a
+	 * whole line buffered it returns LINE_AGAIN.
+	 */
+	int		 pollmode, readable;
 } linerd;
 
 void	line_open(linerd *r, int fd, size_t max);

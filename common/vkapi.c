@@ -65,7 +65,7 @@ vkapi_mask(const vkapi *a, char *s)
 
 /* Fill e; arg is masked before it is cut to fit, then the result again. */
 static int
-fail(vkapi *a, vkapi_err *e, int status, long code, const char *fmt, const char *arg)
+fail(const vkapi *a, vkapi_err *e, int status, long code, const char *fmt, const char *arg)
 {
 	char *s = strdup(arg ? arg : "");
 
@@ -86,6 +86,23 @@ setup_fail(vkapi_err *e, const char *what)
 	e->code = 0;
 	snprintf(e->msg, sizeof(e->msg), "cannot set up libcurl: %s", what);
 	return -1;
+}
+
+void
+vkapi_easy_opts(void *curl, char *errbuf)
+{
+	CURL *c = curl;
+
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "vkpipe/" VKPIPE_VERSION);
 }
 
 int
@@ -113,21 +130,12 @@ vkapi_init(vkapi *a, const char *base, const char *version, const char *token,
 	while (n > 0 && a->base[n - 1] == '/')
 		a->base[--n] = '\0';
 
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, a->cerr);
+	vkapi_easy_opts(c, a->cerr);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
 	curl_easy_setopt(c, CURLOPT_XFERINFODATA, a);
 	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "vkpipe/" VKPIPE_VERSION);
 	return 0;
 }
 
@@ -180,12 +188,35 @@ vkapi_urlenc(buf *b, const char *s, size_t n)
 	}
 }
 
+int
+vkapi_transfer(const vkapi *a, int rc, long http, int too_big, const char *cerr,
+    vkapi_err *e)
+{
+	char what[256];
+
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		return fail(a, e, VKAPI_EABORT, rc, "stopped", NULL);
+	if (rc == CURLE_WRITE_ERROR && too_big)
+		return fail(a, e, VKAPI_EBODY, 0, "reply larger than %s", "64 MiB");
+	if (rc != CURLE_OK) {
+		/* The error buffer is more precise than curl_easy_strerror();
+		 * both are masked by fail(): neither must leak a secret. */
+		snprintf(what, sizeof(what), "%s", cerr && cerr[0] ? cerr :
+		    curl_easy_strerror((CURLcode)rc));
+		return fail(a, e, VKAPI_ETRANSPORT, rc, "%.200s", what);
+	}
+	if (http != 200) {
+		snprintf(what, sizeof(what), "%ld", http);
+		return fail(a, e, VKAPI_EHTTP, http, "HTTP status %.20s", what);
+	}
+	return VKAPI_OK;
+}
+
 /* Run the transfer set up on a->curl; classify transport and HTTP errors. */
 static int
 perform(vkapi *a, long timeout_ms, vkapi_err *e)
 {
 	CURLcode rc;
-	char what[256];
 
 	buf_reset(&a->body);
 	a->too_big = 0;
@@ -195,31 +226,16 @@ perform(vkapi *a, long timeout_ms, vkapi_err *e)
 	curl_easy_setopt(a->curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	rc = curl_easy_perform(a->curl);
 	curl_easy_getinfo(a->curl, CURLINFO_RESPONSE_CODE, &a->http);
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
-		return fail(a, e, VKAPI_EABORT, rc, "stopped", NULL);
-	if (rc == CURLE_WRITE_ERROR && a->too_big)
-		return fail(a, e, VKAPI_EBODY, 0, "reply larger than %s", "64 MiB");
-	if (rc != CURLE_OK) {
-		/* The error buffer is more precise than curl_easy_strerror();
-		 * both are masked by fail(): neither must leak a secret. */
-		snprintf(what, sizeof(what), "%s", a->cerr[0] ? a->cerr :
-		    curl_easy_strerror(rc));
-		return fail(a, e, VKAPI_ETRANSPORT, rc, "%.200s", what);
-	}
-	if (a->http != 200) {
-		snprintf(what, sizeof(what), "%ld", a->http);
-		return fail(a, e, VKAPI_EHTTP, a->http, "HTTP status %.20s", what);
-	}
-	return VKAPI_OK;
+	return vkapi_transfer(a, rc, a->http, a->too_big, a->cerr, e);
 }
 
 static int
-parse_body(vkapi *a, vkapi_err *e)
+parse_body(const vkapi *a, const buf *body, json_doc *doc, vkapi_err *e)
 {
-	if (json_parse(&a->doc, a->body.p ? a->body.p : "", a->body.len) != 0)
+	if (json_parse(doc, body->p ? body->p : "", body->len) != 0)
 		return fail(a, e, VKAPI_EBODY, 0, "reply is not JSON (%.180s)",
-		    a->doc.err[0] ? a->doc.err : "empty");
-	if (json_type(&a->doc, 0) != JSON_OBJECT)
+		    doc->err[0] ? doc->err : "empty");
+	if (json_type(doc, 0) != JSON_OBJECT)
 		return fail(a, e, VKAPI_EBODY, 0, "reply is not a JSON object", NULL);
 	return VKAPI_OK;
 }
@@ -234,36 +250,75 @@ vkapi_get(vkapi *a, const char *url, long timeout_ms, vkapi_err *e)
 	curl_easy_setopt(a->curl, CURLOPT_HTTPGET, 1L);
 	if ((st = perform(a, timeout_ms, e)) != VKAPI_OK)
 		return st;
-	return parse_body(a, e);
+	return parse_body(a, &a->body, &a->doc, e);
+}
+
+void
+vkapi_url(const vkapi *a, buf *url, const char *method)
+{
+	buf_reset(url);
+	buf_puts(url, a->base);
+	buf_putc(url, '/');
+	buf_puts(url, method);
+	buf_cstr(url);
+}
+
+void
+vkapi_form(const vkapi *a, buf *form, const char *const *params)
+{
+	size_t i;
+
+	buf_reset(form);
+	for (i = 0; params && params[i] && params[i + 1]; i += 2) {
+		vkapi_urlenc(form, params[i], strlen(params[i]));
+		buf_putc(form, '=');
+		vkapi_urlenc(form, params[i + 1], strlen(params[i + 1]));
+		buf_putc(form, '&');
+	}
+	buf_puts(form, "access_token=");
+	vkapi_urlenc(form, a->token, strlen(a->token));
+	buf_puts(form, "&v=");
+	vkapi_urlenc(form, a->version, strlen(a->version));
+}
+
+int
+vkapi_reply(const vkapi *a, const buf *body, json_doc *doc, int *resp,
+    vkapi_err *e)
+{
+	int st, err, t;
+	int64_t code;
+	buf m = BUF_INIT;
+
+	*resp = -1;
+	if ((st = parse_body(a, body, doc, e)) != VKAPI_OK)
+		return st;
+	if ((err = json_get(doc, 0, "error", 5)) != -1) {
+		code = 0;
+		json_int64(doc, json_get(doc, err, "error_code", 10), &code);
+		t = json_get(doc, err, "error_msg", 9);
+		if (json_type(doc, t) == JSON_STRING)
+			json_unescape(doc, t, &m);
+		buf_cstr(&m);
+		st = fail(a, e, VKAPI_EAPI, (long)code, "%.240s",
+		    m.len ? m.p : "no error_msg");
+		buf_free(&m);
+		return st;
+	}
+	if ((*resp = json_get(doc, 0, "response", 8)) == -1)
+		return fail(a, e, VKAPI_EBODY, 0,
+		    "reply has neither response nor error", NULL);
+	return VKAPI_OK;
 }
 
 int
 vkapi_call(vkapi *a, const char *method, const char *const *params, int *resp,
     vkapi_err *e)
 {
-	int st, err, t;
-	int64_t code;
-	buf m = BUF_INIT;
-	size_t i;
+	int st;
 
 	*resp = -1;
-	buf_reset(&a->url);
-	buf_puts(&a->url, a->base);
-	buf_putc(&a->url, '/');
-	buf_puts(&a->url, method);
-
-	buf_reset(&a->form);
-	for (i = 0; params && params[i] && params[i + 1]; i += 2) {
-		vkapi_urlenc(&a->form, params[i], strlen(params[i]));
-		buf_putc(&a->form, '=');
-		vkapi_urlenc(&a->form, params[i + 1], strlen(params[i + 1]));
-		buf_putc(&a->form, '&');
-	}
-	buf_puts(&a->form, "access_token=");
-	vkapi_urlenc(&a->form, a->token, strlen(a->token));
-	buf_puts(&a->form, "&v=");
-	vkapi_urlenc(&a->form, a->version, strlen(a->version));
-
+	vkapi_url(a, &a->url, method);
+	vkapi_form(a, &a->form, params);
 	curl_easy_setopt(a->curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, a->form.p);
 	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDSIZE, (long)a->form.len);
@@ -273,23 +328,5 @@ vkapi_call(vkapi *a, const char *method, const char *const *params, int *resp,
 	curl_easy_setopt(a->curl, CURLOPT_POSTFIELDS, NULL);
 	if (st != VKAPI_OK)
 		return st;
-	if ((st = parse_body(a, e)) != VKAPI_OK)
-		return st;
-
-	if ((err = json_get(&a->doc, 0, "error", 5)) != -1) {
-		code = 0;
-		json_int64(&a->doc, json_get(&a->doc, err, "error_code", 10), &code);
-		t = json_get(&a->doc, err, "error_msg", 9);
-		if (json_type(&a->doc, t) == JSON_STRING)
-			json_unescape(&a->doc, t, &m);
-		buf_cstr(&m);
-		st = fail(a, e, VKAPI_EAPI, (long)code, "%.240s",
-		    m.len ? m.p : "no error_msg");
-		buf_free(&m);
-		return st;
-	}
-	if ((*resp = json_get(&a->doc, 0, "response", 8)) == -1)
-		return fail(a, e, VKAPI_EBODY, 0,
-		    "reply has neither response nor error", NULL);
-	return VKAPI_OK;
+	return vkapi_reply(a, &a->body, &a->doc, resp, e);
 }

@@ -83,6 +83,26 @@ int	vkapi_call(vkapi *a, const char *method, const char *const *params,
  */
 int	vkapi_get(vkapi *a, const char *url, long timeout_ms, vkapi_err *e);
 
+/*
+ * The pieces vkapi_call() is made of, for callers that run their own
+ * transfers (several in flight over a libcurl multi handle, vkasync.h).
+ */
+/* Options every VK API handle has: TLS verification on, no redirects,
+ * http(s) only, timeouts, keep-alive; errbuf has CURL_ERROR_SIZE bytes. */
+void	vkapi_easy_opts(void *curl, char *errbuf);
+/* url = the method's URL (NUL-terminated). */
+void	vkapi_url(const vkapi *a, buf *url, const char *method);
+/* form = the POST body: params (as for vkapi_call), the token, the version. */
+void	vkapi_form(const vkapi *a, buf *form, const char *const *params);
+/* Classify an ended transfer: rc a CURLcode, http its status, too_big set
+ * when the reply was cut off for size, cerr libcurl's error buffer. */
+int	vkapi_transfer(const vkapi *a, int rc, long http, int too_big,
+	    const char *cerr, vkapi_err *e);
+/* Parse body as a method's reply into doc: VKAPI_OK with *resp the
+ * `response` token, VKAPI_EAPI with e->code VK's error_code, VKAPI_EBODY. */
+int	vkapi_reply(const vkapi *a, const buf *body, json_doc *doc, int *resp,
+	    vkapi_err *e);
+
 /* Append s[0..n) to b, percent-encoded for a query string or form body. */
 void	vkapi_urlenc(buf *b, const char *s, size_t n);
 /* Replace every occurrence of the token (and the secret) in s with "***". */

@@ -1,0 +1,191 @@
+/* vkasync.c - VK API calls over a libcurl multi handle. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "vkasync.h"
+
+#define VKA_MAX_BODY	(64u << 20)
+
+static size_t
+on_data(char *p, size_t size, size_t n, void *arg)
+{
+	vka_call *c = arg;
+
+	n *= size;
+	if (c->body.len + n > VKA_MAX_BODY) {
+		c->too_big = 1;
+		return 0;
+	}
+	buf_put(&c->body, p, n);
+	return n;
+}
+
+static void
+setup_err(vkapi_err *e, const char *what)
+{
+	e->status = VKAPI_ESETUP;
+	e->code = 0;
+	snprintf(e->msg, sizeof(e->msg), "cannot set up libcurl: %s", what);
+}
+
+int
+vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
+{
+	memset(m, 0, sizeof(*m));
+	m->api = api;
+	m->timeout_ms = 30000;
+	if ((m->multi = curl_multi_init()) == NULL) {
+		setup_err(e, "curl_multi_init failed");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+call_free(vka_call *c)
+{
+	if (c->easy)
+		curl_easy_cleanup(c->easy);
+	buf_free(&c->url);
+	buf_free(&c->form);
+	buf_free(&c->body);
+	free(c);
+}
+
+void
+vka_free(vkasync *m)
+{
+	vka_call *c;
+
+	/* Calls still in flight are abandoned. */
+	while ((c = m->all) != NULL) {
+		m->all = c->all_next;
+		if (m->multi)
+			curl_multi_remove_handle(m->multi, c->easy);
+		call_free(c);
+	}
+	if (m->multi)
+		curl_multi_cleanup(m->multi);
+	free(m->wfd);
+	memset(m, 0, sizeof(*m));
+}
+
+int
+vka_start(vkasync *m, const char *method, const char *const *params,
+    void *user, vkapi_err *e)
+{
+	vka_call *c;
+
+	if ((c = m->free) != NULL) {
+		m->free = c->next;
+	} else {
+		if ((c = calloc(1, sizeof(*c))) == NULL ||
+		    (c->easy = curl_easy_init()) == NULL) {
+			free(c);
+			setup_err(e, "out of memory");
+			return -1;
+		}
+		c->all_next = m->all;
+		m->all = c;
+		vkapi_easy_opts(c->easy, c->cerr);
+		curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
+		curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+		curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
+	}
+	c->user = user;
+	c->next = NULL;
+	c->too_big = 0;
+	c->cerr[0] = '\0';
+	buf_reset(&c->body);
+	vkapi_url(m->api, &c->url, method);
+	vkapi_form(m->api, &c->form, params);
+	curl_easy_setopt(c->easy, CURLOPT_URL, c->url.p);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, c->form.p);
+	curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE, (long)c->form.len);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, m->timeout_ms);
+	if (curl_multi_add_handle(m->multi, c->easy) != CURLM_OK) {
+		vka_release(m, c);
+		setup_err(e, "curl_multi_add_handle failed");
+		return -1;
+	}
+	m->running++;
+	return 0;
+}
+
+int
+vka_poll(vkasync *m, struct pollfd *fds, unsigned nfds, int timeout_ms)
+{
+	struct curl_waitfd *w;
+	int still;
+	unsigned i;
+
+	if (nfds > m->nwfd) {
+		if ((w = realloc(m->wfd, nfds * sizeof(*w))) == NULL)
+			return -1;
+		m->wfd = w;
+		m->nwfd = nfds;
+	}
+	w = m->wfd;
+	for (i = 0; i < nfds; i++) {
+		w[i].fd = fds[i].fd;
+		w[i].events = (short)((fds[i].events & POLLIN ? CURL_WAIT_POLLIN : 0) |
+		    (fds[i].events & POLLOUT ? CURL_WAIT_POLLOUT : 0));
+		w[i].revents = 0;
+	}
+	if (curl_multi_poll(m->multi, w, nfds, timeout_ms, NULL) != CURLM_OK)
+		return -1;
+	/* libcurl reports POLLIN and POLLOUT only, and a pipe whose writer
+	 * is gone shows POLLHUP alone: ask poll(2) itself for the details. */
+	if (nfds > 0 && poll(fds, nfds, 0) == -1)
+		for (i = 0; i < nfds; i++)
+			fds[i].revents = 0;
+	return curl_multi_perform(m->multi, &still) == CURLM_OK ? 0 : -1;
+}
+
+long
+vka_timeout(vkasync *m)
+{
+	long t = -1;
+
+	if (m->running == 0)
+		return -1;
+	curl_multi_timeout(m->multi, &t);
+	return t;
+}
+
+vka_call *
+vka_done(vkasync *m, json_doc *doc, int *resp, int *st, vkapi_err *e)
+{
+	CURLMsg *msg;
+	vka_call *c;
+	long http = 0;
+	int left;
+
+	do
+		if ((msg = curl_multi_info_read(m->multi, &left)) == NULL)
+			return NULL;
+	while (msg->msg != CURLMSG_DONE);
+	curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+	curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &http);
+	*st = vkapi_transfer(m->api, msg->data.result, http, c->too_big,
+	    c->cerr, e);
+	curl_multi_remove_handle(m->multi, c->easy);
+	m->running--;
+	/* The body held the token: do not leave it lying in memory. */
+	memset(c->form.p, 0, c->form.len);
+	*resp = -1;
+	if (*st == VKAPI_OK)
+		*st = vkapi_reply(m->api, &c->body, doc, resp, e);
+	return c;
+}
+
+void
+vka_release(vkasync *m, vka_call *c)
+{
+	c->user = NULL;
+	c->next = m->free;
+	m->free = c;
+}

@@ -1,0 +1,201 @@
+/*
+ * vk-call - VK API calls from NDJSON requests, batched into execute,
+ * within one rate limit for every handler.
+ *
+ * vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]
+ *         [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sched.h"
+#include "serve.h"
+#include "token.h"
+#include "vkapi.h"
+#include "vkasync.h"
+
+static const char usage_text[] =
+"usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
+"               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n";
+
+static const char help_text[] =
+"Read VK API requests, one JSON object per line, and write one result line\n"
+"per request (results may come in another order):\n"
+"  {\"id\":\"r1\",\"method\":\"messages.send\",\"params\":{\"peer_id\":2000000002,\"message\":\"pong\"}}\n"
+"  {\"id\":\"r1\",\"response\":1234}\n"
+"\n"
+"      --listen unix:PATH   serve any number of clients on a Unix socket (mode 0660)\n"
+"      --connect unix:PATH  be such a client: standard input to it, results to stdout\n"
+"      --rate N             HTTP requests per second at most, retries too (default 20)\n"
+"      --token-file FILE    read the VK token from FILE (else VK_TOKEN)\n"
+"      --api-url URL        VK API base (VK_API_URL; https://api.vk.com/method)\n"
+"      --api-version V      VK API version (default " VKAPI_DEFAULT_VERSION ")\n"
+"      --max-batch N        calls per execute, 1 to 25 (default 25)\n"
+"      --batch-window MS    longest a request waits for others to share an execute (10)\n"
+"  -v, --verbose            say what goes to VK and what comes back\n"
+"  -h, --help               show this help\n"
+"      --version            show the version\n"
+"\n"
+"Exit status: 0 every request answered with a response, 1 some with an error,\n"
+"2 usage, 3 configuration, 4 VK refused the token.\n";
+
+static int
+number(const char *opt, const char *s, long lo, long hi, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	if (errno || end == s || *end || *v < lo || *v > hi) {
+		log_warn("%s takes a whole number from %ld to %ld", opt, lo, hi);
+		return -1;
+	}
+	return 0;
+}
+
+/* "unix:PATH" -> PATH, or NULL. */
+static const char *
+unix_path(const char *opt, const char *s)
+{
+	if (strncmp(s, "unix:", 5) != 0 || s[5] == '\0') {
+		log_warn("%s takes unix:PATH, not '%s'", opt, s);
+		return NULL;
+	}
+	return s + 5;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
+	    O_BATCH, O_WINDOW, O_VERSION };
+	static const struct option longopts[] = {
+		{ "listen",	  required_argument, NULL, O_LISTEN },
+		{ "connect",	  required_argument, NULL, O_CONNECT },
+		{ "rate",	  required_argument, NULL, O_RATE },
+		{ "token-file",	  required_argument, NULL, O_TOKENFILE },
+		{ "api-url",	  required_argument, NULL, O_APIURL },
+		{ "api-version",  required_argument, NULL, O_APIVER },
+		{ "max-batch",	  required_argument, NULL, O_BATCH },
+		{ "batch-window", required_argument, NULL, O_WINDOW },
+		{ "verbose",	  no_argument,	     NULL, 'v' },
+		{ "help",	  no_argument,	     NULL, 'h' },
+		{ "version",	  no_argument,	     NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	sched_conf sc = { 20, 25, 10 };
+	const char *listen_at = NULL, *connect_to = NULL, *tokfile = NULL;
+	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
+	char *token = NULL, err[256];
+	int c, status;
+	long v;
+	vkapi api;
+	vkasync m;
+	vkapi_err e;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			if ((listen_at = unix_path("--listen", optarg)) == NULL)
+				return 2;
+			break;
+		case O_CONNECT:
+			if ((connect_to = unix_path("--connect", optarg)) == NULL)
+				return 2;
+			break;
+		case O_RATE:
+			if (number("--rate", optarg, 1, 1000, &v) == -1)
+				return 2;
+			sc.rate = (int)v;
+			break;
+		case O_TOKENFILE:
+			tokfile = optarg;
+			break;
+		case O_APIURL:
+			api_url = optarg;
+			break;
+		case O_APIVER:
+			api_ver = optarg;
+			break;
+		case O_BATCH:
+			if (number("--max-batch", optarg, 1, 25, &v) == -1)
+				return 2;
+			sc.max_batch = (int)v;
+			break;
+		case O_WINDOW:
+			if (number("--batch-window", optarg, 0, 10000, &v) == -1)
+				return 2;
+			sc.window_ms = v;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		case O_VERSION:
+			puts("vk-call " VKPIPE_VERSION);
+			return 0;
+		default:
+			fputs(usage_text, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_warn("unexpected argument '%s'", argv[optind]);
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (listen_at && connect_to) {
+		log_warn("--listen and --connect exclude each other: a server or a client");
+		return 2;
+	}
+	if (serve_signals() == -1) {
+		log_warn("cannot set up signals: %s", strerror(errno));
+		return 1;
+	}
+	if (connect_to)		/* the server holds the token and the limiter */
+		return connect_socket(connect_to);
+
+	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
+	case TOKEN_WARN:
+		log_warn("%s", err);
+		/* FALLTHROUGH */
+	case TOKEN_OK:
+		break;
+	default:
+		log_warn("%s", err);
+		return 3;
+	}
+	if (api_url == NULL)
+		api_url = getenv("VK_API_URL");
+	if (api_url == NULL || *api_url == '\0')
+		api_url = VKAPI_DEFAULT_URL;
+	if (vkapi_init(&api, api_url, api_ver, token, &e) == -1 ||
+	    vka_init(&m, &api, &e) == -1) {
+		log_warn("%s", e.msg);
+		return 3;
+	}
+	memset(token, 0, strlen(token));
+	free(token);
+	if (sched_init(&sc, &m) == -1) {
+		log_warn("out of memory");
+		return 1;
+	}
+
+	status = listen_at ? serve_socket(&m, listen_at) : serve_stdio(&m);
+
+	log_info("stats: %llu calls in %llu HTTP requests (%llu execute), "
+	    "%llu retries, %llu errors", sched_st.calls, sched_st.http,
+	    sched_st.executes, sched_st.retries, sched_st.errors);
+	sched_free();
+	vka_free(&m);
+	vkapi_free(&api);
+	return status;
+}

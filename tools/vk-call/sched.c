@@ -1,0 +1,574 @@
+/* sched.c - the queue, the limiter, batching into execute, retries. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backoff.h"
+#include "jsonw.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "sched.h"
+
+#define MAX_IN_FLIGHT	8	/* HTTP requests at once; the limiter paces them */
+#define MAX_TRIES	6	/* for errors worth retrying */
+#define SCAN_MAX	2000	/* queued requests looked at per batch */
+#define PAUSE_9		10.0	/* seconds a method rests after "flood control" */
+#define PAUSE_29	60.0	/* and after "rate limit reached" */
+#define NPAUSE		16
+#define KEYSET		8192	/* slots; holds SCAN_MAX + in-flight keys easily */
+
+struct list {
+	req	*head, *tail;
+};
+
+struct batch {
+	struct batch	*next, *prev;
+	int		 n, exec;
+	req		*r[25];
+};
+
+static sched_conf conf;
+static vkasync *api;
+static ratelimit rl;
+static backoff bo;
+static struct list q_first, q_rest;	/* button answers, then the others */
+static struct batch *flying;
+static int nflying;
+static unsigned long npending;
+static struct { char method[65]; double until; } pauses[NPAUSE];
+static buf code, line, scratch, msg;
+static struct { uint64_t key; unsigned gen; } keyset[KEYSET];
+static unsigned keygen;
+
+struct sched_stats sched_st;
+int sched_fatal, sched_eof;
+
+/* -- lists ---------------------------------------------------------- */
+static void
+l_push(struct list *l, req *r)
+{
+	r->next = NULL;
+	r->prev = l->tail;
+	if (l->tail)
+		l->tail->next = r;
+	else
+		l->head = r;
+	l->tail = r;
+}
+
+static void
+l_unshift(struct list *l, req *r)
+{
+	r->prev = NULL;
+	r->next = l->head;
+	if (l->head)
+		l->head->prev = r;
+	else
+		l->tail = r;
+	l->head = r;
+}
+
+static void
+l_remove(struct list *l, req *r)
+{
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		l->head = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	else
+		l->tail = r->prev;
+	r->next = r->prev = NULL;
+}
+
+/* -- the set of peers that must wait ------------------------------------ */
+static void
+keys_clear(void)
+{
+	if (++keygen == 0) {
+		memset(keyset, 0, sizeof(keyset));
+		keygen = 1;
+	}
+}
+
+static int
+keys_has(uint64_t k, int add)
+{
+	unsigned i = (unsigned)(k ^ (k >> 32)) & (KEYSET - 1), probes;
+
+	for (probes = 0; probes < KEYSET; probes++, i = (i + 1) & (KEYSET - 1)) {
+		if (keyset[i].gen != keygen) {
+			if (add) {
+				keyset[i].gen = keygen;
+				keyset[i].key = k;
+			}
+			return 0;
+		}
+		if (keyset[i].key == k)
+			return 1;
+	}
+	return 0;
+}
+
+/* -- setup ---------------------------------------------------------- */
+int
+sched_init(const sched_conf *c, vkasync *m)
+{
+	conf = *c;
+	api = m;
+	backoff_init(&bo, 250, 8000);
+	return rl_init(&rl, conf.rate);
+}
+
+static void
+free_list(struct list *l)
+{
+	req *r;
+
+	while ((r = l->head) != NULL) {
+		l_remove(l, r);
+		req_free(r);
+	}
+}
+
+void
+sched_free(void)
+{
+	struct batch *b;
+	int k;
+
+	free_list(&q_first);
+	free_list(&q_rest);
+	while ((b = flying) != NULL) {
+		flying = b->next;
+		for (k = 0; k < b->n; k++)
+			req_free(b->r[k]);
+		free(b);
+	}
+	rl_free(&rl);
+	buf_free(&code);
+	buf_free(&line);
+	buf_free(&scratch);
+	buf_free(&msg);
+}
+
+void
+sched_add(req *r)
+{
+	r->not_before = 0;
+	r->tries = 0;
+	r->arrived = rl_now();
+	npending++;
+	l_push(r->first ? &q_first : &q_rest, r);
+}
+
+int
+sched_idle(void)
+{
+	return npending == 0;
+}
+
+unsigned long
+sched_pending(void)
+{
+	return npending;
+}
+
+/* -- results -------------------------------------------------------- */
+static void
+finish(req *r, int error)
+{
+	if (error)
+		sched_st.errors++;
+	result_out(r, &line, error);
+	buf_reset(&line);
+	npending--;
+	req_free(r);
+}
+
+static void
+answer_error(req *r, long code_, const char *text, const json_doc *d, int err)
+{
+	buf_reset(&line);
+	res_error(&line, r->id, code_, text, d, err, &scratch);
+	finish(r, 1);
+}
+
+static void
+answer(req *r, const json_doc *d, int tok)
+{
+	buf_reset(&line);
+	res_response(&line, r->id, d, tok, &scratch);
+	finish(r, 0);
+}
+
+static int
+paused(const char *method, double now)
+{
+	int k;
+
+	for (k = 0; k < NPAUSE; k++)
+		if (pauses[k].until > now && strcmp(pauses[k].method, method) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+pause_method(const char *method, double until)
+{
+	int k, slot = 0;
+
+	for (k = 0; k < NPAUSE; k++) {
+		if (strcmp(pauses[k].method, method) == 0) {
+			slot = k;
+			break;
+		}
+		if (pauses[k].until < pauses[slot].until)
+			slot = k;
+	}
+	snprintf(pauses[slot].method, sizeof(pauses[slot].method), "%s", method);
+	if (pauses[slot].until < until)
+		pauses[slot].until = until;
+	log_warn("%s paused for %.0f s (VK's limit for it)", method, until - rl_now());
+}
+
+/* Put r back in the queue to go again after delay_ms, or give up. */
+static void
+retry(req *r, long delay_ms, long code_, const char *text, const json_doc *d, int err)
+{
+	if (++r->tries >= MAX_TRIES || sched_fatal) {
+		answer_error(r, code_, text, d, err);
+		return;
+	}
+	sched_st.retries++;
+	r->not_before = rl_now() + (double)delay_ms / 1000;
+	l_unshift(r->first ? &q_first : &q_rest, r);
+}
+
+/* Fail every queued request with VK's refusal of the token. */
+static void
+fail_all(long code_, const char *text)
+{
+	req *r;
+
+	while ((r = q_first.head) != NULL || (r = q_rest.head) != NULL) {
+		l_remove(r->first ? &q_first : &q_rest, r);
+		answer_error(r, code_, text, NULL, -1);
+	}
+}
+
+/* VK's error code for one call: return it, retry it, or stop everything. */
+static void
+call_error(req *r, long code_, const char *text, const json_doc *d, int err,
+    long *delay)
+{
+	switch (code_) {
+	case 6:		/* too many requests per second */
+		if (*delay < 0)
+			*delay = backoff_next(&bo);
+		retry(r, *delay, code_, text, d, err);
+		return;
+	case 10:	/* internal server error: the call may have happened */
+		if (r->idem) {
+			if (*delay < 0)
+				*delay = backoff_next(&bo);
+			retry(r, *delay, code_, text, d, err);
+			return;
+		}
+		break;
+	case 9:		/* flood control */
+	case 29:	/* rate limit reached */
+		pause_method(r->method, rl_now() + (code_ == 9 ? PAUSE_9 : PAUSE_29));
+		break;
+	case 5:
+		if (!sched_fatal)
+			log_warn("VK refused the token (error 5): %s; check VK_TOKEN "
+			    "or --token-file", text);
+		sched_fatal = 1;
+		break;
+	}
+	answer_error(r, code_, text, d, err);
+}
+
+/* The error object err of d: its code and message (masked). */
+static long
+error_of(const json_doc *d, int err, buf *text)
+{
+	int64_t c = 0;
+	int t;
+
+	json_int64(d, json_get(d, err, "error_code", 10), &c);
+	buf_reset(text);
+	if ((t = json_get(d, err, "error_msg", 9)) != -1 && json_type(d, t) == JSON_STRING)
+		json_unescape(d, t, text);
+	else
+		buf_puts(text, "no error_msg");
+	buf_cstr(text);
+	vkapi_mask(api->api, text->p);
+	return (long)c;
+}
+
+/* An execute answered: each call its element, or its execute_errors entry. */
+static void
+split_execute(struct batch *b, const json_doc *d, int resp, long *delay)
+{
+	int errs = json_get(d, 0, "execute_errors", 14), ei = 0, k, el, ent;
+	int nerr = json_type(d, errs) == JSON_ARRAY ? json_size(d, errs) : 0;
+	long c;
+
+	if (json_type(d, resp) == JSON_NULL || json_type(d, resp) != JSON_ARRAY) {
+		/* execute failed as a whole: its own error for every call */
+		ent = nerr > 0 ? json_at(d, errs, nerr - 1) : -1;
+		if (ent != -1)
+			c = error_of(d, ent, &msg);
+		else {
+			c = ERR_NET;
+			buf_reset(&msg);
+			buf_puts(&msg, "execute gave no results");
+			buf_cstr(&msg);
+		}
+		for (k = 0; k < b->n; k++)
+			call_error(b->r[k], c, msg.p, d, ent, delay);
+		return;
+	}
+	for (k = 0, el = json_child(d, resp); k < b->n; k++) {
+		if (el == -1 || k >= json_size(d, resp)) {
+			answer_error(b->r[k], ERR_NET, "execute gave no result for this call",
+			    NULL, -1);
+			continue;
+		}
+		if (json_type(d, el) == JSON_FALSE && ei < nerr) {
+			ent = json_at(d, errs, ei++);
+			c = error_of(d, ent, &msg);
+			call_error(b->r[k], c, msg.p, d, ent, delay);
+		} else {
+			answer(b->r[k], d, el);
+		}
+		el = json_next(d, el);
+	}
+}
+
+void
+sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
+{
+	struct batch *b = c->user;
+	long delay = -1;
+	int k, err;
+
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		flying = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	nflying--;
+	if (st == VKAPI_OK || st == VKAPI_EAPI)
+		log_info("%s of %d call%s: %s", b->exec ? "execute" : b->r[0]->method,
+		    b->n, b->n == 1 ? "" : "s", st == VKAPI_OK ? "ok" : e->msg);
+	if (st == VKAPI_OK) {
+		backoff_reset(&bo);
+		if (b->exec)
+			split_execute(b, d, resp, &delay);
+		else
+			answer(b->r[0], d, resp);
+	} else if (st == VKAPI_EAPI) {
+		err = json_get(d, 0, "error", 5);
+		for (k = 0; k < b->n; k++)
+			call_error(b->r[k], e->code, e->msg, d, err, &delay);
+	} else {
+		int again = st == VKAPI_ETRANSPORT || st == VKAPI_EBODY ||
+		    (st == VKAPI_EHTTP && e->code >= 500);
+
+		log_warn("%s: %s%s", b->exec ? "execute" : b->r[0]->method, e->msg,
+		    again ? "; trying again" : "");
+		if (again)
+			delay = backoff_next(&bo);
+		for (k = 0; k < b->n; k++)
+			if (again)
+				retry(b->r[k], delay, ERR_NET, e->msg, NULL, -1);
+			else
+				answer_error(b->r[k], ERR_NET, e->msg, NULL, -1);
+	}
+	free(b);
+	if (sched_fatal)
+		fail_all(5, "VK refused the token (error 5)");
+}
+
+/* -- sending -------------------------------------------------------- */
+/* VKScript for the batch: every value a JSON string literal, so no
+ * byte of a parameter can end its string and become code. */
+static void
+build_code(struct batch *b)
+{
+	int k, j;
+
+	buf_reset(&code);
+	buf_puts(&code, "return [");
+	for (k = 0; k < b->n; k++) {
+		req *r = b->r[k];
+
+		if (k > 0)
+			buf_putc(&code, ',');
+		buf_puts(&code, "API.");
+		buf_puts(&code, r->method);
+		buf_puts(&code, "({");
+		for (j = 0; j < r->nkv; j++) {
+			if (j > 0)
+				buf_putc(&code, ',');
+			jw_cstr(&code, r->kv[2 * j]);
+			buf_putc(&code, ':');
+			jw_cstr(&code, r->kv[2 * j + 1]);
+		}
+		buf_puts(&code, "})");
+	}
+	buf_puts(&code, "];");
+	buf_cstr(&code);
+}
+
+static void
+send_batch(struct batch *b, double now)
+{
+	const char *params[3] = { "code", NULL, NULL };
+	vkapi_err e;
+	int st, k;
+
+	b->exec = b->n > 1;
+	if (b->exec) {
+		build_code(b);
+		params[1] = code.p;
+		st = vka_start(api, "execute", params, b, &e);
+		sched_st.executes++;
+	} else {
+		st = vka_start(api, b->r[0]->method, b->r[0]->kv, b, &e);
+	}
+	if (st != 0) {
+		for (k = 0; k < b->n; k++)
+			answer_error(b->r[k], ERR_NET, e.msg, NULL, -1);
+		free(b);
+		return;
+	}
+	rl_note(&rl, now);
+	sched_st.http++;
+	sched_st.calls += (unsigned long long)b->n;
+	b->prev = NULL;
+	b->next = flying;
+	if (flying)
+		flying->prev = b;
+	flying = b;
+	nflying++;
+}
+
+/*
+ * Gather the next batch from the queue into b. Returns 1 if it should go
+ * now, 0 if it may wait for company (then *wait is when it must go).
+ */
+static int
+gather(struct batch *b, double now, double *wait)
+{
+	struct list *lists[2] = { &q_first, &q_rest };
+	struct batch *f;
+	double oldest = now;
+	int li, k, scanned = 0;
+	req *r, *nx;
+
+	keys_clear();
+	for (f = flying; f; f = f->next)
+		for (k = 0; k < f->n; k++)
+			if (f->r[k]->key)
+				keys_has(f->r[k]->key, 1);
+	b->n = 0;
+	for (li = 0; li < 2; li++)
+		for (r = lists[li]->head; r && b->n < conf.max_batch &&
+		    scanned < SCAN_MAX; r = nx, scanned++) {
+			nx = r->next;
+			if (r->not_before > now || paused(r->method, now) ||
+			    (r->key && keys_has(r->key, 0)) ||
+			    (r->alone && b->n > 0)) {
+				/* it waits, and so do later requests for its peer */
+				if (r->key)
+					keys_has(r->key, 1);
+				continue;
+			}
+			l_remove(lists[li], r);
+			b->r[b->n++] = r;
+			if (r->arrived < oldest)
+				oldest = r->arrived;
+			if (r->alone)
+				goto full;
+		}
+	if (b->n == 0)
+		return 0;
+	if (b->n < conf.max_batch && now < oldest + (double)conf.window_ms / 1000 &&
+	    !sched_eof) {
+		*wait = oldest + (double)conf.window_ms / 1000;
+		return 0;
+	}
+full:
+	return 1;
+}
+
+/* Put a batch that is not going yet back, in its order. */
+static void
+ungather(struct batch *b)
+{
+	int k;
+
+	for (k = b->n - 1; k >= 0; k--)
+		l_unshift(b->r[k]->first ? &q_first : &q_rest, b->r[k]);
+	b->n = 0;
+}
+
+static double next_wake = -1;
+
+void
+sched_run(double now)
+{
+	struct batch *b;
+	double wait;
+
+	next_wake = -1;
+	while (!sched_fatal && npending > 0 && nflying < MAX_IN_FLIGHT) {
+		if (rl_delay(&rl, now) > 0) {
+			next_wake = now + rl_delay(&rl, now);
+			return;
+		}
+		if ((b = malloc(sizeof(*b))) == NULL)
+			return;
+		wait = -1;
+		if (!gather(b, now, &wait)) {
+			ungather(b);
+			free(b);
+			next_wake = wait;
+			break;
+		}
+		send_batch(b, now);
+	}
+	/* A request waiting out a backoff or a pause wakes the loop too. */
+	if (!sched_fatal && nflying < MAX_IN_FLIGHT) {
+		struct list *lists[2] = { &q_first, &q_rest };
+		int li, scanned = 0, k;
+		req *r;
+
+		for (li = 0; li < 2; li++)
+			for (r = lists[li]->head; r && scanned < SCAN_MAX; r = r->next, scanned++) {
+				double t = r->not_before;
+
+				if (paused(r->method, now))
+					for (k = 0; k < NPAUSE; k++)
+						if (strcmp(pauses[k].method, r->method) == 0 &&
+						    pauses[k].until > t)
+							t = pauses[k].until;
+				if (t > now && (next_wake < 0 || t < next_wake))
+					next_wake = t;
+			}
+	}
+}
+
+long
+sched_wake(double now)
+{
+	if (next_wake < 0)
+		return -1;
+	return next_wake <= now ? 0 : (long)((next_wake - now) * 1000) + 1;
+}

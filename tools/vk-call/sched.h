@@ -1,0 +1,54 @@
+/*
+ * sched.h - when each request goes to VK, and with which others.
+ *
+ * One queue for every client, one limiter for every HTTP request this
+ * process makes (retries included). Requests waiting together go out as
+ * one `execute` of up to max_batch calls; a request alone waits at most
+ * the batch window for company. Button answers go first. Two requests for
+ * the same peer are never in flight at once, so a chat sees its messages
+ * in the order they were asked for.
+ */
+#ifndef VKCALL_SCHED_H
+#define VKCALL_SCHED_H
+
+#include "req.h"
+#include "vkasync.h"
+
+typedef struct sched_conf {
+	int	rate;		/* HTTP requests per second at most */
+	int	max_batch;	/* calls per execute, 1..25 */
+	long	window_ms;	/* longest a request waits for company */
+} sched_conf;
+
+struct sched_stats {
+	unsigned long long calls, http, executes, retries, errors;
+};
+
+extern struct sched_stats sched_st;
+
+int	sched_init(const sched_conf *c, vkasync *m);	/* 0, -1 out of memory */
+void	sched_free(void);
+void	sched_add(req *r);
+/* Start what may go at time now. */
+void	sched_run(double now);
+/* Milliseconds until sched_run() may have something to start (-1: never). */
+long	sched_wake(double now);
+/* A call started by sched_run() ended (see vka_done()). */
+void	sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e);
+/* Nothing queued, nothing in flight. */
+int	sched_idle(void);
+/* Requests queued or in flight. */
+unsigned long sched_pending(void);
+/* VK refused the token (error 5): every request still queued has been
+ * answered with that error and nothing more is sent. */
+extern int sched_fatal;
+/* Set by the caller when no more requests can come: nothing waits for company. */
+extern int sched_eof;
+
+/*
+ * Provided by the caller: the result line for r is in line (error set
+ * when it is an error). r is freed after the call.
+ */
+void	result_out(req *r, const buf *line, int error);
+
+#endif

@@ -1,0 +1,480 @@
+/* serve.c - clients on stdin/stdout or on a Unix socket, one poll loop. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "line.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "req.h"
+#include "sched.h"
+#include "serve.h"
+
+#define MAX_CLIENTS	512		/* connections at once; more wait in the backlog */
+#define CLIENT_QUEUE	1000		/* a client's requests in the queue at most */
+#define CLIENT_OUT	(1u << 20)	/* bytes of results a client has not read */
+#define MAX_LINE	(1u << 20)	/* longest request line */
+
+typedef struct client {
+	struct client	*next;
+	int		 fd, ofd;	/* read and write ends (the same for a socket) */
+	linerd		 rd;
+	buf		 ob;
+	size_t		 ooff;
+	int		 eof, dead;
+	unsigned long	 pending;
+} client;
+
+static client *clients;
+static int nclients;
+static int sigpipe_fd[2] = { -1, -1 };
+static volatile sig_atomic_t stopping;
+static unsigned long long nresults, nerrors;
+static int io_failed;
+static json_doc doc;
+static buf idbuf;
+
+static void
+on_stop(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	if (stopping)	/* a second signal: do not wait any longer */
+		_exit(1);
+	stopping = 1;
+	if (write(sigpipe_fd[1], "x", 1) == -1)
+		(void)0;
+	errno = saved;
+}
+
+int
+serve_signals(void)
+{
+	struct sigaction sa;
+
+	if (pipe(sigpipe_fd) == -1)
+		return -1;
+	fcntl(sigpipe_fd[0], F_SETFL, O_NONBLOCK);
+	fcntl(sigpipe_fd[1], F_SETFL, O_NONBLOCK);
+	fcntl(sigpipe_fd[0], F_SETFD, FD_CLOEXEC);
+	fcntl(sigpipe_fd[1], F_SETFD, FD_CLOEXEC);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	return 0;
+}
+
+/* -- clients -------------------------------------------------------- */
+static client *
+client_new(int fd, int ofd)
+{
+	client *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		return NULL;
+	c->fd = fd;
+	c->ofd = ofd;
+	line_open(&c->rd, fd, MAX_LINE);
+	c->rd.pollmode = 1;
+	c->next = clients;
+	clients = c;
+	nclients++;
+	return c;
+}
+
+static void
+client_free(client *c)
+{
+	client **pp;
+
+	for (pp = &clients; *pp != c; pp = &(*pp)->next)
+		;
+	*pp = c->next;
+	nclients--;
+	line_close(&c->rd);
+	buf_free(&c->ob);
+	if (c->fd > STDERR_FILENO)
+		close(c->fd);
+	free(c);
+}
+
+static void
+client_flush(client *c)
+{
+	ssize_t w;
+
+	while (!c->dead && c->ooff < c->ob.len) {
+		w = write(c->ofd, c->ob.p + c->ooff, c->ob.len - c->ooff);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w == -1) {
+			if (c->ofd == STDOUT_FILENO) {
+				log_warn("cannot write results: %s", strerror(errno));
+				io_failed = 1;
+			} else {
+				log_info("a client went away before its results: %s",
+				    strerror(errno));
+			}
+			c->dead = 1;
+			break;
+		}
+		c->ooff += (size_t)w;
+	}
+	c->ooff = 0;
+	buf_reset(&c->ob);
+}
+
+void
+result_out(req *r, const buf *line, int error)
+{
+	client *c = r->cl;
+
+	nresults++;
+	if (error)
+		nerrors++;
+	c->pending--;
+	if (!c->dead)
+		buf_put(&c->ob, line->p, line->len);
+}
+
+static void
+line_error(client *c, unsigned long lineno, const char *why)
+{
+	char text[300];
+	req r;
+
+	snprintf(text, sizeof(text), "line %lu: %s", lineno, why);
+	memset(&r, 0, sizeof(r));
+	r.cl = c;
+	c->pending++;
+	{
+		buf line = BUF_INIT;
+
+		res_error(&line, idbuf.len ? idbuf.p : "null", ERR_LINE, text, NULL, -1, NULL);
+		result_out(&r, &line, 1);
+		buf_free(&line);
+	}
+	log_info("%s", text);
+}
+
+static int
+blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
+/* Read what c has sent, as far as its share of the queue allows. */
+static void
+client_read(client *c)
+{
+	char why[256];
+	const char *p;
+	size_t n;
+	req *r;
+	int st;
+
+	while (!c->eof && c->pending < CLIENT_QUEUE && c->ob.len < CLIENT_OUT) {
+		st = line_next(&c->rd, &p, &n);
+		if (st == LINE_AGAIN)
+			return;
+		if (st == LINE_EOF) {
+			c->eof = 1;
+			return;
+		}
+		if (st == LINE_ERR) {
+			if (c->fd == STDIN_FILENO) {
+				log_warn("cannot read requests: %s", strerror(errno));
+				io_failed = 1;
+			}
+			c->eof = 1;
+			return;
+		}
+		buf_reset(&idbuf);
+		if (st == LINE_TOOLONG) {
+			snprintf(why, sizeof(why), "longer than %u bytes", MAX_LINE);
+			line_error(c, c->rd.lineno, why);
+			continue;
+		}
+		if (blank(p, n))
+			continue;
+		if ((r = req_parse(&doc, p, n, c->rd.lineno, &idbuf, why, sizeof(why))) == NULL) {
+			line_error(c, c->rd.lineno, why);
+			continue;
+		}
+		r->cl = c;
+		c->pending++;
+		if (sched_fatal) {
+			/* Nothing goes out any more: say so at once. */
+			buf line = BUF_INIT;
+
+			res_error(&line, r->id, 5, "VK refused the token (error 5)", NULL, -1, NULL);
+			result_out(r, &line, 1);
+			buf_free(&line);
+			req_free(r);
+			continue;
+		}
+		sched_add(r);
+	}
+}
+
+static int
+client_done(const client *c)
+{
+	return (c->eof || stopping) && c->pending == 0 && (c->dead || c->ob.len == 0);
+}
+
+/* -- the loop ------------------------------------------------------- */
+struct pfds {
+	struct pollfd	*p;
+	client		**who;
+	unsigned	 n, cap;
+};
+
+static void
+pfd_add(struct pfds *f, int fd, short ev, client *c)
+{
+	if (f->n == f->cap) {
+		unsigned cap = f->cap ? 2 * f->cap : 64;
+		struct pollfd *p = realloc(f->p, cap * sizeof(*p));
+		client **w = realloc(f->who, cap * sizeof(*w));
+
+		if (p)
+			f->p = p;
+		if (w)
+			f->who = w;
+		if (!p || !w)
+			return;
+		f->cap = cap;
+	}
+	f->p[f->n].fd = fd;
+	f->p[f->n].events = ev;
+	f->p[f->n].revents = 0;
+	f->who[f->n++] = c;
+}
+
+static void
+drain_calls(vkasync *m)
+{
+	vkapi_err e;
+	vka_call *c;
+	int resp, st;
+
+	while ((c = vka_done(m, &doc, &resp, &st, &e)) != NULL) {
+		sched_done(c, &doc, resp, st, &e);
+		vka_release(m, c);
+	}
+}
+
+/*
+ * One turn: start what may go, write what is ready, wait for input,
+ * output or a transfer, then read. lfd is the listening socket or -1.
+ */
+static void
+turn(vkasync *m, int lfd, int stdio)
+{
+	struct pfds f = { 0 };
+	client *c, *nx;
+	long wake, t;
+	unsigned i;
+	char junk[64];
+
+	sched_eof = stdio && clients && clients->eof;
+	sched_run(rl_now());
+	for (c = clients; c; c = nx) {
+		nx = c->next;
+		client_flush(c);
+		if (!stdio && client_done(c))
+			client_free(c);
+	}
+	pfd_add(&f, sigpipe_fd[0], POLLIN, NULL);
+	if (lfd != -1 && !stopping && nclients < MAX_CLIENTS)
+		pfd_add(&f, lfd, POLLIN, NULL);
+	for (c = clients; c; c = c->next) {
+		short ev = 0;
+
+		if (!c->eof && !stopping && c->pending < CLIENT_QUEUE &&
+		    c->ob.len < CLIENT_OUT)
+			ev |= POLLIN;
+		if (c->ob.len > 0 && !c->dead)
+			ev |= POLLOUT;
+		if (ev) {
+			/* a socket is polled once for both; stdio apart */
+			if ((ev & POLLIN) && c->fd != c->ofd) {
+				pfd_add(&f, c->fd, POLLIN, c);
+				ev &= (short)~POLLIN;
+			}
+			if (ev)
+				pfd_add(&f, c->ofd, ev, c);
+		}
+	}
+	wake = sched_wake(rl_now());
+	t = vka_timeout(m);
+	if (t >= 0 && (wake < 0 || t < wake))
+		wake = t;
+	if (wake > 1000 || wake < 0)
+		wake = 1000;
+	vka_poll(m, f.p, f.n, (int)wake);
+	for (i = 0; i < f.n; i++) {
+		short rev = f.p[i].revents;
+
+		if (f.p[i].fd == sigpipe_fd[0] && f.who[i] == NULL) {
+			while (rev && read(sigpipe_fd[0], junk, sizeof(junk)) > 0)
+				;
+			continue;
+		}
+		if (f.who[i] == NULL) {
+			int fd;
+
+			if (!(rev & POLLIN))
+				continue;
+			while (nclients < MAX_CLIENTS &&
+			    (fd = accept(lfd, NULL, NULL)) != -1) {
+				fcntl(fd, F_SETFL, O_NONBLOCK);
+				fcntl(fd, F_SETFD, FD_CLOEXEC);
+				if (client_new(fd, fd) == NULL)
+					close(fd);
+			}
+			continue;
+		}
+		c = f.who[i];
+		if ((rev & (POLLIN | POLLHUP | POLLERR)) && (f.p[i].events & POLLIN)) {
+			c->rd.readable = 1;
+			client_read(c);
+		}
+		if (rev & (POLLOUT | POLLERR | POLLHUP))
+			client_flush(c);
+	}
+	drain_calls(m);
+	/* Lines already buffered need no POLLIN: a client held back by its
+	 * share of the queue goes on as soon as results free room. */
+	for (c = clients; c; c = c->next)
+		if (!c->eof && !stopping)
+			client_read(c);
+	free(f.p);
+	free(f.who);
+}
+
+int
+serve_stdio(vkasync *m)
+{
+	client *c;
+
+	json_init(&doc);
+	if ((c = client_new(STDIN_FILENO, STDOUT_FILENO)) == NULL) {
+		log_warn("out of memory");
+		return 1;
+	}
+	while (!(client_done(c) && sched_idle())) {
+		if (sched_fatal && sched_idle() && c->ob.len == 0)
+			break;
+		turn(m, -1, 1);
+	}
+	client_flush(c);
+	client_free(c);
+	json_free(&doc);
+	buf_free(&idbuf);
+	if (sched_fatal)
+		return 4;
+	return io_failed || nerrors ? 1 : 0;
+}
+
+/* Bind path, mode 0660, unless a live vk-call listens there already. */
+static int
+listen_on(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old;
+	int fd, probe;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_warn("--listen unix:%s: the path is too long for a socket "
+		    "(%zu bytes at most)", path, sizeof(sa.sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa.sun_path, path, strlen(path));
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			log_warn("--listen unix:%s: a file that is not a socket is there",
+			    path);
+			return -1;
+		}
+		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe != -1 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+			close(probe);
+			log_warn("--listen unix:%s: another process listens there", path);
+			return -1;
+		}
+		if (probe != -1)
+			close(probe);
+		unlink(path);	/* left behind by a vk-call that died */
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		log_warn("socket: %s", strerror(errno));
+		return -1;
+	}
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		umask(old);
+		log_warn("--listen unix:%s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	umask(old);
+	chmod(path, 0660);
+	if (listen(fd, 128) == -1) {
+		log_warn("--listen unix:%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	return fd;
+}
+
+int
+serve_socket(vkasync *m, const char *path)
+{
+	struct stat mine, now;
+	int lfd;
+
+	if ((lfd = listen_on(path)) == -1)
+		return 3;
+	stat(path, &mine);
+	json_init(&doc);
+	log_info("listening on unix:%s", path);
+	while (!(stopping && clients == NULL && sched_idle())) {
+		if (sched_fatal && sched_idle())
+			break;
+		turn(m, lfd, 0);
+	}
+	while (clients)
+		client_free(clients);
+	close(lfd);
+	/* Remove the socket unless another vk-call has taken the path. */
+	if (stat(path, &now) == 0 && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev)
+		unlink(path);
+	json_free(&doc);
+	buf_free(&idbuf);
+	return sched_fatal ? 4 : 0;
+}

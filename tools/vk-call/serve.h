@@ -1,0 +1,20 @@
+/*
+ * serve.h - the clients of one vk-call: standard input and output, or
+ * every connection to a Unix socket, each its own NDJSON stream of
+ * requests and results, all under the one scheduler (sched.h).
+ */
+#ifndef VKCALL_SERVE_H
+#define VKCALL_SERVE_H
+
+#include "vkasync.h"
+
+/* Serve stdin/stdout until the end of input. Returns the exit status. */
+int	serve_stdio(vkasync *m);
+/* Listen on the Unix socket path until SIGTERM or SIGINT. */
+int	serve_socket(vkasync *m, const char *path);
+/* The client side: stdin to the socket, results to stdout. */
+int	connect_socket(const char *path);
+/* Set up SIGTERM/SIGINT handling (a self-pipe the loops watch). */
+int	serve_signals(void);
+
+#endif
