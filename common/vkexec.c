@@ -135,6 +135,7 @@ set_err(struct vkexec_result *r, const vkapi *a, int status, long code,
 {
 	r->status = status;
 	r->resp = -1;
+	r->errtok = -1;
 	r->err.status = status;
 	r->err.code = code;
 	snprintf(r->err.msg, sizeof(r->err.msg), "%s", msg);
@@ -156,6 +157,7 @@ entry_err(struct vkexec_result *r, const vkapi *a, const json_doc *d, int ent)
 		json_unescape(d, t, &m);
 	buf_cstr(&m);
 	set_err(r, a, VKAPI_EAPI, (long)code, m.len ? m.p : "no error_msg");
+	r->errtok = ent;
 	buf_free(&m);
 }
 
@@ -235,6 +237,7 @@ vkexec_split(const vkexec *x, const vkapi *a, const json_doc *d, int st,
 		} else {
 			out[k].status = VKAPI_OK;
 			out[k].resp = el;
+			out[k].errtok = -1;
 			out[k].err.status = VKAPI_OK;
 			out[k].err.code = 0;
 			out[k].err.msg[0] = '\0';

@@ -39,6 +39,8 @@ struct vkexec_result {
 	int		 status;	/* VKAPI_OK or a vkapi_status */
 	int		 resp;
 	vkapi_err	 err;		/* when status != VKAPI_OK */
+	int		 errtok;	/* its execute_errors entry in the doc, or -1
+					 * (for the fields an error may carry: captcha_sid…) */
 };
 
 void	vkexec_init(vkexec *x);

@@ -42,8 +42,9 @@ The scenario (JSON object; every key optional):
       garbage          HTTP 200 with a body that is not JSON
       empty            HTTP 200 {} (neither ts nor failed)
       slow [delay]     wait delay seconds (1), then answer normally
-      api_error code [msg] [echo_token]   {"error":{...}}; echo_token puts the
-                       received token into error_msg (to test masking)
+      api_error code [msg] [echo_token] [captcha]   {"error":{...}}; echo_token
+                       puts the received token into error_msg (to test masking);
+                       captcha adds captcha_sid and captcha_img (error 14)
 
 Every request is logged to --log as one JSON line: n, t, endpoint, path,
 query, form (the token as received), fault, and for execute, calls (the
@@ -135,6 +136,15 @@ class State:
             return False
 
 
+def captcha_fields(f):
+    """The fields VK adds to error 14, for a fault that asks for them."""
+    if not f.get("captcha"):
+        return {}
+    return {"captcha_sid": str(f.get("captcha_sid", "548230372614")),
+            "captcha_img": "https://api.vk.com/captcha.php?sid=%s&s=1" % f.get(
+                "captcha_sid", "548230372614")}
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
@@ -158,6 +168,7 @@ class Server(ThreadingHTTPServer):
 
 
 class Handler(BaseHTTPRequestHandler):
+    captcha_fields = staticmethod(captcha_fields)  # for fake_vk_exec
     protocol_version = "HTTP/1.1"
     server_version = "fake-vk/1"
 
@@ -216,9 +227,10 @@ class Handler(BaseHTTPRequestHandler):
             msg = f.get("msg", "fake error")
             if f.get("echo_token"):
                 msg += " (token " + self.form.get("access_token", "") + ")"
-            self.reply_json({"error": {"error_code": int(f["code"]), "error_msg": msg,
-                                       "request_params": [{"key": "method",
-                                                           "value": self.method}]}})
+            err = {"error_code": int(f["code"]), "error_msg": msg,
+                   "request_params": [{"key": "method", "value": self.method}]}
+            err.update(captcha_fields(f))
+            self.reply_json({"error": err})
         else:
             return False
         return True
@@ -360,7 +372,9 @@ METHODS = {
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_vk_names  # noqa: E402
 import fake_vk_exec  # noqa: E402
+import fake_vk_messages  # noqa: E402
 METHODS.update(fake_vk_names.METHODS)
+METHODS.update(fake_vk_messages.METHODS)
 # execute dispatches to METHODS as it is at call time: methods added later work inside it
 METHODS["execute"] = lambda h, st, form: fake_vk_exec.run(h, st, form, METHODS)
 

@@ -186,6 +186,7 @@ def run(h, st, form, methods):
         elif f is not None and f["do"] == "api_error":
             r = {"error": {"error_code": int(f["code"]),
                            "error_msg": f.get("msg", "fake error")}}
+            r["error"].update(h.captcha_fields(f))
         elif f is not None:
             raise Abort(f)
         if f is None or f["do"] == "slow":
@@ -196,8 +197,12 @@ def run(h, st, form, methods):
                 r = fn(h, st, to_form(params))
         if "error" in r:
             results.append(False)
-            errors.append({"method": method, "error_code": r["error"]["error_code"],
-                           "error_msg": r["error"]["error_msg"]})
+            ent = {"method": method, "error_code": r["error"]["error_code"],
+                   "error_msg": r["error"]["error_msg"]}
+            # a captcha's sid and image, as a direct call would carry them
+            ent.update({k: v for k, v in r["error"].items()
+                        if k in ("captcha_sid", "captcha_img")})
+            errors.append(ent)
         else:
             results.append(r["response"])
     out = {"response": results if many else results[0]}

@@ -8,6 +8,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "sched.h"
+#include "vkexec.h"
 
 #define MAX_IN_FLIGHT	8	/* HTTP requests at once; the limiter paces them */
 #define MAX_TRIES	6	/* for errors worth retrying */
@@ -24,7 +25,8 @@ struct list {
 struct batch {
 	struct batch	*next, *prev;
 	int		 n, exec;
-	req		*r[25];
+	req		*r[VKEXEC_MAX];
+	vkexec		 x;		/* the calls, when they go as one execute */
 };
 
 static sched_conf conf;
@@ -36,7 +38,7 @@ static struct batch *flying;
 static int nflying;
 static unsigned long npending;
 static struct { char method[65]; double until; } pauses[NPAUSE];
-static buf code, line, scratch, msg;
+static buf line, scratch, msg;
 static struct { uint64_t key; unsigned gen; } keyset[KEYSET];
 static unsigned keygen;
 
@@ -111,6 +113,13 @@ keys_has(uint64_t k, int add)
 	return 0;
 }
 
+static void
+batch_free(struct batch *b)
+{
+	vkexec_free(&b->x);
+	free(b);
+}
+
 /* -- setup ---------------------------------------------------------- */
 int
 sched_init(const sched_conf *c, vkasync *m)
@@ -144,10 +153,9 @@ sched_free(void)
 		flying = b->next;
 		for (k = 0; k < b->n; k++)
 			req_free(b->r[k]);
-		free(b);
+		batch_free(b);
 	}
 	rl_free(&rl);
-	buf_free(&code);
 	buf_free(&line);
 	buf_free(&scratch);
 	buf_free(&msg);
@@ -291,61 +299,22 @@ call_error(req *r, long code_, const char *text, const json_doc *d, int err,
 	answer_error(r, code_, text, d, err);
 }
 
-/* The error object err of d: its code and message (masked). */
-static long
-error_of(const json_doc *d, int err, buf *text)
-{
-	int64_t c = 0;
-	int t;
-
-	json_int64(d, json_get(d, err, "error_code", 10), &c);
-	buf_reset(text);
-	if ((t = json_get(d, err, "error_msg", 9)) != -1 && json_type(d, t) == JSON_STRING)
-		json_unescape(d, t, text);
-	else
-		buf_puts(text, "no error_msg");
-	buf_cstr(text);
-	vkapi_mask(api->api, text->p);
-	return (long)c;
-}
-
 /* An execute answered: each call its element, or its execute_errors entry. */
 static void
-split_execute(struct batch *b, const json_doc *d, int resp, long *delay)
+split_execute(struct batch *b, const json_doc *d, long *delay)
 {
-	int errs = json_get(d, 0, "execute_errors", 14), ei = 0, k, el, ent;
-	int nerr = json_type(d, errs) == JSON_ARRAY ? json_size(d, errs) : 0;
-	long c;
+	struct vkexec_result res[VKEXEC_MAX];
+	int k;
 
-	if (json_type(d, resp) == JSON_NULL || json_type(d, resp) != JSON_ARRAY) {
-		/* execute failed as a whole: its own error for every call */
-		ent = nerr > 0 ? json_at(d, errs, nerr - 1) : -1;
-		if (ent != -1)
-			c = error_of(d, ent, &msg);
-		else {
-			c = ERR_NET;
-			buf_reset(&msg);
-			buf_puts(&msg, "execute gave no results");
-			buf_cstr(&msg);
-		}
-		for (k = 0; k < b->n; k++)
-			call_error(b->r[k], c, msg.p, d, ent, delay);
-		return;
-	}
-	for (k = 0, el = json_child(d, resp); k < b->n; k++) {
-		if (el == -1 || k >= json_size(d, resp)) {
-			answer_error(b->r[k], ERR_NET, "execute gave no result for this call",
-			    NULL, -1);
-			continue;
-		}
-		if (json_type(d, el) == JSON_FALSE && ei < nerr) {
-			ent = json_at(d, errs, ei++);
-			c = error_of(d, ent, &msg);
-			call_error(b->r[k], c, msg.p, d, ent, delay);
-		} else {
-			answer(b->r[k], d, el);
-		}
-		el = json_next(d, el);
+	vkexec_split(&b->x, api->api, d, VKAPI_OK, NULL, res);
+	for (k = 0; k < b->n; k++) {
+		if (res[k].status == VKAPI_OK)
+			answer(b->r[k], d, res[k].resp);
+		else if (res[k].status == VKAPI_EAPI)
+			call_error(b->r[k], res[k].err.code, res[k].err.msg, d,
+			    res[k].errtok, delay);
+		else
+			answer_error(b->r[k], ERR_NET, res[k].err.msg, NULL, -1);
 	}
 }
 
@@ -369,7 +338,7 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 	if (st == VKAPI_OK) {
 		backoff_reset(&bo);
 		if (b->exec)
-			split_execute(b, d, resp, &delay);
+			split_execute(b, d, &delay);
 		else
 			answer(b->r[0], d, resp);
 	} else if (st == VKAPI_EAPI) {
@@ -390,42 +359,12 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 			else
 				answer_error(b->r[k], ERR_NET, e->msg, NULL, -1);
 	}
-	free(b);
+	batch_free(b);
 	if (sched_fatal)
 		fail_all(5, "VK refused the token (error 5)");
 }
 
 /* -- sending -------------------------------------------------------- */
-/* VKScript for the batch: every value a JSON string literal, so no
- * byte of a parameter can end its string and become code. */
-static void
-build_code(struct batch *b)
-{
-	int k, j;
-
-	buf_reset(&code);
-	buf_puts(&code, "return [");
-	for (k = 0; k < b->n; k++) {
-		req *r = b->r[k];
-
-		if (k > 0)
-			buf_putc(&code, ',');
-		buf_puts(&code, "API.");
-		buf_puts(&code, r->method);
-		buf_puts(&code, "({");
-		for (j = 0; j < r->nkv; j++) {
-			if (j > 0)
-				buf_putc(&code, ',');
-			jw_cstr(&code, r->kv[2 * j]);
-			buf_putc(&code, ':');
-			jw_cstr(&code, r->kv[2 * j + 1]);
-		}
-		buf_puts(&code, "})");
-	}
-	buf_puts(&code, "];");
-	buf_cstr(&code);
-}
-
 static void
 send_batch(struct batch *b, double now)
 {
@@ -435,9 +374,16 @@ send_batch(struct batch *b, double now)
 
 	b->exec = b->n > 1;
 	if (b->exec) {
-		build_code(b);
-		params[1] = code.p;
-		st = vka_start(api, "execute", params, b, &e);
+		vkexec_init(&b->x);
+		for (k = 0, st = 0; k < b->n && st == 0; k++)
+			if (vkexec_add(&b->x, b->r[k]->method, b->r[k]->kv, &e) == -1)
+				st = -1;
+		if (st == 0) {
+			params[1] = vkexec_code(&b->x);
+			st = vka_start(api, "execute", params, b, &e);
+		}
+		/* the form holds the program now: keep only the method names */
+		buf_free(&b->x.code);
 		sched_st.executes++;
 	} else {
 		st = vka_start(api, b->r[0]->method, b->r[0]->kv, b, &e);
@@ -445,7 +391,7 @@ send_batch(struct batch *b, double now)
 	if (st != 0) {
 		for (k = 0; k < b->n; k++)
 			answer_error(b->r[k], ERR_NET, e.msg, NULL, -1);
-		free(b);
+		batch_free(b);
 		return;
 	}
 	rl_note(&rl, now);
@@ -533,7 +479,7 @@ sched_run(double now)
 			next_wake = now + rl_delay(&rl, now);
 			return;
 		}
-		if ((b = malloc(sizeof(*b))) == NULL)
+		if ((b = calloc(1, sizeof(*b))) == NULL)
 			return;
 		wait = -1;
 		if (!gather(b, now, &wait)) {

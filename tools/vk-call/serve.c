@@ -305,6 +305,8 @@ turn(vkasync *m, int lfd, int stdio)
 		if (!stdio && client_done(c))
 			client_free(c);
 	}
+	if (stdio && client_done(clients) && sched_idle())
+		return;		/* all answered: no need to wait for anything */
 	pfd_add(&f, sigpipe_fd[0], POLLIN, NULL);
 	if (lfd != -1 && !stopping && nclients < MAX_CLIENTS)
 		pfd_add(&f, lfd, POLLIN, NULL);
