@@ -57,6 +57,16 @@ number(const char *opt, const char *s, long lo, long hi, long *v)
 	return 0;
 }
 
+/* Was the option getopt_long() just returned written as name (not abbreviated)? */
+static int
+spelled_out(char *argv[], const char *name)
+{
+	const char *opt = argv[optind - 1] == optarg ? argv[optind - 2] : argv[optind - 1];
+	size_t n = strlen(name);
+
+	return strncmp(opt, name, n) == 0 && (opt[n] == '\0' || opt[n] == '=');
+}
+
 /* "unix:PATH" -> PATH, or NULL. */
 static const char *
 unix_path(const char *opt, const char *s)
@@ -114,6 +124,13 @@ main(int argc, char *argv[])
 			sc.rate = (int)v;
 			break;
 		case O_TOKENFILE:
+			if (!spelled_out(argv, "--token-file")) {
+				/* getopt_long takes "--token X" for --token-file:
+				 * X may be the token itself, never to be echoed */
+				log_warn("write --token-file in full; the token itself "
+				    "is never an argument (use VK_TOKEN)");
+				return 2;
+			}
 			tokfile = optarg;
 			break;
 		case O_APIURL:

@@ -13,7 +13,7 @@
 #define MAX_IN_FLIGHT	8	/* HTTP requests at once; the limiter paces them */
 #define MAX_TRIES	6	/* for errors worth retrying */
 #define SCAN_MAX	2000	/* queued requests looked at per batch */
-#define PAUSE_9		10.0	/* seconds a method rests after "flood control" */
+#define PAUSE_9		3.0	/* seconds a method rests after "flood control" */
 #define PAUSE_29	60.0	/* and after "rate limit reached" */
 #define NPAUSE		16
 #define KEYSET		8192	/* slots; holds SCAN_MAX + in-flight keys easily */
