@@ -12,7 +12,7 @@ Scenario keys (all optional):
   no_access   [peer_id, ...]  messages.send there answers error 917
   sent_file   a file each posted message (and answered button) is appended
               to as one JSON line: {"method","peer_id","message","random_id",
-              "message_id","event_id"}; what VK really did, for the tests
+              "message_id","keyboard"} or {"method","peer_id","event_id","event_data"}; what VK really did, for the tests
 The state (message ids, random_ids seen) lives as long as the scenario:
 a new vk-call process talks to the same fake and sees the same history.
 """
@@ -53,7 +53,7 @@ def m_send(h, st, form):
         if rid != "0":
             seen[(peer, rid)] = mid
     _record(st, {"method": "messages.send", "peer_id": peer, "message": form.get("message"),
-                 "random_id": rid, "message_id": mid})
+                 "random_id": rid, "message_id": mid, "keyboard": form.get("keyboard")})
     return {"response": mid}
 
 

@@ -1,0 +1,60 @@
+#!/usr/bin/env bats
+# examples/: whole bots in a few lines of shell (vk-poll | vk-normalize |
+# vk-route -> a jq handler -> vk-call), against the fake VK.
+
+load helper
+load call
+
+teardown() {
+	# the bot runs in its own process group: stop all of it
+	[ -z "${BOT:-}" ] || kill -TERM -- "-$BOT" 2>/dev/null || true
+	call_teardown
+}
+
+# bot NAME: start examples/NAME in a process group of its own.
+bot() {
+	VK_GROUP_ID=42 setsid "$REPO_DIR/examples/$1" > "$BATS_TEST_TMPDIR/bot.out" \
+		2> "$BATS_TEST_TMPDIR/bot.err" &
+	BOT=$!
+}
+
+# The processes of the bot's group whose command line has --handle.
+handler_envs() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$BOT" ] || continue
+		tr '\0' ' ' < "$p/cmdline" 2>/dev/null | grep -q -- --handle || continue
+		tr '\0' '\n' < "$p/environ"
+	done
+}
+
+sent_at_least() { [ "$(grep -c . "$SENT")" -ge "$1" ]; }
+has_handler() { [ -n "$(handler_envs)" ]; }
+
+msg_new() { # event_id peer text
+	printf '{"type":"message_new","event_id":"%s","group_id":42,"object":{"message":{"from_id":5,"peer_id":%s,"conversation_message_id":1,"text":"%s"}}}' "$1" "$2" "$3"
+}
+
+@test "examples/echo-bot says each message back to its chat, once; the handler never sees the token" {
+	call_fake "{\"updates\":[$(msg_new e1 2000000002 'hello'),$(msg_new e2 5 'привет \"там\"'),$(msg_new e3 2000000002 '/cmd')],\"idle\":0.2}"
+	bot echo-bot
+	call_wait 30 sent_at_least 2
+	assert_equal "$(jq -c '[.peer_id, .message]' "$SENT")" "$(printf '%s\n' '[2000000002,"hello"]' '[5,"привет \"там\""]')"
+	call_wait 10 has_handler
+	run handler_envs
+	assert_line --partial VKPIPE_CALL_SOCKET=
+	refute_output --partial VK_TOKEN
+	refute_output --partial "$CALL_TOKEN"
+}
+
+@test "examples/button-bot: /menu gets a button; a press gets its snackbar" {
+	press='{"type":"message_event","event_id":"p1","group_id":42,"object":{"user_id":5,"peer_id":2000000002,"event_id":"beid-77","payload":{"button":"one"},"conversation_message_id":9}}'
+	call_fake "{\"updates\":[$(msg_new e1 2000000002 '/menu'),$press],\"idle\":0.2}"
+	bot button-bot
+	call_wait 30 sent_at_least 2
+	assert_equal "$(jq -r 'select(.method == "messages.send") | .message' "$SENT")" "Press a button"
+	assert_equal "$(jq -r 'select(.method == "messages.sendMessageEventAnswer") | .event_id' "$SENT")" beid-77
+	assert_equal "$(jq -r 'select(.method == "messages.sendMessageEventAnswer") | .event_data | fromjson | .text' "$SENT")" \
+		"Имя5 pressed one"
+	assert_equal "$(jq -r 'select(.method == "messages.send") | .keyboard | fromjson | .buttons[0][0].action.type' "$SENT")" callback
+}
