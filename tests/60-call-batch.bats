@@ -27,7 +27,7 @@ teardown() { call_teardown; }
 	assert_equal "$(jq -c 'select(.id == ["no",1]) | .error' "$BATS_TEST_TMPDIR/out")" \
 		'{"error_code":917,"error_msg":"You don'"'"'t have access to this chat"}'
 	# every other id once, with the id of the message that really went out
-	run python3 - "$BATS_TEST_TMPDIR/out" "$SENT" <<'PY'
+	run "$PYTHON" - "$BATS_TEST_TMPDIR/out" "$SENT" <<'PY'
 import json, sys
 res = [json.loads(l) for l in open(sys.argv[1])]
 sent = [json.loads(l) for l in open(sys.argv[2])]
@@ -73,7 +73,7 @@ PY
 
 @test "call: hostile params stay values: quotes, backslashes and VKScript never become code" {
 	call_fake '{}'
-	python3 > "$BATS_TEST_TMPDIR/in" <<'PY'
+	"$PYTHON" > "$BATS_TEST_TMPDIR/in" <<'PY'
 import json
 vals = ['"});API.messages.send({"peer_id":666,"message":"pwned"});//', '\\', '\\"', '"',
         "line\nbreak\r\t\x01", "\u2028\u2029", "'});return 1;//", "${x}`y`", "Args.message",
@@ -87,7 +87,7 @@ PY
 	assert_equal "${#lines[@]}" 14
 	# one execute, 14 calls, all messages.send, each message byte for byte
 	assert_equal "$(jq -c .calls "$LOG")" "[$(printf '"messages.send",%.0s' $(seq 13))\"messages.send\"]"
-	run python3 - "$BATS_TEST_TMPDIR/in" "$SENT" <<'PY'
+	run "$PYTHON" - "$BATS_TEST_TMPDIR/in" "$SENT" <<'PY'
 import json, sys
 want = [json.loads(l)["params"]["message"] for l in open(sys.argv[1])]
 got = [json.loads(l) for l in open(sys.argv[2])]

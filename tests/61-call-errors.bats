@@ -77,10 +77,10 @@ teardown() { call_teardown; }
 	SRV_PID=$!
 	exec 5> "$BATS_TEST_TMPDIR/fifo"
 	cat "$BATS_TEST_TMPDIR/in1" >&5
-	call_wait 10 grep -q '"s1"' "$BATS_TEST_TMPDIR/out"
+	wait_until 10 grep -q '"s1"' "$BATS_TEST_TMPDIR/out"
 	cat "$BATS_TEST_TMPDIR/in2" >&5
 	exec 5>&-
-	call_wait 10 grep -q '"b1"' "$BATS_TEST_TMPDIR/out"
+	wait_until 10 grep -q '"b1"' "$BATS_TEST_TMPDIR/out"
 	# the button was answered while messages.send rests
 	refute grep -q '"s2"' "$BATS_TEST_TMPDIR/out"
 	wait "$SRV_PID" || true

@@ -12,7 +12,7 @@ serve() {
 	vk-call --listen "unix:$SOCK" "$@" 2> "$BATS_TEST_TMPDIR/srv.err" &
 	SRV_PID=$!
 	# (a stale socket may be there already: wait until it answers)
-	call_wait 10 vk-call --connect "unix:$SOCK" < /dev/null 2> /dev/null
+	wait_until 10 vk-call --connect "unix:$SOCK" < /dev/null 2> /dev/null
 }
 
 @test "socket: 4 clients at once get exactly their own results, all under one limiter" {
@@ -64,7 +64,7 @@ serve() {
 	cli=$!
 	exec 5> "$BATS_TEST_TMPDIR/fifo"
 	sends 3 late 11 >&5
-	call_wait 10 grep -q '"endpoint": "execute"' <(tail -n 1 "$LOG")
+	wait_until 10 grep -q '"endpoint": "execute"' <(tail -n 1 "$LOG")
 	kill -TERM "$SRV_PID"
 	exec 5>&-
 	wait "$cli"

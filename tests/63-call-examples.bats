@@ -38,9 +38,9 @@ msg_new() { # event_id peer text
 @test "examples/echo-bot says each message back to its chat, once; the handler never sees the token" {
 	call_fake "{\"updates\":[$(msg_new e1 2000000002 'hello'),$(msg_new e2 5 'привет \"там\"'),$(msg_new e3 2000000002 '/cmd')],\"idle\":0.2}"
 	bot echo-bot
-	call_wait 30 sent_at_least 2
+	wait_until 30 sent_at_least 2
 	assert_equal "$(jq -c '[.peer_id, .message]' "$SENT")" "$(printf '%s\n' '[2000000002,"hello"]' '[5,"привет \"там\""]')"
-	call_wait 10 has_handler
+	wait_until 10 has_handler
 	run handler_envs
 	assert_line --partial VKPIPE_CALL_SOCKET=
 	refute_output --partial VK_TOKEN
@@ -51,7 +51,7 @@ msg_new() { # event_id peer text
 	press='{"type":"message_event","event_id":"p1","group_id":42,"object":{"user_id":5,"peer_id":2000000002,"event_id":"beid-77","payload":{"button":"one"},"conversation_message_id":9}}'
 	call_fake "{\"updates\":[$(msg_new e1 2000000002 '/menu'),$press],\"idle\":0.2}"
 	bot button-bot
-	call_wait 30 sent_at_least 2
+	wait_until 30 sent_at_least 2
 	assert_equal "$(jq -r 'select(.method == "messages.send") | .message' "$SENT")" "Press a button"
 	assert_equal "$(jq -r 'select(.method == "messages.sendMessageEventAnswer") | .event_id' "$SENT")" beid-77
 	assert_equal "$(jq -r 'select(.method == "messages.sendMessageEventAnswer") | .event_data | fromjson | .text' "$SENT")" \

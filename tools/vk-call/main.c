@@ -12,11 +12,13 @@
 #include <string.h>
 
 #include "log.h"
+#include "opt.h"
 #include "sched.h"
 #include "serve.h"
 #include "token.h"
 #include "vkapi.h"
 #include "vkasync.h"
+#include "vkexec.h"
 
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
@@ -42,20 +44,6 @@ static const char help_text[] =
 "\n"
 "Exit status: 0 every request answered with a response, 1 some with an error,\n"
 "2 usage, 3 configuration, 4 VK refused the token.\n";
-
-static int
-number(const char *opt, const char *s, long lo, long hi, long *v)
-{
-	char *end;
-
-	errno = 0;
-	*v = strtol(s, &end, 10);
-	if (errno || end == s || *end || *v < lo || *v > hi) {
-		log_warn("%s takes a whole number from %ld to %ld", opt, lo, hi);
-		return -1;
-	}
-	return 0;
-}
 
 /* Was the option getopt_long() just returned written as name (not abbreviated)? */
 static int
@@ -102,7 +90,7 @@ main(int argc, char *argv[])
 	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
 	char *token = NULL, err[256];
 	int c, status;
-	long v;
+	opt op = { "" };
 	vkapi api;
 	vkasync m;
 	vkapi_err e;
@@ -110,48 +98,24 @@ main(int argc, char *argv[])
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
-		case O_LISTEN:
-			if ((listen_at = unix_path("--listen", optarg)) == NULL)
-				return 2;
-			break;
-		case O_CONNECT:
-			if ((connect_to = unix_path("--connect", optarg)) == NULL)
-				return 2;
-			break;
-		case O_RATE:
-			if (number("--rate", optarg, 1, 1000, &v) == -1)
-				return 2;
-			sc.rate = (int)v;
-			break;
+		case O_LISTEN: listen_at = optarg; break;
+		case O_CONNECT: connect_to = optarg; break;
+		case O_RATE: sc.rate = (int)opt_num(&op, "--rate", optarg, 1, 1000); break;
 		case O_TOKENFILE:
-			if (!spelled_out(argv, "--token-file")) {
-				/* getopt_long takes "--token X" for --token-file:
-				 * X may be the token itself, never to be echoed */
-				log_warn("write --token-file in full; the token itself "
-				    "is never an argument (use VK_TOKEN)");
-				return 2;
-			}
+			/* getopt_long takes "--token X" for --token-file, and X
+			 * may be the token itself: never echo it as a file name */
+			if (!spelled_out(argv, "--token-file") && !op.err[0])
+				snprintf(op.err, sizeof(op.err), "write --token-file in full; "
+				    "the token itself is never an argument (use VK_TOKEN)");
 			tokfile = optarg;
 			break;
-		case O_APIURL:
-			api_url = optarg;
-			break;
-		case O_APIVER:
-			api_ver = optarg;
-			break;
+		case O_APIURL: api_url = optarg; break;
+		case O_APIVER: api_ver = optarg; break;
 		case O_BATCH:
-			if (number("--max-batch", optarg, 1, 25, &v) == -1)
-				return 2;
-			sc.max_batch = (int)v;
+			sc.max_batch = (int)opt_num(&op, "--max-batch", optarg, 1, VKEXEC_MAX);
 			break;
-		case O_WINDOW:
-			if (number("--batch-window", optarg, 0, 10000, &v) == -1)
-				return 2;
-			sc.window_ms = v;
-			break;
-		case 'v':
-			log_verbose = 1;
-			break;
+		case O_WINDOW: sc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
+		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -164,6 +128,10 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
+	if (op.err[0]) {
+		log_warn("%s", op.err);
+		return 2;
+	}
 	if (optind < argc) {
 		log_warn("unexpected argument '%s'", argv[optind]);
 		fputs(usage_text, stderr);
@@ -173,6 +141,9 @@ main(int argc, char *argv[])
 		log_warn("--listen and --connect exclude each other: a server or a client");
 		return 2;
 	}
+	if ((listen_at && (listen_at = unix_path("--listen", listen_at)) == NULL) ||
+	    (connect_to && (connect_to = unix_path("--connect", connect_to)) == NULL))
+		return 2;
 	if (serve_signals() == -1) {
 		log_warn("cannot set up signals: %s", strerror(errno));
 		return 1;

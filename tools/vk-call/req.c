@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "jsonw.h"
 #include "req.h"
 
@@ -93,26 +94,17 @@ put_scalar(buf *b, const json_doc *d, int i)
 int32_t
 req_random_id(const char *id, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;	/* FNV-1a */
-	size_t i;
+	uint64_t h = hash_bytes(id, n);
 
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)id[i];
-		h *= 0x100000001b3ULL;
-	}
-	h ^= h >> 29;
+	h ^= h >> 29;	/* FNV's high bits are its best mixed */
 	return (int32_t)(h % 0x7fffffffu) + 1;
 }
 
 static uint64_t
 order_key(const char *s)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = hash_bytes(s, strlen(s));
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 0x100000001b3ULL;
-	}
 	return h ? h : 1;
 }
 
