@@ -145,7 +145,7 @@ soak: all
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
-	shellcheck -S warning tools/vkpipe/vkpipe tests/*.sh tests/bench/*.sh .ci/run
+	shellcheck -S warning tools/vkpipe/vkpipe tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
 
 print-build-deps:
 	@echo $(BUILD_DEPS)
