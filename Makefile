@@ -27,15 +27,15 @@ BIN	?= bin
 # The Debian packages vkpipe needs: one list, used by `make deps`, by
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
-BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools
-RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika
+RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
 # Per-program libraries.
 LIBS_vk-normalize = -lcurl
 LIBS_vk-poll	  = -lcurl
-LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl
+LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl -lrabbitmq -pthread
 LIBS_vk-call	  = -lcurl
 
 TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))

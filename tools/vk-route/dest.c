@@ -24,6 +24,8 @@ static const struct dest_kind *const dest_kinds[] = {
 	&dest_tcp_kind,
 	&dest_unix_kind,
 	&dest_redis_kind,
+	&dest_amqp_kind,
+	&dest_amqps_kind,
 	&dest_http_kind,
 	&dest_https_kind,
 };

@@ -209,6 +209,7 @@ extern const struct dest_kind dest_stdout_kind, dest_stderr_kind;
 extern const struct dest_kind dest_file_kind, dest_exec_kind;
 extern const struct dest_kind dest_tcp_kind, dest_unix_kind;
 extern const struct dest_kind dest_redis_kind;
+extern const struct dest_kind dest_amqp_kind, dest_amqps_kind;
 extern const struct dest_kind dest_http_kind, dest_https_kind;
 
 /* Network helpers (dest_net.c). */
