@@ -34,7 +34,7 @@ teardown() {
 
 # qget QUEUE [--props]: take every message of the queue.
 qget() {
-	"$RMQ_PY" "$AMQP" "$RMQ_PORT" get "$@"
+	"$PYTHON" "$AMQP" "$RMQ_PORT" get "$@"
 }
 
 @test "a durable queue per event_type holds exactly its Events, in order, persistent, with their event_id" {
@@ -75,8 +75,8 @@ qget() {
 }
 
 @test "an exchange is used as it exists; an unroutable message is refused for good, with the reason" {
-	"$RMQ_PY" "$AMQP" "$RMQ_PORT" declare-exchange "$Q.ex" direct
-	"$RMQ_PY" "$AMQP" "$RMQ_PORT" bind "$Q.ex" "$Q.bound" msg
+	"$PYTHON" "$AMQP" "$RMQ_PORT" declare-exchange "$Q.ex" direct
+	"$PYTHON" "$AMQP" "$RMQ_PORT" bind "$Q.ex" "$Q.bound" msg
 	mkdir "$T/spill"
 	run --separate-stderr vk-route --spill "$T/spill" \
 		-e ".event_type == \"message\" -> $U/exchange/$Q.ex/msg" \
@@ -103,7 +103,7 @@ qget() {
 }
 
 @test "a nack (a full queue with overflow=reject-publish) refuses the line for good, with the reason" {
-	"$RMQ_PY" "$AMQP" "$RMQ_PORT" declare-queue "$Q" '{"x-max-length": 3, "x-overflow": "reject-publish"}'
+	"$PYTHON" "$AMQP" "$RMQ_PORT" declare-queue "$Q" '{"x-max-length": 3, "x-overflow": "reject-publish"}'
 	mkdir "$T/spill"
 	run --separate-stderr vk-route --stats --spill "$T/spill" -e "* -> $U/queue/$Q" <"$EVENTS"
 	assert_failure 1
@@ -182,7 +182,7 @@ qget() {
 	wait_until 20 lines_at_least 9 "$T/ack"
 	exec 7>&-
 	wait "$vr"
-	assert_equal "$(tr '\n' ' ' <"$T/ack")" "e1 e2 e3 e4 e5 e6 e7 e8 e9 "
+	assert_equal "$(paste -sd' ' "$T/ack")" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
 	assert_equal "$(qget "$Q" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
 }
 
@@ -210,7 +210,7 @@ for i in range(0, len(lines), 100):
 	run cat "$T/err"
 	assert_line --partial "delivering again"
 	assert_line --regexp "dest $U/queue/$Q delivered=2[0-9]{4} queued=0 failed=0 spilled=0"
-	run bash -c "'$RMQ_PY' '$AMQP' $RMQ_PORT get $Q | jq -r .event_id | python3 '$ROUTE_FIX/check-order.py' 20000 1024"
+	run bash -c "'$PYTHON' '$AMQP' $RMQ_PORT get $Q | jq -r .event_id | python3 '$ROUTE_FIX/check-order.py' 20000 1024"
 	assert_success
 }
 
