@@ -90,9 +90,9 @@ rules_error() {
 }
 
 @test "rules errors: destinations" {
-	rules_error '* ->' '1:5: a destination is expected after ->: stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, http://…, https://…'
-	rules_error '* ->   # nothing' '1:8: a destination is expected after ->: stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, http://…, https://…'
-	rules_error '* -> smtp://x' "1:6: unknown destination 'smtp://x': use stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, http://…, https://…"
+	rules_error '* ->' '1:5: a destination is expected after ->: stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, amqp://…, amqps://…, http://…, https://…'
+	rules_error '* ->   # nothing' '1:8: a destination is expected after ->: stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, amqp://…, amqps://…, http://…, https://…'
+	rules_error '* -> smtp://x' "1:6: unknown destination 'smtp://x': use stdout, stderr, file:…, exec:…, tcp://…, unix:…, redis://…, amqp://…, amqps://…, http://…, https://…"
 	rules_error '* -> stdout please' '1:13: this destination takes no argument'
 	rules_error '* -> file:' '1:11: file: needs a path'
 	rules_error '* -> exec:   ' '1:11: exec: needs a command'
