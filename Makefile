@@ -27,9 +27,9 @@ BIN	?= bin
 # The Debian packages vkpipe needs: one list, used by `make deps`, by
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
-BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika
-RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl
+RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12
 DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
 
 # Per-program libraries.
@@ -37,6 +37,7 @@ LIBS_vk-normalize = -lcurl
 LIBS_vk-poll	  = -lcurl
 LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl -lrabbitmq -pthread
 LIBS_vk-call	  = -lcurl
+LIBS_vk-callback  = -lmicrohttpd -lcurl
 
 TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
 PROGS	:= $(addprefix $(BIN)/,$(TOOLS))
@@ -106,7 +107,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRC_fuzz-json	= common/buf.c common/json.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
-FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c common/hash.c common/ack.c tools/vk-poll/reply.c \
+FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c common/hash.c common/ack.c common/compact.c tools/vk-poll/reply.c \
 	tools/vk-poll/emit.c tools/vk-poll/ack.c
 FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))

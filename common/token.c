@@ -13,7 +13,8 @@
 #define TOKEN_MAX	4096	/* VK tokens are about 220 bytes */
 
 static int
-trim_check(const char *s, size_t n, char **tok, const char *from, char *err, size_t errlen)
+trim_check(const char *s, size_t n, char **tok, const char *from, const char *noun,
+    char *err, size_t errlen)
 {
 	size_t i;
 
@@ -30,8 +31,8 @@ trim_check(const char *s, size_t n, char **tok, const char *from, char *err, siz
 		unsigned char c = (unsigned char)s[i];
 
 		if (c <= ' ' || c == 0x7f) {
-			snprintf(err, errlen, "%s holds more than one token "
-			    "(white space or a control character inside)", from);
+			snprintf(err, errlen, "%s holds more than one %s "
+			    "(white space or a control character inside)", from, noun);
 			return TOKEN_BAD;
 		}
 	}
@@ -45,6 +46,13 @@ trim_check(const char *s, size_t n, char **tok, const char *from, char *err, siz
 int
 token_load(const char *file, const char *env, char **tok, char *err, size_t errlen)
 {
+	return secret_load(file, env, "token", "--token-file", tok, err, errlen);
+}
+
+int
+secret_load(const char *file, const char *env, const char *noun, const char *flag,
+    char **tok, char *err, size_t errlen)
+{
 	char what[300], chunk[1024];
 	struct stat st;
 	buf b = BUF_INIT;
@@ -56,13 +64,13 @@ token_load(const char *file, const char *env, char **tok, char *err, size_t errl
 	err[0] = '\0';
 	if (file == NULL) {
 		if ((v = getenv(env)) == NULL || *v == '\0') {
-			snprintf(err, errlen, "no token: set %s or use --token-file FILE", env);
+			snprintf(err, errlen, "no %s: set %s or use %s FILE", noun, env, flag);
 			return TOKEN_NONE;
 		}
 		snprintf(what, sizeof(what), "%s", env);
-		return trim_check(v, strlen(v), tok, what, err, errlen);
+		return trim_check(v, strlen(v), tok, what, noun, err, errlen);
 	}
-	snprintf(what, sizeof(what), "token file %s", file);
+	snprintf(what, sizeof(what), "%s file %s", noun, file);
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot read %s: %s", what, strerror(errno));
 		return TOKEN_BAD;
@@ -80,14 +88,14 @@ token_load(const char *file, const char *env, char **tok, char *err, size_t errl
 		}
 		buf_put(&b, chunk, (size_t)r);
 		if (b.len > TOKEN_MAX) {
-			snprintf(err, errlen, "%s is too big to be a token", what);
+			snprintf(err, errlen, "%s is too big to be a %s", what, noun);
 			close(fd);
 			buf_free(&b);
 			return TOKEN_BAD;
 		}
 	}
 	close(fd);
-	rc = trim_check(b.p ? b.p : "", b.len, tok, what, err, errlen);
+	rc = trim_check(b.p ? b.p : "", b.len, tok, what, noun, err, errlen);
 	if (b.p)
 		memset(b.p, 0, b.cap);
 	buf_free(&b);

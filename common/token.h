@@ -24,5 +24,11 @@ enum token_status {
  * in err never contains the token.
  */
 int	token_load(const char *file, const char *env, char **tok, char *err, size_t errlen);
+/*
+ * The same for another secret (noun "callback secret", flag "--secret-file"),
+ * named so in the messages.
+ */
+int	secret_load(const char *file, const char *env, const char *noun, const char *flag,
+	    char **tok, char *err, size_t errlen);
 
 #endif

@@ -1,5 +1,5 @@
 /* reply.c - classify long-poll replies; updates out as compact lines. */
-#include "emit.h"
+#include "compact.h"
 #include "reply.h"
 
 static int
@@ -76,7 +76,7 @@ reply_update(const json_doc *d, int i, buf *b, buf *id)
 		s--;
 		n += 2;
 	}
-	emit_compact(b, s, n);
+	compact_json(b, s, n);
 	buf_putc(b, '\n');
 	if (id == NULL)
 		return;

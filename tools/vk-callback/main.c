@@ -1,0 +1,421 @@
+/* main.c - vk-callback: VK Callback API events as NDJSON on stdout. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "net.h"
+#include "server.h"
+#include "setup.h"
+#include "token.h"
+#include "vkapi.h"
+
+#define EXIT_WRITE	1
+#define EXIT_USAGE	2
+#define EXIT_CONFIG	3
+#define EXIT_REMOTE	4
+
+#define DEFAULT_LISTEN	"127.0.0.1:8080"
+#define DEFAULT_HOLD_S	20		/* --ack-timeout */
+#define DEFAULT_BODY	(1u << 20)	/* --max-body */
+#define DEDUP_IDS	100000		/* the window: at most this many event_ids, */
+#define DEDUP_SECS	(3 * 3600)	/* kept this long */
+#define PEM_MAX		(1u << 20)
+#define CONFIRM_MAX	64
+
+static const char usage_text[] =
+"usage: vk-callback [--listen HOST:PORT] [--confirm CODE] [--secret-file FILE]\n"
+"                   [--group-id N] [--ack PATH [--ack-timeout SECONDS]]\n"
+"                   [--max-body BYTES] [--tls-cert FILE --tls-key FILE] [-v]\n"
+"       vk-callback --setup URL [--group-id N] [--token-file FILE]\n"
+"                   [--secret-file FILE] [--api-url URL]\n";
+
+static const char help_text[] =
+"Receive a VK community's Callback API events; write each to stdout, one line each.\n"
+"\n"
+"  --listen HOST:PORT  where to listen (default " DEFAULT_LISTEN "; port 0: any)\n"
+"  --confirm CODE      the confirmation code (or VK_CALLBACK_CONFIRM)\n"
+"  --secret-file FILE  the secret key VK sends (or VK_CALLBACK_SECRET)\n"
+"  --group-id N        refuse other communities' events (or VK_GROUP_ID)\n"
+"  --ack PATH          answer ok only once the event_id came back on PATH\n"
+"                      (a FIFO; vk-route --ack PATH writes it)\n"
+"  --ack-timeout N     answer 503 to an event not safe within N seconds\n"
+"                      (default 20)\n"
+"  --max-body BYTES    refuse bigger bodies with 413 (default 1048576)\n"
+"  --tls-cert FILE     serve https with this PEM certificate chain...\n"
+"  --tls-key FILE      ...and this PEM private key\n"
+"  --setup URL         register URL as the community's callback server, turn\n"
+"                      the events on, print the confirmation code, exit\n"
+"  --token-file FILE   --setup: the community token (or VK_TOKEN)\n"
+"  --api-url URL       --setup: API base (or VK_API_URL; default " VKAPI_DEFAULT_URL ")\n"
+"  -v, --verbose       log confirmations, retries and held answers on stderr\n"
+"  -h, --help          this help;  --version  the version\n";
+
+static volatile sig_atomic_t stop;
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void
+usage(void)
+{
+	fputs(usage_text, stderr);
+	exit(EXIT_USAGE);
+}
+
+/* A whole decimal number in [lo, hi], or -1. */
+static long long
+number(const char *s, long long lo, long long hi)
+{
+	char *end;
+	long long v;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	return *end || errno || v < lo || v > hi ? -1 : v;
+}
+
+static int
+group_ok(const char *s)
+{
+	return number(s, 1, 999999999999LL) > 0 && s[0] != '0';
+}
+
+/* VK's codes are a few letters and digits: anything else is a mistake. */
+static int
+confirm_ok(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	for (i = 0; i < n; i++)
+		if (s[i] <= ' ' || s[i] == 0x7f)
+			return 0;
+	return n > 0 && n <= CONFIRM_MAX;
+}
+
+/* A whole PEM file into a NUL-terminated string, or NULL with err set. */
+static char *
+slurp(const char *path, char *err, size_t errlen)
+{
+	buf b = BUF_INIT;
+	char chunk[4096];
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1 || b.len + (size_t)r > PEM_MAX) {
+			snprintf(err, errlen, "cannot read %s: %s", path,
+			    r == -1 ? strerror(errno) : "too big for a PEM file");
+			close(fd);
+			buf_free(&b);
+			return NULL;
+		}
+		buf_put(&b, chunk, (size_t)r);
+	}
+	close(fd);
+	return buf_cstr(&b);
+}
+
+static void
+wipe_free(char *s)
+{
+	if (s) {
+		memset(s, 0, strlen(s));
+		free(s);
+	}
+}
+
+/* --setup: through the VK API, then exit. */
+static int
+run_setup(const char *url, const char *group, const char *token_file, const char *api_url,
+    const char *secret)
+{
+	char err[512], *token = NULL;
+	vkapi api;
+	vkapi_err e;
+	int rc;
+
+	if (strncmp(url, "https://", 8) != 0 && strncmp(url, "http://", 7) != 0) {
+		log_warn("--setup %s: not an http:// or https:// URL", url);
+		return EXIT_USAGE;
+	}
+	if (group == NULL) {
+		log_warn("--setup needs the community: set VK_GROUP_ID or use --group-id N");
+		return EXIT_CONFIG;
+	}
+	if (api_url == NULL && ((api_url = getenv("VK_API_URL")) == NULL || !*api_url))
+		api_url = VKAPI_DEFAULT_URL;
+	switch (token_load(token_file, "VK_TOKEN", &token, err, sizeof(err))) {
+	case TOKEN_WARN:
+		log_warn("%s", err);
+		break;
+	case TOKEN_OK:
+		break;
+	default:
+		log_warn("%s", err);
+		return EXIT_CONFIG;
+	}
+	rc = vkapi_init(&api, api_url, VKAPI_DEFAULT_VERSION, token, &e);
+	wipe_free(token);
+	if (rc == -1) {
+		log_warn("%s", e.msg);
+		return EXIT_CONFIG;
+	}
+	api.stop = &stop;
+	vkapi_set_secret(&api, secret);
+	rc = setup_run(&api, group, url, secret, stdout, &e);
+	vkapi_free(&api);
+	if (rc == -1) {
+		if (e.status == VKAPI_EAPI)
+			log_warn("VK refused (error %ld): %s", e.code, e.msg);
+		else
+			log_warn("%s", e.msg[0] ? e.msg : "cannot write to stdout");
+		return EXIT_REMOTE;
+	}
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	enum { O_LISTEN = 256, O_CONFIRM, O_SECRETFILE, O_SECRET, O_GROUP, O_ACK,
+	    O_ACKTIMEOUT, O_MAXBODY, O_SETUP, O_TOKFILE, O_TOKEN, O_URL, O_CERT, O_KEY,
+	    O_VERSION };
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "confirm", required_argument, NULL, O_CONFIRM },
+		{ "secret-file", required_argument, NULL, O_SECRETFILE },
+		{ "secret", required_argument, NULL, O_SECRET },
+		{ "group-id", required_argument, NULL, O_GROUP },
+		{ "ack", required_argument, NULL, O_ACK },
+		{ "ack-timeout", required_argument, NULL, O_ACKTIMEOUT },
+		{ "max-body", required_argument, NULL, O_MAXBODY },
+		{ "setup", required_argument, NULL, O_SETUP },
+		{ "token-file", required_argument, NULL, O_TOKFILE },
+		{ "token", required_argument, NULL, O_TOKEN },
+		{ "api-url", required_argument, NULL, O_URL },
+		{ "tls-cert", required_argument, NULL, O_CERT },
+		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, O_VERSION },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct server_conf conf = { .hold_ms = DEFAULT_HOLD_S * 1000L,
+	    .max_body = DEFAULT_BODY, .dedup_ids = DEDUP_IDS, .dedup_secs = DEDUP_SECS };
+	const char *listen = DEFAULT_LISTEN, *secret_file = NULL, *group = NULL;
+	const char *setup = NULL, *token_file = NULL, *api_url = NULL;
+	const char *cert_file = NULL, *key_file = NULL;
+	char err[512], addr[300], *secret = NULL, *cert = NULL, *key = NULL;
+	struct server_stats st = { 0 };
+	struct sigaction sa;
+	long long v, hold = -1;
+	int c, rc, status = 0;
+
+	log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			listen = optarg;
+			break;
+		case O_CONFIRM:
+			if (!confirm_ok(optarg)) {
+				log_warn("--confirm wants the code VK shows: 1 to %d printable "
+				    "characters, no white space", CONFIRM_MAX);
+				return EXIT_USAGE;
+			}
+			conf.confirm = optarg;
+			break;
+		case O_SECRETFILE:
+			secret_file = optarg;
+			break;
+		case O_SECRET:
+			log_warn("the secret is never a command-line argument (ps(1) shows "
+			    "it to everyone): set VK_CALLBACK_SECRET or use --secret-file FILE");
+			return EXIT_USAGE;
+		case O_GROUP:
+			if (!group_ok(optarg)) {
+				log_warn("--group-id wants a community id (a positive number)");
+				return EXIT_USAGE;
+			}
+			group = optarg;
+			break;
+		case O_ACK:
+			conf.ack_path = optarg;
+			break;
+		case O_ACKTIMEOUT:
+			if ((hold = number(optarg, 1, 3600)) == -1) {
+				log_warn("--ack-timeout wants a number of seconds from 1 to 3600");
+				return EXIT_USAGE;
+			}
+			break;
+		case O_MAXBODY:
+			if ((v = number(optarg, 64, 64LL << 20)) == -1) {
+				log_warn("--max-body wants a number of bytes from 64 to 67108864");
+				return EXIT_USAGE;
+			}
+			conf.max_body = (size_t)v;
+			break;
+		case O_SETUP:
+			setup = optarg;
+			break;
+		case O_TOKFILE:
+			token_file = optarg;
+			break;
+		case O_TOKEN:
+			log_warn("the token is never a command-line argument (ps(1) shows "
+			    "it to everyone): set VK_TOKEN or use --token-file FILE");
+			return EXIT_USAGE;
+		case O_URL:
+			api_url = optarg;
+			break;
+		case O_CERT:
+			cert_file = optarg;
+			break;
+		case O_KEY:
+			key_file = optarg;
+			break;
+		case 'v':
+			log_verbose = 1;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
+			return 0;
+		case O_VERSION:
+			puts("vk-callback " VKPIPE_VERSION);
+			return 0;
+		default:
+			usage();
+		}
+	}
+	if (optind < argc) {
+		log_warn("unexpected argument '%s'", argv[optind]);
+		usage();
+	}
+	if ((cert_file == NULL) != (key_file == NULL)) {
+		log_warn("--tls-cert and --tls-key go together");
+		return EXIT_USAGE;
+	}
+	if (hold != -1 && conf.ack_path == NULL) {
+		log_warn("--ack-timeout only goes with --ack PATH");
+		return EXIT_USAGE;
+	}
+	if (setup && (conf.ack_path || cert_file || conf.confirm)) {
+		log_warn("--setup registers the server and exits: --ack, --confirm and "
+		    "--tls-* are for serving");
+		return EXIT_USAGE;
+	}
+	if (hold != -1)
+		conf.hold_ms = hold * 1000L;
+
+	/* Configuration: a flag beats the environment. */
+	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL && *group &&
+	    !group_ok(group)) {
+		log_warn("VK_GROUP_ID is not a community id (a positive number)");
+		return EXIT_CONFIG;
+	}
+	if (group && *group)
+		conf.ev.group = number(group, 1, 999999999999LL);
+	else
+		group = NULL;
+	switch (secret_load(secret_file, "VK_CALLBACK_SECRET", "callback secret",
+	    "--secret-file", &secret, err, sizeof(err))) {
+	case TOKEN_WARN:
+		log_warn("%s", err);
+		break;
+	case TOKEN_OK:
+		break;
+	case TOKEN_NONE:
+		if (!setup)
+			log_warn("no callback secret (VK_CALLBACK_SECRET or --secret-file "
+			    "FILE): whoever finds the URL can send events");
+		break;
+	default:
+		log_warn("%s", err);
+		return EXIT_CONFIG;
+	}
+	unsetenv("VK_CALLBACK_SECRET");	/* not for the environment of anything after */
+	if (setup) {
+		rc = run_setup(setup, group, token_file, api_url, secret);
+		wipe_free(secret);
+		return rc;
+	}
+	if (secret) {
+		conf.ev.secret = secret;
+		conf.ev.secret_len = strlen(secret);
+	}
+	if (conf.confirm == NULL && (conf.confirm = getenv("VK_CALLBACK_CONFIRM")) != NULL &&
+	    *conf.confirm && !confirm_ok(conf.confirm)) {
+		log_warn("VK_CALLBACK_CONFIRM is not a confirmation code (1 to %d printable "
+		    "characters, no white space)", CONFIRM_MAX);
+		wipe_free(secret);
+		return EXIT_CONFIG;
+	}
+	if (conf.confirm && !*conf.confirm)
+		conf.confirm = NULL;
+	if (cert_file && ((cert = slurp(cert_file, err, sizeof(err))) == NULL ||
+	    (key = slurp(key_file, err, sizeof(err))) == NULL)) {
+		log_warn("%s", err);
+		wipe_free(secret);
+		free(cert);
+		return EXIT_CONFIG;
+	}
+	conf.tls_cert = cert;
+	conf.tls_key = key;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;	/* no SA_RESTART: poll(2) returns */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if ((conf.listen_fd = net_listen(listen, addr, sizeof(addr), err, sizeof(err))) == -1) {
+		log_warn("%s", err);
+		status = EXIT_CONFIG;
+		goto out;
+	}
+	log_warn("listening on %s", addr);
+
+	rc = server_run(&conf, &stop, &st, err, sizeof(err));
+
+	switch (rc) {
+	case SERVER_SETUP:
+		log_warn("%s", err);
+		status = EXIT_CONFIG;
+		break;
+	case SERVER_WRITE:
+		log_warn("%s", err);
+		status = EXIT_WRITE;
+		break;
+	case SERVER_EPIPE:
+		break;	/* the reader left: quietly, as vk-poll does */
+	}
+	log_info("%llu lines written, %llu repeats answered without a line, %llu answered "
+	    "503, %llu refused, %llu confirmations", st.lines, st.dups, st.held_out,
+	    st.refused, st.confirms);
+out:
+	wipe_free(secret);
+	wipe_free(key);
+	free(cert);
+	return status;
+}
