@@ -272,12 +272,13 @@ hold(struct srv *s, struct req *r, uint64_t seq)
  * Answer the held requests whose line is safe (200) or whose time is up
  * (503); with force, every one not safe yet.
  */
-static void
+static int
 release(struct srv *s, int force)
 {
 	struct req *r;
 	uint64_t *v;
 	size_t i = 0;
+	int resumed = 0;
 
 	while (i < s->h_n) {
 		r = s->held[i];
@@ -303,8 +304,10 @@ release(struct srv *s, int force)
 		r->state = R_ANSWER;
 		r->resumed = 1;
 		s->answering++;
+		resumed++;
 		MHD_resume_connection(r->conn);
 	}
+	return resumed;
 }
 
 /* --- requests --- */
@@ -663,7 +666,10 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		flush_out(&s);
 		if (s.have_ack && (!s.ack.fifo || (n > 0 && pfd[2].revents)))
 			ackch_read(&s.ack, on_ack, &s);
-		release(&s, 0);
+		/* Resumed connections are served by the next MHD_run(): now, not
+		 * when some other socket wakes the loop. */
+		if (release(&s, 0))
+			MHD_run(s.d);
 	}
 	if (s.out_err == EPIPE)
 		rc = SERVER_EPIPE;
