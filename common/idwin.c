@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "idwin.h"
 
 #define NONE	UINT32_MAX
@@ -18,11 +19,7 @@ struct idwin_slot {
 static uint32_t
 hash(const char *s, size_t n)
 {
-	uint32_t h = 2166136261u;	/* FNV-1a */
-
-	while (n--)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
+	return (uint32_t)hash_bytes(s, n);
 }
 
 int

@@ -1,4 +1,4 @@
-/* ackch.c - read the ack lines vk-route --ack writes. */
+/* ackch.c - open, read and reopen the ack channel. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,8 +14,7 @@ open_fd(ackch *a, char *err, size_t errlen)
 {
 	struct stat st;
 
-	a->skip = 0;
-	buf_reset(&a->part);
+	ack_reader_reset(&a->rd);
 	if ((a->fd = open(a->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
 		snprintf(err, errlen, "cannot open the ack channel %s: %s (vkpipe creates it "
 		    "with mkfifo)", a->path, strerror(errno));
@@ -36,74 +35,24 @@ int
 ackch_open(ackch *a, const char *path, char *err, size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
+	ack_reader_init(&a->rd);
 	a->path = path;
 	return open_fd(a, err, errlen);
 }
 
-static void
-feed(ackch *a, const char *s, size_t n, void (*fn)(void *, const char *, size_t), void *arg)
-{
-	const char *nl;
-	size_t len;
-
-	while (n > 0) {
-		nl = memchr(s, '\n', n);
-		len = nl ? (size_t)(nl - s) : n;
-		if (a->skip) {
-			a->skip = nl == NULL;
-		} else if (a->part.len + len > ACKCH_MAX_LINE) {
-			a->toolong++;	/* not an event_id: ignored */
-			buf_reset(&a->part);
-			a->skip = nl == NULL;
-		} else if (nl == NULL) {
-			buf_put(&a->part, s, len);
-		} else {
-			const char *p = s;
-			size_t m = len;
-
-			if (a->part.len) {
-				buf_put(&a->part, s, len);
-				p = a->part.p;
-				m = a->part.len;
-			}
-			if (m && p[m - 1] == '\r')
-				m--;
-			a->lines++;
-			if (m)
-				fn(arg, p, m);
-			buf_reset(&a->part);
-		}
-		if (nl == NULL)
-			break;
-		s = nl + 1;
-		n -= len + 1;
-	}
-}
-
 void
-ackch_read(ackch *a, void (*fn)(void *, const char *, size_t), void *arg)
+ackch_read(ackch *a, ack_id_fn *fn, void *arg)
 {
-	char chunk[16384], err[512];
-	ssize_t r;
+	char err[512];
 
 	if (a->fd == -1 && open_fd(a, err, sizeof(err)) == -1)
 		return;		/* gone for now; tried again next time */
-	for (;;) {
-		r = read(a->fd, chunk, sizeof(chunk));
-		if (r > 0) {
-			feed(a, chunk, (size_t)r, fn, arg);
-			continue;
-		}
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == 0 && a->fifo) {
-			/* No writer: a reopen clears the hang-up poll(2) would
-			 * report for ever, and waits for the writer's restart. */
-			close(a->fd);
-			if (open_fd(a, err, sizeof(err)) == -1)
-				log_warn("%s; acknowledgements wait until it is back", err);
-		}
-		return;		/* EAGAIN, a file's end, or a FIFO without a writer */
+	if (ack_reader_read(&a->rd, a->fd, fn, arg) == ACK_READ_EOF && a->fifo) {
+		/* No writer: a reopen clears the hang-up poll(2) would report
+		 * for ever, and waits for the writer's restart. */
+		close(a->fd);
+		if (open_fd(a, err, sizeof(err)) == -1)
+			log_warn("%s; acknowledgements wait until it is back", err);
 	}
 }
 
@@ -112,6 +61,6 @@ ackch_close(ackch *a)
 {
 	if (a->fd != -1)
 		close(a->fd);
-	buf_free(&a->part);
+	ack_reader_free(&a->rd);
 	a->fd = -1;
 }

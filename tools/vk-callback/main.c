@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "net.h"
+#include "opt.h"
 #include "server.h"
 #include "setup.h"
 #include "token.h"
@@ -28,6 +29,7 @@
 #define DEDUP_SECS	(3 * 3600)	/* kept this long */
 #define PEM_MAX		(1u << 20)
 #define CONFIRM_MAX	64
+#define GROUP_MAX	999999999999LL
 
 static const char usage_text[] =
 "usage: vk-callback [--listen HOST:PORT] [--confirm CODE] [--secret-file FILE]\n"
@@ -73,24 +75,11 @@ usage(void)
 	exit(EXIT_USAGE);
 }
 
-/* A whole decimal number in [lo, hi], or -1. */
-static long long
-number(const char *s, long long lo, long long hi)
-{
-	char *end;
-	long long v;
-
-	if (*s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	return *end || errno || v < lo || v > hi ? -1 : v;
-}
-
 static int
-group_ok(const char *s)
+warn_usage(const char *why)
 {
-	return number(s, 1, 999999999999LL) > 0 && s[0] != '0';
+	log_warn("%s", why);
+	return EXIT_USAGE;
 }
 
 /* VK's codes are a few letters and digits: anything else is a mistake. */
@@ -227,75 +216,30 @@ main(int argc, char *argv[])
 	char err[512], addr[300], *secret = NULL, *cert = NULL, *key = NULL;
 	struct server_stats st = { 0 };
 	struct sigaction sa;
-	long long v, hold = -1;
-	int c, rc, status = 0;
+	long long hold = -1;
+	int c, rc, status = 0, secret_argv = 0, token_argv = 0;
+	opt op = { "" };
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
-		case O_LISTEN:
-			listen = optarg;
-			break;
-		case O_CONFIRM:
-			if (!confirm_ok(optarg)) {
-				log_warn("--confirm wants the code VK shows: 1 to %d printable "
-				    "characters, no white space", CONFIRM_MAX);
-				return EXIT_USAGE;
-			}
-			conf.confirm = optarg;
-			break;
-		case O_SECRETFILE:
-			secret_file = optarg;
-			break;
-		case O_SECRET:
-			log_warn("the secret is never a command-line argument (ps(1) shows "
-			    "it to everyone): set VK_CALLBACK_SECRET or use --secret-file FILE");
-			return EXIT_USAGE;
-		case O_GROUP:
-			if (!group_ok(optarg)) {
-				log_warn("--group-id wants a community id (a positive number)");
-				return EXIT_USAGE;
-			}
-			group = optarg;
-			break;
-		case O_ACK:
-			conf.ack_path = optarg;
-			break;
-		case O_ACKTIMEOUT:
-			if ((hold = number(optarg, 1, 3600)) == -1) {
-				log_warn("--ack-timeout wants a number of seconds from 1 to 3600");
-				return EXIT_USAGE;
-			}
-			break;
+		case O_LISTEN: listen = optarg; break;
+		case O_CONFIRM: conf.confirm = optarg; break;
+		case O_SECRETFILE: secret_file = optarg; break;
+		case O_SECRET: secret_argv = 1; break;
+		case O_GROUP: group = optarg; opt_num(&op, "--group-id", optarg, 1, GROUP_MAX); break;
+		case O_ACK: conf.ack_path = optarg; break;
+		case O_ACKTIMEOUT: hold = opt_num(&op, "--ack-timeout", optarg, 1, 3600); break;
 		case O_MAXBODY:
-			if ((v = number(optarg, 64, 64LL << 20)) == -1) {
-				log_warn("--max-body wants a number of bytes from 64 to 67108864");
-				return EXIT_USAGE;
-			}
-			conf.max_body = (size_t)v;
+			conf.max_body = (size_t)opt_num(&op, "--max-body", optarg, 64, 64LL << 20);
 			break;
-		case O_SETUP:
-			setup = optarg;
-			break;
-		case O_TOKFILE:
-			token_file = optarg;
-			break;
-		case O_TOKEN:
-			log_warn("the token is never a command-line argument (ps(1) shows "
-			    "it to everyone): set VK_TOKEN or use --token-file FILE");
-			return EXIT_USAGE;
-		case O_URL:
-			api_url = optarg;
-			break;
-		case O_CERT:
-			cert_file = optarg;
-			break;
-		case O_KEY:
-			key_file = optarg;
-			break;
-		case 'v':
-			log_verbose = 1;
-			break;
+		case O_SETUP: setup = optarg; break;
+		case O_TOKFILE: token_file = optarg; break;
+		case O_TOKEN: token_argv = 1; break;
+		case O_URL: api_url = optarg; break;
+		case O_CERT: cert_file = optarg; break;
+		case O_KEY: key_file = optarg; break;
+		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -307,34 +251,41 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
+
+	/* The options, clean and consistent: one check a line. */
+	if (secret_argv)
+		return warn_usage("the secret is never a command-line argument (ps(1) shows "
+		    "it to everyone): set VK_CALLBACK_SECRET or use --secret-file FILE");
+	if (token_argv)
+		return warn_usage("the token is never a command-line argument (ps(1) shows "
+		    "it to everyone): set VK_TOKEN or use --token-file FILE");
+	if (op.err[0])
+		return warn_usage(op.err);
 	if (optind < argc) {
 		log_warn("unexpected argument '%s'", argv[optind]);
 		usage();
 	}
-	if ((cert_file == NULL) != (key_file == NULL)) {
-		log_warn("--tls-cert and --tls-key go together");
-		return EXIT_USAGE;
-	}
-	if (hold != -1 && conf.ack_path == NULL) {
-		log_warn("--ack-timeout only goes with --ack PATH");
-		return EXIT_USAGE;
-	}
-	if (setup && (conf.ack_path || cert_file || conf.confirm)) {
-		log_warn("--setup registers the server and exits: --ack, --confirm and "
-		    "--tls-* are for serving");
-		return EXIT_USAGE;
-	}
+	if (conf.confirm && !confirm_ok(conf.confirm))
+		return warn_usage("--confirm wants the code VK shows: 1 to 64 printable "
+		    "characters, no white space");
+	if ((cert_file == NULL) != (key_file == NULL))
+		return warn_usage("--tls-cert and --tls-key go together");
+	if (hold != -1 && conf.ack_path == NULL)
+		return warn_usage("--ack-timeout only goes with --ack PATH");
+	if (setup && (conf.ack_path || cert_file || conf.confirm))
+		return warn_usage("--setup registers the server and exits: --ack, --confirm "
+		    "and --tls-* are for serving");
 	if (hold != -1)
 		conf.hold_ms = hold * 1000L;
 
 	/* Configuration: a flag beats the environment. */
 	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL && *group &&
-	    !group_ok(group)) {
-		log_warn("VK_GROUP_ID is not a community id (a positive number)");
+	    (opt_num(&op, "VK_GROUP_ID", group, 1, GROUP_MAX), op.err[0])) {
+		log_warn("%s", op.err);
 		return EXIT_CONFIG;
 	}
 	if (group && *group)
-		conf.ev.group = number(group, 1, 999999999999LL);
+		conf.ev.group = opt_num(&op, "--group-id", group, 1, GROUP_MAX);
 	else
 		group = NULL;
 	switch (secret_load(secret_file, "VK_CALLBACK_SECRET", "callback secret",
