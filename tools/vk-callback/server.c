@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
@@ -510,6 +511,27 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* --- the loop --- */
 
+/*
+ * Appending to a file whose last line a crash tore: begin with a newline,
+ * so the torn line stays one bad line and the first of ours is whole.
+ */
+static void
+mend_torn_line(void)
+{
+	struct stat st;
+	char c;
+	int fd;
+
+	if (fstat(STDOUT_FILENO, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size == 0)
+		return;
+	if ((fd = open("/proc/self/fd/1", O_RDONLY | O_CLOEXEC)) == -1)
+		return;
+	if (pread(fd, &c, 1, st.st_size - 1) == 1 && c != '\n' &&
+	    write(STDOUT_FILENO, "\n", 1) == 1)
+		log_warn("stdout ended in a torn line: starting on a line of its own");
+	close(fd);
+}
+
 static int
 start(struct srv *s, char *err, size_t errlen)
 {
@@ -626,6 +648,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		rc = SERVER_SETUP;
 		goto out;
 	}
+	mend_torn_line();
 	/* A reader that stops reading must hold answers back, not the loop. */
 	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);

@@ -1,0 +1,111 @@
+#!/usr/bin/env bats
+# vk-callback under load, retries and kill -9: every ok'd update written, whole, once.
+
+load helper
+load fixtures/callback/helper
+
+setup() {
+	export VK_CALLBACK_SECRET="$CB_SECRET" VK_GROUP_ID=42
+	unset VK_CALLBACK_CONFIRM
+}
+
+teardown() {
+	cb_teardown
+}
+
+@test "4 senders at once over 500 updates: each written once, whole, each ok'd" {
+	bodies 500
+	cb_start
+	run -0 send --senders 4
+	cb_stop
+	assert_equal "$status" 0
+	run -0 "$PYTHON" "$CB_FIX/check-sent.py" "$SENT" "$EXPECTED" "$CB_OUT"
+	assert_output 'lines 500, updates 500, duplicates 0'
+	diff <(sort "$EXPECTED") <(sort "$CB_OUT")
+	no_secret "$CB_OUT" "$CB_ERR"
+}
+
+@test "VK's resends of delivered updates are answered ok, never written twice" {
+	bodies 60
+	cb_start -v
+	send --senders 2
+	# Again, every one, as VK does when an ok got lost on the way.
+	run -0 send --senders 3
+	# And one body on many connections at once.
+	head -n 1 "$BODIES" >"$BATS_TEST_TMPDIR/one"
+	for _ in 1 2 3 4 5 6; do echo; cat "$BATS_TEST_TMPDIR/one"; done | grep . >"$BODIES"
+	run -0 send --senders 6
+	cb_stop
+	assert_equal "$(wc -l <"$CB_OUT")" 60
+	diff <(sort "$EXPECTED") <(sort "$CB_OUT")
+	assert_equal "$(jq -s 'map(select(.ok)) | length' "$SENT")" 126
+}
+
+@test "kill -9 mid-stream, a restart appending: every ok'd update there whole; repeats only of those in flight" {
+	bodies 1500
+	cb_start
+	send --senders 4 --retry-delay 0.02 &
+	SENDER_PID=$!
+	wait_until 60 lines_at_least 300 "$CB_OUT"
+	kill -KILL "$CB_PID"
+	wait "$CB_PID" || true
+	CB_PID=
+	cb_start
+	status=0
+	wait "$SENDER_PID" || status=$?
+	SENDER_PID=
+	assert_equal "$status" 0
+	cb_stop
+	run -0 "$PYTHON" "$CB_FIX/check-sent.py" "$SENT" "$EXPECTED" "$CB_OUT" --torn 1
+	assert_output --regexp '^lines [0-9]+, updates 1500, duplicates [0-9]+$'
+	# The sender did see the kill: some attempts failed.
+	[ "$(jq -s 'map(select(.ok | not)) | length' "$SENT")" -gt 0 ]
+}
+
+@test "a line torn by a crash: the restart begins on a line of its own" {
+	printf '{"type":"message_new","event_id":"torn","gro' >"$BATS_TEST_TMPDIR/out.ndjson"
+	cb_start
+	post "$(event e1)"
+	assert_equal "$code" 200
+	cb_stop
+	assert_equal "$(sed -n 2p "$CB_OUT" | jq -r .event_id)" e1
+	assert_equal "$(wc -l <"$CB_OUT")" 2
+}
+
+@test "a reader that does not read holds the answers back, not the server" {
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	CB_SINK="$BATS_TEST_TMPDIR/fifo"
+	# A reader that opens the FIFO and reads nothing yet: wait until told.
+	(exec 3<"$BATS_TEST_TMPDIR/fifo"; while [ ! -e "$BATS_TEST_TMPDIR/go" ]; do sleep 0.05; done
+	 cat <&3 >"$BATS_TEST_TMPDIR/got") &
+	VK_CALLBACK_CONFIRM=c0de cb_start
+	# Fill the pipe: 64 KiB and more of lines no one reads.
+	bodies 400
+	send --senders 4 --max-tries 1 --timeout 1 || true
+	[ "$(jq -s 'map(select(.ok | not)) | length' "$SENT")" -gt 0 ]
+	# Meanwhile: confirmations, refusals and repeats are answered at once.
+	post '{"type":"confirmation","group_id":42,"secret":"'"$CB_SECRET"'"}' -m 5
+	assert_equal "$(cat "$RESP")" c0de
+	post "$(event e1 43)" -m 5
+	assert_equal "$code" 403
+	# The reader reads: the held answers become ok; VK's resends are not written twice.
+	touch "$BATS_TEST_TMPDIR/go"
+	run -0 send --senders 4
+	cb_stop
+	wait_until 10 lines_at_least 400 "$BATS_TEST_TMPDIR/got"
+	assert_equal "$(wc -l <"$BATS_TEST_TMPDIR/got")" 400
+	diff <(sort "$EXPECTED") <(sort "$BATS_TEST_TMPDIR/got")
+}
+
+@test "a slow client sending half a body holds no one else back" {
+	cb_start
+	exec 5<>"/dev/tcp/127.0.0.1/$CB_PORT"
+	printf 'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"type":' >&5
+	exec 6<>"/dev/tcp/127.0.0.1/$CB_PORT"
+	printf 'POST / HTTP/1.1\r\nHost: x\r\n' >&6
+	bodies 20
+	run -0 send --senders 2 --timeout 5 --max-tries 1
+	exec 5>&- 6>&-
+	cb_stop
+	assert_equal "$(wc -l <"$CB_OUT")" 20
+}
