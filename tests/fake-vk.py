@@ -373,8 +373,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fake_vk_names  # noqa: E402
 import fake_vk_exec  # noqa: E402
 import fake_vk_messages  # noqa: E402
+import fake_vk_callback  # noqa: E402
 METHODS.update(fake_vk_names.METHODS)
 METHODS.update(fake_vk_messages.METHODS)
+# groups.*Callback*: vk-callback --setup
+METHODS.update(fake_vk_callback.METHODS)
 # execute dispatches to METHODS as it is at call time: methods added later work inside it
 METHODS["execute"] = lambda h, st, form: fake_vk_exec.run(h, st, form, METHODS)
 
