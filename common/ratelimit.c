@@ -1,4 +1,5 @@
 /* ratelimit.c - sliding-window request limiter. */
+#include <math.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -43,6 +44,32 @@ rl_note(ratelimit *r, double now)
 	r->head = (r->head + 1) % r->n;
 	if (r->used < r->n)
 		r->used++;
+}
+
+int
+rl_start(ratelimit *r)
+{
+	int slot = r->head;
+
+	rl_note(r, HUGE_VAL);
+	return slot;
+}
+
+void
+rl_reply(ratelimit *r, int slot, double now)
+{
+	if (slot >= 0 && slot < r->n)
+		r->t[slot] = now;
+}
+
+int
+rl_recent(const ratelimit *r, double now)
+{
+	int k, n = 0;
+
+	for (k = 0; k < r->used; k++)
+		n += r->t[k] + WINDOW > now;
+	return n;
 }
 
 double

@@ -20,6 +20,17 @@ void	rl_free(ratelimit *r);
 double	rl_delay(const ratelimit *r, double now);
 /* A request went at time now. */
 void	rl_note(ratelimit *r, double now);
+/*
+ * For requests in flight together: a request goes now and its slot is
+ * returned. VK counts a request when it arrives, some time before its
+ * reply, so until rl_reply() the slot counts as taken for good; then as
+ * taken at the reply's time. A request N later then leaves at least a
+ * window after this one arrived, however the network delayed either.
+ */
+int	rl_start(ratelimit *r);
+void	rl_reply(ratelimit *r, int slot, double now);
+/* How many requests the last window holds (in flight ones included). */
+int	rl_recent(const ratelimit *r, double now);
 /* Monotonic clock in seconds. */
 double	rl_now(void);
 

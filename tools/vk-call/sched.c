@@ -25,6 +25,7 @@ struct list {
 struct batch {
 	struct batch	*next, *prev;
 	int		 n, exec;
+	int		 slot;		/* in the limiter */
 	req		*r[VKEXEC_MAX];
 	vkexec		 x;		/* the calls, when they go as one execute */
 };
@@ -332,6 +333,7 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 	if (b->next)
 		b->next->prev = b->prev;
 	nflying--;
+	rl_reply(&rl, b->slot, rl_now());
 	if (st == VKAPI_OK || st == VKAPI_EAPI)
 		log_info("%s of %d call%s: %s", b->exec ? "execute" : b->r[0]->method,
 		    b->n, b->n == 1 ? "" : "s", st == VKAPI_OK ? "ok" : e->msg);
@@ -394,7 +396,8 @@ send_batch(struct batch *b, double now)
 		batch_free(b);
 		return;
 	}
-	rl_note(&rl, now);
+	(void)now;
+	b->slot = rl_start(&rl);
 	sched_st.http++;
 	sched_st.calls += (unsigned long long)b->n;
 	b->prev = NULL;
@@ -445,8 +448,10 @@ gather(struct batch *b, double now, double *wait)
 		}
 	if (b->n == 0)
 		return 0;
+	/* Wait for company only when it pays: while other requests are in
+	 * flight or the limiter is filling up; an idle vk-call sends at once. */
 	if (b->n < conf.max_batch && now < oldest + (double)conf.window_ms / 1000 &&
-	    !sched_eof) {
+	    !sched_eof && (nflying > 0 || rl_recent(&rl, now) > conf.rate / 2)) {
 		*wait = oldest + (double)conf.window_ms / 1000;
 		return 0;
 	}
@@ -475,8 +480,9 @@ sched_run(double now)
 
 	next_wake = -1;
 	while (!sched_fatal && npending > 0 && nflying < MAX_IN_FLIGHT) {
-		if (rl_delay(&rl, now) > 0) {
-			next_wake = now + rl_delay(&rl, now);
+		if ((wait = rl_delay(&rl, now)) > 0) {
+			/* a slot still in flight frees when its reply comes */
+			next_wake = wait < 2 ? now + wait : -1;
 			return;
 		}
 		if ((b = calloc(1, sizeof(*b))) == NULL)
@@ -514,7 +520,11 @@ sched_run(double now)
 long
 sched_wake(double now)
 {
+	double ms = (next_wake - now) * 1000;
+
 	if (next_wake < 0)
 		return -1;
-	return next_wake <= now ? 0 : (long)((next_wake - now) * 1000) + 1;
+	if (ms <= 0)
+		return 0;
+	return (double)(long)ms < ms ? (long)ms + 1 : (long)ms;	/* rounded up */
 }
