@@ -109,12 +109,14 @@ FUZZ_SRC_fuzz-json	= common/buf.c common/json.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
 FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/log.c common/hash.c common/ack.c common/compact.c tools/vk-poll/reply.c \
 	tools/vk-poll/emit.c tools/vk-poll/ack.c
+FUZZ_SRC_fuzz-callreq = $(FUZZ_SRC_fuzz-json) common/hash.c common/vkexec.c common/vkapi.c \
+	tools/vk-call/req.c -lcurl
 FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
 	@mkdir -p build-fuzz
-	clang $(ALL_CPPFLAGS) -Itools/vk-normalize -Itools/vk-route -std=c11 \
+	clang $(ALL_CPPFLAGS) -Itools/vk-normalize -Itools/vk-route -Itools/vk-call -std=c11 \
 		$(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*)
 
 # Fuzz each harness for FUZZ_SECONDS, growing build-fuzz/corpus-NAME from

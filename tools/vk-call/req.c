@@ -30,7 +30,7 @@ good_method(const char *s)
 	size_t i, n = strlen(s);
 	int start = 1;
 
-	if (n == 0 || n > MAX_NAME)
+	if (n == 0 || n >= MAX_NAME)	/* vkexec keeps 63 bytes of a method name */
 		return 0;
 	for (i = 0; i < n; i++) {
 		char c = s[i];
@@ -52,8 +52,8 @@ good_param(const char *s, size_t n)
 {
 	size_t i;
 
-	if (n == 0 || n > MAX_NAME)
-		return 0;
+	if (n == 0 || n > MAX_NAME || (s[0] >= '0' && s[0] <= '9'))
+		return 0;	/* a name, as VKScript has them */
 	for (i = 0; i < n; i++) {
 		char c = s[i];
 
