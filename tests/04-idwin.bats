@@ -1,0 +1,27 @@
+#!/usr/bin/env bats
+# common/idwin.h: the bounded window of event_ids vk-callback dedups with.
+
+load helper
+
+iw() { "$VKPIPE_UNIT/idwin-test" "$@"; }
+
+@test "idwin: an id is found with its value until cap newer ones came" {
+	{ for i in $(seq 1 10); do echo "add e$i $i 0"; done
+	  echo "get e1 0"; echo "get e6 0"; echo "get e7 0"; echo "get e10 0"; echo size; } >"$BATS_TEST_TMPDIR/in"
+	run -0 iw 5 0 <"$BATS_TEST_TMPDIR/in"
+	assert_output "$(printf 'e1 -\ne6 6\ne7 7\ne10 10\nsize 5')"
+}
+
+@test "idwin: ids older than the age are forgotten as time passes, the rest kept" {
+	printf 'add a 1 0\nadd b 2 5\nadd c 3 9\nget a 10\nget b 10\nget b 15.5\nget c 15.5\nsize\n' >"$BATS_TEST_TMPDIR/in"
+	run -0 iw 100 10 <"$BATS_TEST_TMPDIR/in"
+	assert_output "$(printf 'a 1\nb 2\nb -\nc 3\nsize 1')"
+}
+
+@test "idwin: 300000 ids through a window of 100000: memory stays bounded, the newest found" {
+	awk 'BEGIN { for (i = 0; i < 300000; i++) printf "add id%040d %d 0\n", i, i;
+	    print "get id" sprintf("%040d", 199999) " 0"; print "get id" sprintf("%040d", 200000) " 0";
+	    print "get id" sprintf("%040d", 299999) " 0"; print "size" }' >"$BATS_TEST_TMPDIR/in"
+	run -0 iw 100000 10800 <"$BATS_TEST_TMPDIR/in"
+	assert_output "$(printf 'id%040d -\nid%040d 200000\nid%040d 299999\nsize 100000' 199999 200000 299999)"
+}
