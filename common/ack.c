@@ -1,6 +1,10 @@
 /* ack.c - the acknowledgement line, written and read (see ack.h). */
+#define _GNU_SOURCE	/* F_SETPIPE_SZ */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ack.h"
@@ -117,4 +121,27 @@ ack_reader_free(ack_reader *r)
 {
 	buf_free(&r->part);
 	memset(r, 0, sizeof(*r));
+}
+
+int
+ack_channel_open(const char *path, int *fifo, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		snprintf(err, errlen, "cannot open the ack channel %s: %s (vkpipe creates it "
+		    "with mkfifo)", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || (!S_ISFIFO(st.st_mode) && !S_ISREG(st.st_mode))) {
+		snprintf(err, errlen, "the ack channel %s is neither a FIFO nor a regular file",
+		    path);
+		close(fd);
+		return -1;
+	}
+	*fifo = S_ISFIFO(st.st_mode);
+	if (*fifo)
+		(void)fcntl(fd, F_SETPIPE_SZ, ACK_PIPE_SIZE);	/* best effort */
+	return fd;
 }

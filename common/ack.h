@@ -18,6 +18,7 @@
 #include "buf.h"
 
 #define ACK_ID_MAX	1024	/* bytes; VK's event_ids are 40 hex digits */
+#define ACK_PIPE_SIZE	(1 << 20)	/* a FIFO's room: ~25k acks while the reader is busy */
 
 /* 0 if id[0..n) can travel as an ack line; else -1 and *why says why. */
 int	ack_id_check(const char *id, size_t n, const char **why);
@@ -49,5 +50,12 @@ int	ack_reader_read(ack_reader *r, int fd, ack_id_fn *fn, void *arg);
 /* Forget a line not ended (its writer is gone: the next one starts afresh). */
 void	ack_reader_reset(ack_reader *r);
 void	ack_reader_free(ack_reader *r);
+
+/*
+ * The reading end of an ack channel: a FIFO (made roomy), opened without
+ * blocking, so no writer is needed yet; or a regular file (for tests).
+ * Returns the fd, *fifo telling which, or -1 with err set.
+ */
+int	ack_channel_open(const char *path, int *fifo, char *err, size_t errlen);
 
 #endif

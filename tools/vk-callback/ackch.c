@@ -1,9 +1,5 @@
 /* ackch.c - open, read and reopen the ack channel. */
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ackch.h"
@@ -12,23 +8,9 @@
 static int
 open_fd(ackch *a, char *err, size_t errlen)
 {
-	struct stat st;
-
 	ack_reader_reset(&a->rd);
-	if ((a->fd = open(a->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot open the ack channel %s: %s (vkpipe creates it "
-		    "with mkfifo)", a->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(a->fd, &st) == -1 || (!S_ISFIFO(st.st_mode) && !S_ISREG(st.st_mode))) {
-		snprintf(err, errlen, "the ack channel %s is neither a FIFO nor a regular file",
-		    a->path);
-		close(a->fd);
-		a->fd = -1;
-		return -1;
-	}
-	a->fifo = S_ISFIFO(st.st_mode);
-	return 0;
+	a->fd = ack_channel_open(a->path, &a->fifo, err, errlen);
+	return a->fd == -1 ? -1 : 0;
 }
 
 int

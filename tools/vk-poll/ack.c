@@ -1,5 +1,4 @@
 /* ack.c - read acks, track pending updates and batches, the delivered ts. */
-#define _GNU_SOURCE	/* F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,7 +12,6 @@
 #include "hash.h"
 #include "log.h"
 
-#define ACK_PIPE_SIZE	(1 << 20)	/* room for ~25k acks while a poll runs */
 
 struct ack_ev {
 	char	*id;
@@ -53,26 +51,10 @@ xmemdup(const char *s, size_t n)
 static int
 open_fd(ackin *a, char *err, size_t errlen)
 {
-	struct stat st;
-
 	a->seen = 0;
 	ack_reader_reset(&a->rd);
-	if ((a->fd = open(a->path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
-		snprintf(err, errlen, "cannot open the ack channel %s: %s (vkpipe creates it "
-		    "with mkfifo)", a->path, strerror(errno));
-		return -1;
-	}
-	if (fstat(a->fd, &st) == -1 || (!S_ISFIFO(st.st_mode) && !S_ISREG(st.st_mode))) {
-		snprintf(err, errlen, "the ack channel %s is neither a FIFO nor a regular file",
-		    a->path);
-		close(a->fd);
-		a->fd = -1;
-		return -1;
-	}
-	a->fifo = S_ISFIFO(st.st_mode);
-	if (a->fifo)
-		(void)fcntl(a->fd, F_SETPIPE_SZ, ACK_PIPE_SIZE);	/* best effort */
-	return 0;
+	a->fd = ack_channel_open(a->path, &a->fifo, err, errlen);
+	return a->fd == -1 ? -1 : 0;
 }
 
 void
