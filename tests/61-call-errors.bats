@@ -102,3 +102,20 @@ teardown() { call_teardown; }
 	[[ "$stderr" == *"check VK_TOKEN"* ]]
 	[ "$(http_requests)" -le 2 ]
 }
+
+@test "call errors: SIGTERM answers what was read, then exits" {
+	call_fake '{"api_latency":0.5}'
+	mkfifo "$BATS_TEST_TMPDIR/fifo"
+	vk-call < "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/out" &
+	SRV_PID=$!
+	exec 5> "$BATS_TEST_TMPDIR/fifo"
+	sends 5 >&5
+	wait_until 10 grep_file execute "$LOG"
+	kill -TERM "$SRV_PID"
+	st=0
+	wait "$SRV_PID" || st=$?
+	exec 5>&-
+	SRV_PID=
+	assert_equal "$st" 0
+	assert_equal "$(grep -c '"response"' "$BATS_TEST_TMPDIR/out")" 5
+}

@@ -15,6 +15,8 @@ serve() {
 	wait_until 10 vk-call --connect "unix:$SOCK" < /dev/null 2> /dev/null
 }
 
+more_requests_than() { [ "$(http_requests)" -gt "$1" ]; }
+
 @test "socket: 4 clients at once get exactly their own results, all under one limiter" {
 	call_fake '{"api_rate":20}'
 	serve --max-batch 1
@@ -63,8 +65,9 @@ serve() {
 	vk-call --connect "unix:$SOCK" < "$BATS_TEST_TMPDIR/fifo" > "$BATS_TEST_TMPDIR/out3" &
 	cli=$!
 	exec 5> "$BATS_TEST_TMPDIR/fifo"
+	before=$(http_requests)
 	sends 3 late 11 >&5
-	wait_until 10 grep -q '"endpoint": "execute"' <(tail -n 1 "$LOG")
+	wait_until 10 more_requests_than "$before"
 	kill -TERM "$SRV_PID"
 	exec 5>&-
 	wait "$cli"
@@ -94,4 +97,20 @@ serve() {
 	run vk-call --listen "unix:$BATS_TEST_TMPDIR/file"
 	assert_failure 3
 	assert_output --partial "not a socket"
+}
+
+@test "socket: error 5 answers every client's requests, and both sides exit 4" {
+	call_fake '{}'
+	export VK_TOKEN=not-the-token-xyz
+	serve
+	run sh -c 'sends() { i=0; while [ $i -lt 3 ]; do printf "{\"id\":%d,\"method\":\"messages.send\",\"params\":{\"peer_id\":5,\"message\":\"x\"}}\n" $i; i=$((i+1)); done; }; sends | vk-call --connect "unix:$1"' sh "$SOCK"
+	assert_failure 4
+	assert_equal "${#lines[@]}" 3
+	assert_equal "$(printf '%s\n' "${lines[@]}" | jq -r .error.error_code | sort -u)" 5
+	st=0
+	wait "$SRV_PID" || st=$?
+	assert_equal "$st" 4
+	SRV_PID=
+	[ ! -e "$SOCK" ]
+	refute grep -q not-the-token-xyz "$BATS_TEST_TMPDIR/srv.err"
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -291,7 +292,7 @@ drain_calls(vkasync *m)
 static void
 turn(vkasync *m, int lfd, int stdio)
 {
-	struct pfds f = { 0 };
+	static struct pfds f;	/* kept from turn to turn */
 	client *c, *nx;
 	long wake, t;
 	unsigned i;
@@ -307,6 +308,7 @@ turn(vkasync *m, int lfd, int stdio)
 	}
 	if (stdio && client_done(clients) && sched_idle())
 		return;		/* all answered: no need to wait for anything */
+	f.n = 0;
 	pfd_add(&f, sigpipe_fd[0], POLLIN, NULL);
 	if (lfd != -1 && !stopping && nclients < MAX_CLIENTS)
 		pfd_add(&f, lfd, POLLIN, NULL);
@@ -371,8 +373,6 @@ turn(vkasync *m, int lfd, int stdio)
 	for (c = clients; c; c = c->next)
 		if (!c->eof && !stopping)
 			client_read(c);
-	free(f.p);
-	free(f.who);
 }
 
 int
@@ -458,6 +458,7 @@ int
 serve_socket(vkasync *m, const char *path)
 {
 	struct stat mine, now;
+	client *c;
 	int lfd;
 
 	if ((lfd = listen_on(path)) == -1)
@@ -469,6 +470,14 @@ serve_socket(vkasync *m, const char *path)
 		if (sched_fatal && sched_idle())
 			break;
 		turn(m, lfd, 0);
+	}
+	/* Results still buffered (error 5 came): a second to take them. */
+	for (c = clients; c; c = c->next) {
+		struct timeval tv = { 1, 0 };
+
+		fcntl(c->ofd, F_SETFL, fcntl(c->ofd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(c->ofd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		client_flush(c);
 	}
 	while (clients)
 		client_free(clients);
