@@ -140,8 +140,11 @@ for i in range(2000):
 		-e ".event_type == \"a\" -> file:$T/stuck" \
 		-e ".event_type == \"b\" -> file:$T/live.ndjson" <"$T/in.ndjson"
 	assert_failure 1
-	local f="$T/spill/file_${T//\//_}_stuck.ndjson"
-	[ ! -e "$T/spill/file_${T//\//_}_live.ndjson.ndjson" ]
+	# short and unique: a readable prefix of the destination and a hash
+	local f
+	f=$(echo "$T"/spill/file__tmp_*_stuck-????????????????.ndjson)
+	[ -f "$f" ]
+	[ "$(find "$T/spill" -type f | wc -l)" -eq 1 ]
 	assert_line "vk-route: file:$T/stuck: 500 lines spilled to $f"
 	assert_line "vk-route: stats: dest file:$T/stuck delivered=0 queued=0 failed=0 spilled=500"
 	# nothing blocked the other destination, nothing was lost, order kept

@@ -116,7 +116,7 @@ for i in range(0, len(lines), 200):
 		-e "* -> redis://127.0.0.1:$RPORT/xadd/s" -e '* -> stdout' <"$EVENTS"
 	assert_failure 1
 	assert_equal "$(printf '%s\n' "$output" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
-	cmp "$EVENTS" "$T/spill/redis___127.0.0.1_${RPORT}_xadd_s.ndjson"
+	cmp "$EVENTS" "$(spill_file "$T/spill" "redis___127_0_0_1_${RPORT}_xadd_s" .ndjson)"
 	[[ "$stderr" == *"redis://127.0.0.1:$RPORT/xadd/s: cannot connect: Connection refused; will retry"* ]]
 }
 
@@ -128,7 +128,7 @@ for i in range(0, len(lines), 200):
 		-e "* -> redis://127.0.0.1:$RPORT/xadd/ok" <"$EVENTS"
 	assert_failure 1
 	assert_equal "$(redis-cli -p "$RPORT" xlen ok)" 9
-	local f="$T/spill/redis___127.0.0.1_${RPORT}_xadd_taken.rejected.ndjson"
+	local f="$(spill_file "$T/spill" "redis___127_0_0_1_${RPORT}_xadd_taken" .rejected.ndjson)"
 	assert_equal "$(jq -r '.event.event_id' "$f" | tr '\n' ' ')" "e4 e5 "
 	assert_equal "$(jq -r '.error' "$f" | head -n 1 | cut -c1-9)" WRONGTYPE
 	[[ "$stderr" == *"2 lines refused by the destination, kept in $f"* ]]
@@ -191,6 +191,6 @@ for i in range(0, len(lines), 200):
 	wait "$vr" || rc=$?
 	exec 7>&-
 	assert_equal "$rc" 0
-	wait_until 5 lines_at_least 9 "$T/spill/redis___127.0.0.1_${RPORT}_publish_c.ndjson"
-	cmp "$EVENTS" "$T/spill/redis___127.0.0.1_${RPORT}_publish_c.ndjson"
+	wait_until 5 spilled_at_least 9 "$T/spill" "redis___127_0_0_1_${RPORT}_publish_c" .ndjson
+	cmp "$EVENTS" "$(spill_file "$T/spill" "redis___127_0_0_1_${RPORT}_publish_c" .ndjson)"
 }

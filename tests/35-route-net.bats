@@ -115,7 +115,7 @@ http_recv() {
 	mkdir "$T/spill"
 	run vk-route --spill "$T/spill" -e "* -> http://127.0.0.1:$HPORT/hook" <"$EVENTS"
 	assert_failure 1
-	local f="$T/spill/http___127.0.0.1_${HPORT}_hook.rejected.ndjson"
+	local f="$(spill_file "$T/spill" "http___127_0_0_1_${HPORT}_hook" .rejected.ndjson)"
 	assert_equal "$(jq -r '"\(.status) \(.event.event_id)"' "$f" | tr '\n' ' ')" "404 e1 404 e2 "
 	assert_equal "$(ids <"$T/got")" "e3 e4 e5 e6 e7 e8 e9"
 	assert_line "vk-route: http://127.0.0.1:$HPORT/hook: the destination refused a line: HTTP status 404; kept in $f"

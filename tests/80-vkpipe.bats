@@ -75,8 +75,9 @@ EOF2
 	printf '* -> exec:%s %s\n' "$W/slow.sh" "$W/handled" > "$W/rules.conf"
 	VKPIPE_RULES="$W/rules.conf" VKPIPE_POLL_ARGS="--wait 1" sh "$VKPIPE" > /dev/null 2> "$W/err" &
 	PIPE_PID=$!
-	# vk-poll has fetched everything (its ts saved), the handler is behind
-	wait_until 10 sh -c "[ \"\$(jq -r .ts '$W/state/vk-poll.ts' 2>/dev/null)\" = 400 ]"
+	# vk-poll has fetched everything (it polls at ts 400), the handler is
+	# behind (its ts is saved only once the handler has read each Event)
+	wait_until 10 sh -c "grep -q '\"ts\": \"400\"' '$W/api.log'"
 	[ "$(wc -l < "$W/handled" 2>/dev/null || echo 0)" -lt "$(wc -l < "$W/want")" ]
 	kill -TERM "$PIPE_PID"
 	wait "$PIPE_PID"

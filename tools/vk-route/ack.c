@@ -11,41 +11,23 @@
 #include "ack.h"
 #include "../../common/ack.h"	/* the wire format; this ack.h is vk-route's tracker */
 #include "buf.h"
-#include "dest.h"
 #include "log.h"
 
 #define RETRY_SECS	0.1		/* a FIFO without a reader: try again */
 #define ACK_MAX		(8u << 20)	/* acks kept for a missing reader */
 #define ACK_KEEP	(1u << 20)	/* what is kept when that is passed */
 
-/* One destination of an Event: its line is number `seq` of d's queue. */
-struct tgt {
-	struct dest *d;
-	unsigned long long seq;
-};
-
+/* One Event: the lines it still waits for. */
 struct pend {
 	char	*id;		/* NULL: no ack line */
-	int	 ntgt, cap;
-	struct tgt one;		/* ntgt == 1 */
-	struct tgt *t;		/* ntgt > 1 */
-};
-
-/* Destinations whose queue was dropped at the end, and where. */
-struct cut {
-	struct dest *d;
-	unsigned long long gone;
-	size_t	 nlines;
-	unsigned long spilled;
+	unsigned outstanding;	/* lines queued, no final fate yet */
+	int	 dropped;	/* a line was dropped at exit: never finished */
 };
 
 static struct {
 	struct pend *ring;
 	size_t	 cap, head, n;	/* a ring of n entries from head */
-	unsigned long long seq, done;
-	struct cut *cut;
-	int	 ncut;
-	int	 cutting;	/* after dest_shutdown(): cuts apply */
+	unsigned long long seq, done;	/* Events begun, and popped */
 } tk;
 
 static struct {
@@ -67,6 +49,15 @@ at(size_t k)
 	return &tk.ring[(tk.head + k) & (tk.cap - 1)];
 }
 
+/* The entry of Event number ev, or NULL when it is gone (or ev 0). */
+static struct pend *
+pend_of(unsigned long long ev)
+{
+	if (ev <= tk.done || ev > tk.seq)
+		return NULL;
+	return at((size_t)(ev - tk.done - 1));
+}
+
 void
 track_begin(const char *id, size_t n)
 {
@@ -86,55 +77,89 @@ track_begin(const char *id, size_t n)
 		tk.head = 0;
 	}
 	p = at(tk.n++);
-	memset(p, 0, sizeof(*p));
+	p->id = NULL;
+	p->outstanding = 0;
+	p->dropped = 0;
 	tk.seq++;
 	if (id != NULL && (p->id = strndup(id, n)) == NULL)
 		abort();
 }
 
 void
-track_dest(struct dest *d)
+track_ticket(struct dest_ticket *t, struct dest_tally *tally)
 {
-	struct pend *p = at(tk.n - 1);
-	struct tgt t = { d, d->q.pushed };
-
-	if (p->ntgt == 0) {
-		p->one = t;
-	} else {
-		if (p->ntgt == 1 || p->ntgt == p->cap) {
-			p->cap = p->cap ? p->cap * 2 : 4;
-			if ((p->t = realloc(p->t, (size_t)p->cap * sizeof(*p->t))) == NULL)
-				abort();
-			if (p->ntgt == 1)
-				p->t[0] = p->one;
-		}
-		p->t[p->ntgt] = t;
-	}
-	p->ntgt++;
+	t->ev = tk.n > 0 ? tk.seq : 0;
+	t->tally = tally;
+	t->done = 0;
+	if (tk.n > 0)
+		at(tk.n - 1)->outstanding++;
 }
 
-void
-track_failed(void)
+/* No ack line of its own for the Event p. */
+static void
+no_ack(struct pend *p)
 {
-	struct pend *p = at(tk.n - 1);
-
 	free(p->id);
 	p->id = NULL;
 }
 
-/* Has d finished with its line number seq? */
-static int
-tgt_done(const struct tgt *t)
+void
+track_failed(struct dest_tally *tally)
 {
-	const struct dq *q = &t->d->q;
-	int k;
+	if (tally != NULL)
+		tally->failed++;
+	if (tk.n > 0)
+		no_ack(at(tk.n - 1));
+}
 
-	if (q->pushed - q->nlines < t->seq)
-		return 0;
-	for (k = 0; tk.cutting && k < tk.ncut; k++)
-		if (tk.cut[k].d == t->d && t->seq > tk.cut[k].gone)
-			return 0;	/* dropped at the end, not delivered */
-	return 1;
+void
+track_report(struct dest *d, struct dest_ticket *t, enum dest_fate f)
+{
+	struct pend *p;
+
+	if (f == DEST_RETRY || t->done)
+		return;
+	t->done = 1;
+	switch (f) {
+	case DEST_DELIVERED:
+		d->delivered++;
+		break;
+	case DEST_SPILLED:
+		d->spilled++;
+		d->lost++;
+		break;
+	case DEST_REFUSED:	/* and kept with --spill: finished */
+		d->lost++;
+		break;
+	default:	/* failed, dropped (refused: dest_report made it one of these) */
+		d->failed++;
+		d->lost++;
+		break;
+	}
+	if (t->tally != NULL) {
+		if (f == DEST_DELIVERED)
+			t->tally->delivered++;
+		else
+			t->tally->failed++;
+	}
+	if ((p = pend_of(t->ev)) == NULL)
+		return;
+	p->outstanding--;
+	if (f == DEST_FAILED)
+		no_ack(p);
+	else if (f == DEST_DROPPED)
+		p->dropped = 1;
+}
+
+const char *
+track_id(unsigned long long ev, size_t *n)
+{
+	struct pend *p = pend_of(ev);
+
+	if (p == NULL || p->id == NULL)
+		return NULL;
+	*n = strlen(p->id);
+	return p->id;
 }
 
 static void ack_put(const char *id);
@@ -144,21 +169,14 @@ track_progress(void)
 {
 	unsigned long k = 0;
 	struct pend *p;
-	int j;
 
 	while (tk.n > 0) {
 		p = at(0);
-		if (p->ntgt == 1 && !tgt_done(&p->one))
-			break;
-		for (j = 0; p->ntgt > 1 && j < p->ntgt; j++)
-			if (!tgt_done(&p->t[j]))
-				break;
-		if (p->ntgt > 1 && j < p->ntgt)
+		if (p->outstanding > 0 || p->dropped)
 			break;
 		if (p->id != NULL && ao.path != NULL)
 			ack_put(p->id);
 		free(p->id);
-		free(p->t);
 		tk.head = (tk.head + 1) & (tk.cap - 1);
 		tk.n--;
 		tk.done++;
@@ -180,51 +198,14 @@ track_waiting(void)
 }
 
 void
-track_shutdown_begin(void)
-{
-	struct dest *d;
-	int n = 0;
-
-	track_progress();
-	for (d = dest_first(); d != NULL; d = d->next)
-		n++;
-	if ((tk.cut = calloc((size_t)n + 1, sizeof(*tk.cut))) == NULL)
-		abort();
-	for (d = dest_first(); d != NULL; d = d->next) {
-		if (d->q.nlines == 0 || d->dead)
-			continue;
-		tk.cut[tk.ncut].d = d;
-		tk.cut[tk.ncut].gone = d->q.pushed - d->q.nlines;
-		tk.cut[tk.ncut].nlines = d->q.nlines;
-		tk.cut[tk.ncut++].spilled = d->spilled;
-	}
-}
-
-void
-track_shutdown_end(void)
-{
-	int k, j = 0;
-
-	/* What was spilled is dead-lettered: finished. The rest was dropped. */
-	for (k = 0; k < tk.ncut; k++)
-		if (tk.cut[k].d->spilled - tk.cut[k].spilled < tk.cut[k].nlines)
-			tk.cut[j++] = tk.cut[k];
-	tk.ncut = j;
-	tk.cutting = 1;
-	track_progress();
-}
-
-void
 track_free(void)
 {
 	while (tk.n > 0) {
 		free(at(0)->id);
-		free(at(0)->t);
 		tk.head = (tk.head + 1) & (tk.cap - 1);
 		tk.n--;
 	}
 	free(tk.ring);
-	free(tk.cut);
 	memset(&tk, 0, sizeof(tk));
 }
 

@@ -1,16 +1,20 @@
 /*
- * ack.h - vk-route --ack: tell the poller which Events are finished with.
+ * ack.h - the delivery tracker, and vk-route --ack: tell the poller which
+ * Events are finished with.
  *
- * Every Event gets an entry, in input order, naming the destinations that
- * took it and, for each, the number its line got in that destination's
- * queue (dq.pushed). A destination has finished with line s once
- * dq.pushed - dq.nlines >= s: lines leave a queue in order, when
- * confirmed, spilled or refused for good. An entry is finished when every
- * destination of it has; the finished entries at the front are popped, in
- * order, and their event_id written to the ack channel, one per line.
+ * Every Event gets an entry, in input order, counting its lines still
+ * without a final fate. Destinations report each line's fate (dest.h,
+ * "DELIVERY REPORTS") and the tracker keeps every count from the reports:
+ * the destination's, the rule's (its dest_tally), and the Event's. An
+ * Event is finished when each of its lines was delivered, dead-lettered
+ * (spilled, or refused and kept with --spill) or failed for good (then it
+ * gets no ack line of its own); a line dropped at exit finishes nothing,
+ * and no later Event either. The finished entries at the front are
+ * popped, in order, and their event_id written to the ack channel, one
+ * per line.
  *
- * The tracker also runs without --ack when --dedup-state needs to know
- * which Events are finished (only those are saved).
+ * The tracker always runs: --dedup-state saves only finished Events, and
+ * exec:…#confirm matches a handler's replies with the Events' ids.
  */
 #ifndef VKROUTE_ACK_H
 #define VKROUTE_ACK_H
@@ -18,27 +22,24 @@
 #include <poll.h>
 #include <stddef.h>
 
-struct dest;
+#include "dest.h"
 
 /* A new Event. id: its event_id, unescaped; NULL when it has none (no ack line). */
 void	track_begin(const char *id, size_t n);
-/* The current Event's line was queued for d (dest_push returned 0). */
-void	track_dest(struct dest *d);
-/* The current Event cannot be delivered somewhere, for good: no ack line of its own. */
-void	track_failed(void);
+/* A ticket for a line of the current Event, sent by the rule with tally. */
+void	track_ticket(struct dest_ticket *t, struct dest_tally *tally);
+/* The current Event cannot go somewhere, for good: no ack line of its own. */
+void	track_failed(struct dest_tally *tally);
+/* A line's fate (called by dest_report only). */
+void	track_report(struct dest *d, struct dest_ticket *t, enum dest_fate f);
+/* The event_id of an unfinished Event, or NULL. */
+const char *track_id(unsigned long long ev, size_t *n);
 /* Pop the finished Events at the front, queueing their acks. Returns how many. */
 unsigned long track_progress(void);
 /* The input number (1, 2, …) of the last finished Event. */
 unsigned long long track_done(void);
 /* Events not finished yet. */
 size_t	track_waiting(void);
-/*
- * Around dest_shutdown(): lines still queued are then spilled (finished:
- * dead-lettered) or dropped (not finished: neither they nor any later
- * Event is acknowledged).
- */
-void	track_shutdown_begin(void);
-void	track_shutdown_end(void);
 void	track_free(void);
 
 /* The ack channel: a FIFO (opened once it has a reader) or a regular file. */

@@ -6,10 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "dest.h"
 #include "hash.h"
 #include "jsonw.h"
@@ -36,9 +40,18 @@ static const struct dest_kind *const dest_kinds[] = {
 #define BACKOFF_MAX	30.0
 #define CONNECT_SECS	10.0	/* a connection not made by then is retried */
 
-struct dest_opts dest_opt = { 10000, NULL, 64u << 10 };
+struct dest_opts dest_opt = { 10000, 256, NULL, 64u << 10 };
 
 static struct dest *htab[1u << HBITS];
+/* Template destinations: least recently used first. */
+static struct dest *lru_first, *lru_last;
+static size_t ntmpl, nopened, open_cap;
+static struct {
+	unsigned long n, delivered, failed, spilled;
+} gone;
+static unsigned long lost_gone, spilled_gone;	/* for dest_lost(), dest_spilled() */
+static void refull(struct dest *d);
+static void free_evicted(void);
 static struct dest *first, *last;
 static int ndest, nfull;
 
@@ -53,8 +66,28 @@ dest_now(void)
 
 /* --- the queue ----------------------------------------------------------- */
 
+/* Room for one more ticket in the ring (a power of two). */
+static void
+tk_room(struct dq *q)
+{
+	struct dest_ticket *nt;
+	size_t ncap, k;
+
+	if (q->nlines < q->tkcap)
+		return;
+	ncap = q->tkcap ? q->tkcap * 2 : 16;
+	if ((nt = malloc(ncap * sizeof(*nt))) == NULL)
+		abort();
+	for (k = 0; k < q->nlines; k++)
+		nt[k] = *dq_ticket(q, k);
+	free(q->tk);
+	q->tk = nt;
+	q->tkcap = ncap;
+	q->tkhead = 0;
+}
+
 void
-dq_push(struct dq *q, const char *line, size_t n)
+dq_push(struct dq *q, const char *line, size_t n, const struct dest_ticket *t)
 {
 	if (q->head == q->b.len) {	/* empty: start over at 0 */
 		q->head = q->sent = q->b.len = 0;
@@ -66,6 +99,8 @@ dq_push(struct dq *q, const char *line, size_t n)
 	}
 	buf_put(&q->b, line, n);
 	buf_putc(&q->b, '\n');
+	tk_room(q);
+	*dq_ticket(q, q->nlines) = *t;
 	q->nlines++;
 	q->pushed++;
 }
@@ -75,36 +110,71 @@ dq_ack(struct dq *q, size_t k)
 {
 	const char *p;
 
+	if (k >= q->nlines && q->nlines > 0) {	/* all of it */
+		q->tkhead = (q->tkhead + q->nlines) & (q->tkcap - 1);
+		q->nlines = 0;
+		q->head = q->sent = q->b.len = 0;
+		return;
+	}
 	while (k-- > 0 && q->nlines > 0) {
 		p = memchr(q->b.p + q->head, '\n', q->b.len - q->head);
 		q->head = (size_t)(p - q->b.p) + 1;
 		q->nlines--;
+		q->tkhead = (q->tkhead + 1) & (q->tkcap - 1);
 	}
 	if (q->sent < q->head)
 		q->sent = q->head;
 }
 
-size_t
-dq_ack_sent(struct dq *q)
+const char *
+dq_first(const struct dq *q, size_t *n)
 {
-	const char *p, *e;
+	const char *p, *nl;
+
+	if (q->nlines == 0)
+		return NULL;
+	p = q->b.p + q->head;
+	nl = memchr(p, '\n', q->b.len - q->head);
+	*n = (size_t)(nl - p);
+	return p;
+}
+
+size_t
+dq_whole(const struct dq *q, size_t nbytes)
+{
+	const char *p = q->b.p + q->head, *e;
 	size_t k = 0;
 
-	if (q->sent == q->b.len) {	/* all written: no need to count */
-		k = q->nlines;
-		q->head = q->sent;
-		q->nlines = 0;
-		return k;
-	}
-	p = q->b.p + q->head;
-	e = q->b.p + q->sent;
+	if (nbytes > q->b.len - q->head)
+		nbytes = q->b.len - q->head;
+	if (nbytes == q->b.len - q->head)	/* all of it: no need to count */
+		return q->nlines;
+	e = p + nbytes;
 	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
 		p++;
 		k++;
-		q->head = (size_t)(p - q->b.p);
 	}
-	q->nlines -= k;
 	return k;
+}
+
+size_t
+dq_sent_lines(const struct dq *q)
+{
+	return dq_whole(q, q->sent - q->head);
+}
+
+int
+dq_pop(struct dq *q, buf *out, struct dest_ticket *t)
+{
+	const char *p;
+	size_t n;
+
+	if (q->sent != q->head || (p = dq_first(q, &n)) == NULL)
+		return -1;
+	buf_put(out, p, n);
+	*t = *dq_ticket(q, 0);
+	dq_ack(q, 1);
+	return 0;
 }
 
 /* --- the registry -------------------------------------------------------- */
@@ -143,16 +213,142 @@ dest_kinds_help(void)
 	return help;
 }
 
+static unsigned
+hash(const char *s, size_t n)
+{
+	return (unsigned)(hash_bytes(s, n) & ((1u << HBITS) - 1));
+}
+
+static void
+lru_unlink(struct dest *d)
+{
+	if (d->lru_prev != NULL)
+		d->lru_prev->lru_next = d->lru_next;
+	else if (lru_first == d)
+		lru_first = d->lru_next;
+	if (d->lru_next != NULL)
+		d->lru_next->lru_prev = d->lru_prev;
+	else if (lru_last == d)
+		lru_last = d->lru_prev;
+	d->lru_prev = d->lru_next = NULL;
+}
+
+static void
+lru_touch(struct dest *d)
+{
+	if (lru_last == d)
+		return;
+	lru_unlink(d);
+	d->lru_prev = lru_last;
+	if (lru_last != NULL)
+		lru_last->lru_next = d;
+	else
+		lru_first = d;
+	lru_last = d;
+}
+
+static void
+hash_unlink(struct dest *d)
+{
+	struct dest **pp = &htab[hash(d->name, strlen(d->name))];
+
+	while (*pp != NULL && *pp != d)
+		pp = &(*pp)->hnext;
+	if (*pp == d)
+		*pp = d->hnext;
+	d->hnext = NULL;
+}
+
+size_t
+dest_max_open(void)
+{
+	struct rlimit rl;
+	size_t cap = dest_opt.max_open, fit;
+
+	if (open_cap != 0)
+		return open_cap;
+	/* A handler holds two descriptors (three with #confirm); keep 32 for
+	 * the rest (fixed destinations, spill files, the ack channel). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+		fit = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 32) / 3 : 8;
+		if (fit < cap)
+			cap = fit;
+	}
+	return open_cap = cap > 0 ? cap : 1;
+}
+
+static int has_work(struct dest *d);
+static void dest_close(struct dest *d);
+
+/* Nothing queued, nothing in a handler's hands: may be closed and forgotten. */
+static int
+idle(struct dest *d)
+{
+	return !d->evicted && !dq_busy(&d->q) && !has_work(d) && !d->connecting;
+}
+
+/* Close d for good; dest_service() frees it once its handler is gone. */
+static void
+evict(struct dest *d)
+{
+	d->evicted = 1;
+	lru_unlink(d);
+	hash_unlink(d);	/* a new line for this text makes a new instance */
+	ntmpl--;
+	if (d->kind->finish == NULL || !d->opened)
+		dest_close(d);
+	else if (!d->kind->finish(d))
+		dest_close(d);
+}
+
+/* Make room for one more open template destination. 0, or -1: none idle. */
+static int
+room_to_open(void)
+{
+	struct dest *d;
+
+	if (nopened < dest_max_open())
+		return 0;
+	for (d = lru_first; d != NULL; d = d->lru_next)
+		if (d->opened && idle(d)) {
+			evict(d);
+			break;
+		}
+	return nopened < dest_max_open() ? 0 : -1;
+}
+
+/* Forget the least recently used idle instances beyond 4 times the bound, but keep. */
+static void
+forget_idle(struct dest *keep)
+{
+	struct dest *d, *nx;
+
+	for (d = lru_first; d != NULL && ntmpl > 4 * dest_max_open(); d = nx) {
+		nx = d->lru_next;
+		if (d != keep && idle(d))
+			evict(d);
+	}
+}
+
 struct dest *
-dest_get(const char *name, size_t n, char *err, size_t errlen)
+dest_get(const char *name, size_t n, int tmpl, char *err, size_t errlen)
 {
 	unsigned h = (unsigned)(hash_bytes(name, n) & ((1u << HBITS) - 1));
 	struct dest *d;
 	const char *arg;
 
 	for (d = htab[h]; d != NULL; d = d->hnext)
-		if (strlen(d->name) == n && memcmp(d->name, name, n) == 0)
+		if (strlen(d->name) == n && memcmp(d->name, name, n) == 0) {
+			if (d->tmpl && tmpl) {
+				lru_touch(d);
+			} else if (d->tmpl) {	/* a fixed rule names it too: kept */
+				d->tmpl = 0;
+				lru_unlink(d);
+				ntmpl--;
+				nopened -= d->opened;
+			}
 			return d;
+		}
 	if ((d = calloc(1, sizeof(*d))) == NULL ||
 	    (d->name = strndup(name, n)) == NULL) {
 		free(d);
@@ -162,6 +358,8 @@ dest_get(const char *name, size_t n, char *err, size_t errlen)
 	d->fd = -1;
 	d->spill_fd = -1;
 	d->reject_fd = -1;
+	d->aux_fd = -1;
+	d->look_ms = -1;
 	d->kind = dest_kind_of(d->name, &arg);
 	if (d->kind == NULL || d->kind->init(d, arg, err, errlen) == -1) {
 		if (d->kind == NULL)
@@ -173,6 +371,13 @@ dest_get(const char *name, size_t n, char *err, size_t errlen)
 	}
 	if (d->label == NULL && (d->label = strdup(d->name)) == NULL)
 		abort();
+	{	/* template values may hold anything: no raw control byte in a message */
+		buf shown = BUF_INIT;
+
+		dest_escape(&shown, d->label, strlen(d->label));
+		free(d->label);
+		d->label = buf_cstr(&shown);
+	}
 	d->hnext = htab[h];
 	htab[h] = d;
 	if (last != NULL)
@@ -181,7 +386,23 @@ dest_get(const char *name, size_t n, char *err, size_t errlen)
 		first = d;
 	last = d;
 	ndest++;
+	if (tmpl) {
+		d->tmpl = 1;
+		ntmpl++;
+		lru_touch(d);
+		forget_idle(d);
+	}
 	return d;
+}
+
+void
+dest_closed_counts(unsigned long *n, unsigned long *delivered,
+    unsigned long *failed, unsigned long *spilled)
+{
+	*n = gone.n;
+	*delivered = gone.delivered;
+	*failed = gone.failed;
+	*spilled = gone.spilled;
 }
 
 struct dest *
@@ -215,25 +436,41 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Append bytes to SPILL/LABEL.ndjson (suffix ".ndjson"), opened on first use. */
+/*
+ * SPILL/NAME.ndjson, where NAME is short and unique whatever the
+ * destination text: up to 40 readable bytes of the label (others as '_')
+ * and 16 hex digits of a hash of the whole text.
+ */
+static char *
+spill_name(const char *text, const char *suffix)
+{
+	buf path = BUF_INIT;
+	const char *s;
+	unsigned long long h = (unsigned long long)hash_bytes(text, strlen(text));
+	char hex[24];
+	int k;
+
+	buf_puts(&path, dest_opt.spill_dir);
+	buf_putc(&path, '/');
+	for (s = text, k = 0; *s && k < 40; s++, k++) {
+		int ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || *s == '-';
+		buf_putc(&path, ok ? *s : '_');
+	}
+	snprintf(hex, sizeof(hex), "-%016llx", h);
+	buf_puts(&path, hex);
+	buf_puts(&path, suffix);
+	return buf_cstr(&path);
+}
+
+/* Append bytes to a spill file of d (suffix ".ndjson"), opened on first use. */
 static int
 spill_to(struct dest *d, int *fd, char **pathp, const char *suffix,
     const char *p, size_t n)
 {
 	if (*fd == -1) {
-		buf path = BUF_INIT;
-		const char *s;
-
-		buf_puts(&path, dest_opt.spill_dir);
-		buf_putc(&path, '/');
-		for (s = d->label; *s; s++) {
-			int ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-			    (*s >= '0' && *s <= '9') || *s == '.' || *s == '-';
-			buf_putc(&path, ok ? *s : '_');
-		}
-		buf_puts(&path, suffix);
 		free(*pathp);
-		*pathp = buf_cstr(&path);
+		*pathp = spill_name(d->label, suffix);
 		*fd = open(*pathp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (*fd == -1) {
 			log_warn("%s: cannot open the spill file %s: %s",
@@ -249,44 +486,150 @@ spill_to(struct dest *d, int *fd, char **pathp, const char *suffix,
 	return 0;
 }
 
-/* Append bytes (whole lines) to d's dead-letter file. */
+/* Append one line (a newline is added) to d's dead-letter file. */
 static int
 spill(struct dest *d, const char *p, size_t n)
 {
-	return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", p, n);
+	struct iovec iov[2];
+	ssize_t w;
+
+	if (d->spill_fd == -1 && spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson",
+	    "", 0) == -1)
+		return -1;
+	iov[0].iov_base = (void *)p;
+	iov[0].iov_len = n;
+	iov[1].iov_base = (void *)"\n";
+	iov[1].iov_len = 1;
+	/* Small lines go in one write, whole; others in pieces. */
+	w = writev(d->spill_fd, iov, 2);
+	if (w == (ssize_t)n + 1)
+		return 0;
+	if (w >= 0 && (size_t)w < n)
+		return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson",
+		    p + w, n - (size_t)w) == 0 &&
+		    spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", "\n", 1) == 0 ? 0 : -1;
+	if (w == (ssize_t)n)
+		return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", "\n", 1);
+	log_warn("%s: cannot write the spill file %s: %s", d->label, d->spill_path,
+	    strerror(errno));
+	return -1;
 }
 
-void
-dest_reject(struct dest *d, const char *line, size_t n, int status,
+/* Refused for good: kept with the reason with --spill (0), else -1. */
+static int
+keep_refused(struct dest *d, const char *line, size_t n, int status,
     const char *why)
 {
 	buf b = BUF_INIT;
-	int rc = -1;
+	int rc;
 
-	if (n > 0 && line[n - 1] == '\n')
-		n--;
-	d->lost++;
-	if (dest_opt.spill_dir != NULL) {
-		buf_puts(&b, "{");
-		if (status != 0) {
-			buf_puts(&b, "\"status\":");
-			jw_int(&b, status);
-			buf_puts(&b, ",");
-		}
-		buf_puts(&b, "\"error\":");
-		jw_str(&b, why, strlen(why));
-		buf_puts(&b, ",\"event\":");
-		buf_put(&b, line, n);
-		buf_puts(&b, "}\n");
-		rc = spill_to(d, &d->reject_fd, &d->reject_path, ".rejected.ndjson",
-		    b.p, b.len);
-		buf_free(&b);
+	if (dest_opt.spill_dir == NULL)
+		return -1;
+	buf_puts(&b, "{");
+	if (status != 0) {
+		buf_puts(&b, "\"status\":");
+		jw_int(&b, status);
+		buf_puts(&b, ",");
 	}
-	if (d->rejected++ == 0)
-		log_warn("%s: the destination refused a line: %s%s%s", d->label, why,
-		    rc == 0 ? "; kept in " : "", rc == 0 ? d->reject_path : "");
-	if (rc == -1)
-		d->failed++;
+	buf_puts(&b, "\"error\":");
+	jw_str(&b, why, strlen(why));
+	buf_puts(&b, ",\"event\":");
+	buf_put(&b, line, n);
+	buf_puts(&b, "}\n");
+	rc = spill_to(d, &d->reject_fd, &d->reject_path, ".rejected.ndjson",
+	    b.p, b.len);
+	buf_free(&b);
+	return rc;
+}
+
+void
+dest_escape(buf *out, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (; n > 0; s++, n--) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c == 0x7f) {
+			buf_puts(out, "\\x");
+			buf_putc(out, hex[c >> 4]);
+			buf_putc(out, hex[c & 15]);
+		} else {
+			buf_putc(out, (char)c);
+		}
+	}
+}
+
+/* --- delivery reports ---------------------------------------------------- */
+
+void
+dest_report(struct dest *d, struct dest_ticket *t, const char *line, size_t n,
+    enum dest_fate f, int status, const char *why)
+{
+	if (t->done || f == DEST_RETRY)
+		return;
+	if (f == DEST_REFUSED) {
+		int kept = keep_refused(d, line, n, status, why);
+		buf shown = BUF_INIT;
+
+		if (d->rejected++ == 0) {
+			dest_escape(&shown, why, strlen(why));
+			log_warn("%s: the destination refused a line: %s%s%s",
+			    d->label, buf_cstr(&shown), kept == 0 ? "; kept in " : "",
+			    kept == 0 ? d->reject_path : "");
+			buf_free(&shown);
+		}
+		if (kept != 0)
+			f = DEST_FAILED;	/* else DEST_REFUSED: kept, finished */
+	}
+	track_report(d, t, f);
+}
+
+void
+dest_settle(struct dest *d, size_t k, enum dest_fate f, int status,
+    const char *why)
+{
+	struct dq *q = &d->q;
+	const char *p, *nl;
+	size_t j;
+
+	if (k > q->nlines)
+		k = q->nlines;
+	if (f == DEST_DELIVERED) {	/* the common case: no need for the bytes */
+		for (j = 0; j < k; j++)
+			track_report(d, dq_ticket(q, j), f);
+	} else {
+		p = q->b.p + q->head;
+		for (j = 0; j < k; j++) {
+			nl = memchr(p, '\n', q->b.len - (size_t)(p - q->b.p));
+			dest_report(d, dq_ticket(q, j), p, (size_t)(nl - p), f,
+			    status, why);
+			p = nl + 1;
+		}
+	}
+	dq_ack(q, k);
+	refull(d);
+}
+
+void
+dest_retry(struct dest *d, double now, const char *fmt, ...)
+{
+	va_list ap;
+	char why[sizeof(d->err)];
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	d->retried += dq_sent_lines(&d->q);
+	dq_rewind(&d->q);
+	dest_fail(d, now, "%s", why);
+}
+
+int
+dest_errno_final(int e)
+{
+	return e == ENAMETOOLONG || e == EISDIR || e == EINVAL || e == ENOTDIR ||
+	    e == ELOOP;
 }
 
 /* --- queueing ------------------------------------------------------------ */
@@ -295,6 +638,14 @@ dest_reject(struct dest *d, const char *line, size_t n, int status,
 static int
 has_work(struct dest *d)
 {
+	size_t unsent;
+
+	/* A kind whose reader takes lines later (exec): once they are all in
+	 * its hands, the end of the run may come (EOF lets it finish). */
+	if (d->kind->taken != NULL) {
+		dq_unsent(&d->q, &unsent);
+		return unsent > 0 || (d->kind->busy != NULL && d->kind->busy(d));
+	}
 	return dq_busy(&d->q) || (d->kind->busy != NULL && d->kind->busy(d));
 }
 
@@ -312,49 +663,36 @@ refull(struct dest *d)
 
 static void service_one(struct dest *d, double now, int idle);
 
-int
-dest_push(struct dest *d, const char *line, size_t n)
+void
+dest_push(struct dest *d, const char *line, size_t n, const struct dest_ticket *t)
 {
+	struct dq *q = &d->q;
+	struct dest_ticket one = *t;
+
 	if (d->dead) {
-		d->failed++;
-		return -2;
+		dest_report(d, &one, line, n, DEST_FAILED, 0, NULL);
+		return;
 	}
-	if (d->q.nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL)
+	if (q->nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL)
 		service_one(d, dest_now(), 1);	/* spill only what cannot go now */
-	if (d->q.nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL) {
-		struct dq *q = &d->q;
-		const char *nl;
-		int rc;
+	if (q->nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL) {
+		const char *p;
+		size_t pn = 0;
 
 		if (q->sent == q->head) {
 			/* Spill the oldest line and queue the new one: the
 			 * dead-letter file stays in input order. */
-			nl = memchr(q->b.p + q->head, '\n', q->b.len - q->head);
-			rc = spill(d, q->b.p + q->head, (size_t)(nl + 1 - (q->b.p + q->head)));
-			if (rc == 0) {
-				q->head = q->sent = (size_t)(nl + 1 - q->b.p);
-				q->nlines--;
-			}
+			p = dq_first(q, &pn);
+			dest_settle(d, 1, spill(d, p, pn) == 0 ? DEST_SPILLED :
+			    DEST_FAILED, 0, NULL);
 		} else {
-			buf one = BUF_INIT;
-
-			buf_put(&one, line, n);
-			buf_putc(&one, '\n');
-			rc = spill(d, one.p, one.len);
-			buf_free(&one);
+			dest_report(d, &one, line, n, spill(d, line, n) == 0 ?
+			    DEST_SPILLED : DEST_FAILED, 0, NULL);
+			return;
 		}
-		d->lost++;
-		if (rc == -1) {
-			d->failed++;
-			return -1;
-		}
-		d->spilled++;
-		if (q->nlines >= dest_opt.qmax)
-			return 0;	/* the new line itself was spilled */
 	}
-	dq_push(&d->q, line, n);
+	dq_push(q, line, n, t);
 	refull(d);
-	return 0;
 }
 
 int
@@ -369,7 +707,7 @@ dest_pending(void)
 	struct dest *d;
 
 	for (d = first; d != NULL; d = d->next)
-		if (!d->dead && has_work(d))
+		if (!d->dead && !d->evicted && has_work(d))
 			return 1;
 	return 0;
 }
@@ -432,21 +770,52 @@ dest_close(struct dest *d)
 		close(d->fd);
 	d->fd = -1;
 	d->wait_out = 0;
+	/* A handler keeps its pipe (and process) until evicted or the end. */
+	if (d->tmpl && d->opened && d->kind->finish == NULL && !d->evicted) {
+		d->opened = 0;
+		nopened--;
+	}
 }
 
-/* Give up on d for good: what waits is counted as failed. */
+/* Give up on d for good: what waits fails. */
 static void
 dest_kill(struct dest *d)
 {
 	d->dead = 1;
-	d->failed += d->q.nlines;
-	d->q.nlines = 0;
-	d->q.head = d->q.sent = d->q.b.len = 0;
+	dest_settle(d, d->q.nlines, DEST_FAILED, 0, NULL);
 	dest_close(d);
 	refull(d);
 }
 
 /* --- driving ------------------------------------------------------------- */
+
+/* Report the lines written whole (a stream kind whose reader took them). */
+static void
+stream_taken(struct dest *d)
+{
+	if (!(d->kind->flags & DEST_TAKEN_LATER))
+		dest_settle(d, dq_sent_lines(&d->q), DEST_DELIVERED, 0, NULL);
+}
+
+/*
+ * A write failed part-way into a line: take a regular file back to where
+ * that line started, so that the retry leaves no fragment behind.
+ */
+static void
+stream_cut(struct dest *d)
+{
+	size_t frag = d->q.sent - d->q.head;
+	struct stat st;
+	off_t end;
+
+	if (frag == 0 || (d->kind->flags & DEST_TAKEN_LATER) ||
+	    fstat(d->fd, &st) == -1 || !S_ISREG(st.st_mode))
+		return;
+	if ((end = lseek(d->fd, 0, SEEK_CUR)) == -1 || end < (off_t)frag ||
+	    ftruncate(d->fd, end - (off_t)frag) == -1)
+		log_warn("%s: cannot remove the part of a line written before "
+		    "the error: %s", d->label, strerror(errno));
+}
 
 /* Write what waits to a stream kind's descriptor. */
 static void
@@ -455,6 +824,7 @@ stream_write(struct dest *d, double now)
 	const char *p;
 	size_t n;
 	ssize_t w;
+	int e;
 
 	for (;;) {
 		p = dq_unsent(&d->q, &n);
@@ -471,21 +841,23 @@ stream_write(struct dest *d, double now)
 			d->wait_out = 1;
 			break;
 		}
-		if (w == -1 && errno == EPIPE && (d->kind->flags & DEST_EPIPE_FINAL)) {
-			log_info("%s: the reader went away", d->label);
-			d->delivered += dq_ack_sent(&d->q);
+		e = w == -1 ? errno : EIO;
+		stream_taken(d);
+		if (e == EPIPE && (d->kind->flags & DEST_EPIPE_FINAL)) {
+			log_warn("%s: the reader went away: %zu line%s not delivered, "
+			    "and no later one", d->label, d->q.nlines,
+			    d->q.nlines == 1 ? "" : "s");
 			dest_kill(d);
 			return;
 		}
 		/* The reader went away or the device failed: send again, whole lines. */
-		dest_fail(d, now, "write failed: %s", w == -1 ? strerror(errno) : "no progress");
+		stream_cut(d);
 		dest_close(d);
-		d->delivered += dq_ack_sent(&d->q);
-		dq_rewind(&d->q);
+		dest_retry(d, now, "write failed: %s", w == -1 ? strerror(e) : "no progress");
 		refull(d);
 		return;
 	}
-	d->delivered += dq_ack_sent(&d->q);
+	stream_taken(d);
 	refull(d);
 }
 
@@ -496,6 +868,14 @@ open_step(struct dest *d, double now)
 	int r;
 
 	d->err[0] = '\0';
+	if (d->tmpl && !d->opened) {
+		if (room_to_open() == -1) {	/* --max-open busy ones: soon */
+			d->retry_at = now + BACKOFF_MIN;
+			return 1;
+		}
+		d->opened = 1;	/* counted from the attempt: descriptors or a process */
+		nopened++;
+	}
 	r = d->kind->open(d);
 	d->connecting = 0;
 	if (r == -1) {
@@ -505,6 +885,15 @@ open_step(struct dest *d, double now)
 		if (d->fd != -1)
 			dest_close(d);
 		dest_fail(d, now, "%s", why);
+		return -1;
+	}
+	if (r == 2) {	/* never: every line waiting is refused */
+		char why[sizeof(d->err)];
+
+		memcpy(why, d->err, sizeof(why));
+		if (d->fd != -1)
+			dest_close(d);
+		dest_settle(d, d->q.nlines, DEST_REFUSED, 0, why);
 		return -1;
 	}
 	if (r == 1 && d->fd != -1) {	/* connecting */
@@ -521,7 +910,8 @@ open_step(struct dest *d, double now)
 		return 1;
 	}
 	d->wait_out = 0;
-	if (d->kind->io == NULL)	/* protocol kinds wait for a reply */
+	/* Protocol kinds wait for a reply, a handler for its first read. */
+	if (d->kind->io == NULL && !(d->kind->flags & DEST_TAKEN_LATER))
 		dest_ok(d);
 	return 0;
 }
@@ -537,11 +927,10 @@ stream_peer(struct dest *d, double now)
 		;
 	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
 		return;
-	dest_fail(d, now, "the receiver closed the connection%s%s",
-	    r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
+	stream_taken(d);
 	dest_close(d);
-	d->delivered += dq_ack_sent(&d->q);
-	dq_rewind(&d->q);
+	dest_retry(d, now, "the receiver closed the connection%s%s",
+	    r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
 	refull(d);
 }
 
@@ -550,7 +939,7 @@ service_one(struct dest *d, double now, int idle)
 {
 	size_t unsent;
 
-	if (d->dead)
+	if (d->dead || d->evicted)
 		return;
 	if (d->want_reopen && d->q.head == d->q.sent) {
 		d->want_reopen = 0;
@@ -580,10 +969,11 @@ service_one(struct dest *d, double now, int idle)
 		return;
 	}
 	dq_unsent(&d->q, &unsent);
-	if (d->wait_out || unsent == 0)
-		return;
-	if (idle || unsent >= dest_opt.hiwat || d->full)
+	if (!d->wait_out && unsent > 0 &&
+	    (idle || unsent >= dest_opt.hiwat || d->full))
 		stream_write(d, now);
+	if (d->kind->taken != NULL && d->fd != -1 && d->q.sent > d->q.head)
+		d->look_ms = d->kind->taken(d, now);
 }
 
 void
@@ -591,6 +981,7 @@ dest_service(double now, int idle)
 {
 	struct dest *d;
 
+	free_evicted();
 	for (d = first; d != NULL; d = d->next)
 		service_one(d, now, idle);
 }
@@ -605,8 +996,17 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 	size_t unsent;
 
 	for (d = first; d != NULL; d = d->next) {
-		if (d->dead)
+		if (d->dead || d->evicted)
 			continue;
+		if (d->aux_fd != -1 && n < max) {
+			pfd[n].fd = d->aux_fd;
+			pfd[n].events = POLLIN;
+			pfd[n].revents = 0;
+			who[n++] = d;
+		}
+		if (d->kind->taken != NULL && d->look_ms >= 0 && d->q.sent > d->q.head &&
+		    (*timeout < 0 || d->look_ms < *timeout))
+			*timeout = d->look_ms;
 		if (d->fd == -1 || d->connecting) {
 			if (d->connecting && n < max) {
 				pfd[n].fd = d->fd;
@@ -642,9 +1042,13 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 }
 
 void
-dest_revents(struct dest *d, short revents, double now)
+dest_revents(struct dest *d, int fd, short revents, double now)
 {
-	if (revents == 0 || d->dead || d->fd == -1)
+	if (revents != 0 && fd == d->aux_fd && fd != -1) {
+		d->kind->aux(d, now);
+		return;
+	}
+	if (revents == 0 || d->dead || d->fd == -1 || fd != d->fd)
 		return;
 	if (d->connecting) {
 		if (open_step(d, now) == 0)
@@ -697,7 +1101,7 @@ dest_lost(void)
 
 	for (d = first; d != NULL; d = d->next)
 		n += d->lost;
-	return n;
+	return n + lost_gone;
 }
 
 unsigned long
@@ -708,45 +1112,18 @@ dest_spilled(void)
 
 	for (d = first; d != NULL; d = d->next)
 		n += d->spilled;
-	return n;
+	return n + spilled_gone;
 }
 
 unsigned long
 dest_shutdown(double deadline)
 {
 	struct dest *d;
-	unsigned long lost = 0;
+	unsigned long kept = 0, before;
 	int busy;
+	size_t n, pn = 0;
+	const char *p;
 
-	for (d = first; d != NULL; d = d->next) {
-		size_t n = d->q.nlines;
-
-		if (n == 0 || d->dead)
-			continue;
-		d->lost += n;
-		lost += n;
-		if (dest_opt.spill_dir != NULL &&
-		    spill(d, d->q.b.p + d->q.head, d->q.b.len - d->q.head) == 0) {
-			d->spilled += n;
-		} else {
-			d->failed += n;
-			log_warn("%s: %zu line%s not delivered: %s", d->label, n,
-			    n == 1 ? "" : "s", d->err[0] ? d->err : "no time left");
-		}
-		d->q.nlines = 0;
-		d->q.head = d->q.sent = d->q.b.len = 0;
-	}
-	for (d = first; d != NULL; d = d->next)
-	{
-		if (d->spilled > 0)
-			log_warn("%s: %lu line%s spilled to %s", d->label, d->spilled,
-			    d->spilled == 1 ? "" : "s", d->spill_path);
-		if (d->rejected > 0)
-			log_warn("%s: %lu line%s refused by the destination%s%s",
-			    d->label, d->rejected, d->rejected == 1 ? "" : "s",
-			    d->reject_fd != -1 ? ", kept in " : "",
-			    d->reject_fd != -1 ? d->reject_path : "");
-	}
 	/* Let handlers finish their input, within the drain time. */
 	do {
 		busy = 0;
@@ -763,7 +1140,89 @@ dest_shutdown(double deadline)
 	} while (busy);
 	for (d = first; d != NULL; d = d->next)
 		dest_close(d);
-	return lost;
+	/* What is left was not delivered: spilled, or dropped. */
+	for (d = first; d != NULL; d = d->next) {
+		size_t k;
+
+		for (k = n = 0; k < d->q.nlines; k++)	/* #confirm: some told already */
+			n += !dq_ticket(&d->q, k)->done;
+		if (n == 0) {
+			dest_settle(d, d->q.nlines, DEST_DROPPED, 0, NULL);
+			continue;
+		}
+		before = d->spilled;
+		while ((p = dq_first(&d->q, &pn)) != NULL)
+			dest_settle(d, 1, dest_opt.spill_dir != NULL && spill(d, p, pn) == 0 ?
+			    DEST_SPILLED : DEST_DROPPED, 0, NULL);
+		kept += d->spilled - before;
+		if (d->spilled - before < n)
+			log_warn("%s: %zu line%s not delivered: %s", d->label,
+			    n - (d->spilled - before), n - (d->spilled - before) == 1 ? "" : "s",
+			    d->err[0] ? d->err : "no time left");
+	}
+	for (d = first; d != NULL; d = d->next) {
+		if (d->spilled > 0)
+			log_warn("%s: %lu line%s spilled to %s", d->label, d->spilled,
+			    d->spilled == 1 ? "" : "s", d->spill_path);
+		if (d->rejected > 0)
+			log_warn("%s: %lu line%s refused by the destination%s%s",
+			    d->label, d->rejected, d->rejected == 1 ? "" : "s",
+			    d->reject_fd != -1 ? ", kept in " : "",
+			    d->reject_fd != -1 ? d->reject_path : "");
+	}
+	return kept;
+}
+
+static void
+dest_free_one(struct dest *d)
+{
+	if (d->kind->free != NULL)
+		d->kind->free(d);
+	if (d->spill_fd != -1)
+		close(d->spill_fd);
+	if (d->reject_fd != -1)
+		close(d->reject_fd);
+	free(d->spill_path);
+	free(d->reject_path);
+	buf_free(&d->q.b);
+	free(d->q.tk);
+	free(d->label);
+	free(d->name);
+	free(d);
+}
+
+/* Free the evicted instances whose handler is gone: their counts are kept. */
+static void
+free_evicted(void)
+{
+	struct dest *d, *nx, *prev = NULL;
+
+	for (d = first; d != NULL; d = nx) {
+		nx = d->next;
+		/* (an instance with lines is never evicted: idle()) */
+		if (!d->evicted || dq_busy(&d->q) || (d->kind->finish != NULL &&
+		    d->opened && d->kind->finish(d))) {
+			prev = d;
+			continue;
+		}
+		dest_close(d);
+		if (prev != NULL)
+			prev->next = nx;
+		else
+			first = nx;
+		if (last == d)
+			last = prev;
+		if (d->opened)
+			nopened--;
+		gone.n++;
+		gone.delivered += d->delivered;
+		gone.failed += d->failed;
+		gone.spilled += d->spilled;
+		lost_gone += d->lost;
+		spilled_gone += d->spilled;
+		ndest--;
+		dest_free_one(d);
+	}
 }
 
 void
@@ -773,20 +1232,11 @@ dest_free_all(void)
 
 	for (d = first; d != NULL; d = nx) {
 		nx = d->next;
-		if (d->kind->free != NULL)
-			d->kind->free(d);
-		if (d->spill_fd != -1)
-			close(d->spill_fd);
-		if (d->reject_fd != -1)
-			close(d->reject_fd);
-		free(d->spill_path);
-		free(d->reject_path);
-		buf_free(&d->q.b);
-		free(d->label);
-		free(d->name);
-		free(d);
+		dest_free_one(d);
 	}
 	first = last = NULL;
+	lru_first = lru_last = NULL;
 	memset(htab, 0, sizeof(htab));
 	ndest = nfull = 0;
+	ntmpl = nopened = 0;
 }

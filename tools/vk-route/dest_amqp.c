@@ -8,7 +8,7 @@
  * application/json, message_id the event_id) published with mandatory set
  * on a channel in confirm mode. A line is delivered when the broker acks
  * it; a nack, or a return (unroutable) followed by its ack, refuses it for
- * good with the reason (dest_reject). Up to WINDOW messages wait for their
+ * good with the reason (DEST_REFUSED). Up to WINDOW messages wait for their
  * confirms. A lost connection is retried with backoff and the unconfirmed
  * lines are published again in order (at least once: at most WINDOW may
  * arrive twice; the event_id tells them apart).
@@ -1044,23 +1044,20 @@ static void
 apply(struct dest *d, const buf *res)
 {
 	struct amqpd *a = d->priv;
-	const char *p = res->p, *e = res->p + res->len, *line, *nl;
-	size_t n;
+	const char *p = res->p, *e = res->p + res->len;
+	size_t n = 0;
 
 	while (p < e) {
-		line = d->q.b.p + d->q.head;
-		nl = memchr(line, '\n', d->q.b.len - d->q.head);
-		n = (size_t)(nl - line);
-		if (*p++ == OUT_OK) {
-			d->delivered++;
-			dest_ok(d);
-		} else {
-			dest_reject(d, line, n, 0, p);
-			p += strlen(p) + 1;
-		}
+		dq_first(&d->q, &n);
 		a->hbytes -= n + 1;
 		a->handed--;
-		dq_ack(&d->q, 1);
+		if (*p++ == OUT_OK) {
+			dest_settle(d, 1, DEST_DELIVERED, 0, NULL);
+			dest_ok(d);
+		} else {
+			dest_settle(d, 1, DEST_REFUSED, 0, p);
+			p += strlen(p) + 1;
+		}
 	}
 }
 

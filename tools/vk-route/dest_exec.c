@@ -1,13 +1,24 @@
 /*
- * dest_exec.c - `exec:COMMAND ARGS…`: a handler process fed on its stdin.
+ * dest_exec.c - `exec:COMMAND ARGS…[#confirm]`: a handler process fed on
+ * its stdin.
  *
  * The command line is split like sh splits words ('…', "…", backslash),
  * with no expansion and no shell: event data never reaches a shell.
  *
- * The pipe outlives the handler: vk-route keeps its read end, so when a
- * handler dies, what it had not read stays in the pipe for the next one,
- * and lines still queued here wait meanwhile. Restarts back off (50 ms,
- * doubling to 30 s) while the handler keeps dying within 10 s of its start.
+ * A line is delivered when the handler READ it: vk-route keeps the pipe's
+ * read end too, and FIONREAD tells how much is still unread (bytes written
+ * minus bytes unread = bytes taken; whole lines taken are delivered). When
+ * a handler dies, what it had not read is taken back out of the pipe and
+ * sent, whole lines, to the next one; a handler that cannot start reads
+ * nothing, so nothing is delivered. Restarts back off (50 ms, doubling to
+ * 30 s) while the handler keeps dying within 10 s of its start.
+ *
+ * With #confirm the handler's standard output comes back to vk-route: the
+ * handler writes the event_id of each Event it has finished with, one per
+ * line, in any order, and only then is that line delivered. Lines read
+ * but not confirmed when a handler dies go to the next one; at the end of
+ * the run they are not delivered. An Event without a string event_id
+ * cannot be confirmed: it is delivered once read.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
@@ -21,15 +32,22 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ack.h"
 #include "dest.h"
 #include "log.h"
 
 #define STABLE_SECS	10.0
+#define LOOK_MS		20	/* how often to see what a handler read */
+#define CONFIRM_MAX	4096	/* a confirmation line longer than this is junk */
 
 struct execd {
 	char	**argv;
+	int	 confirm;	/* #confirm */
 	pid_t	 pid;		/* 0: not running */
 	int	 rfd, wfd;	/* the pipe, or -1 */
+	int	 cfd;		/* #confirm: the handler's stdout (our end), or -1 */
+	buf	 cbuf;		/* a confirmation line not yet whole */
+	int	 unknown_warned;
 	double	 started;
 	double	 bo;		/* backoff kept across restarts */
 	int	 closing;
@@ -119,12 +137,79 @@ unterminated:
 	return -1;
 }
 
+/*
+ * Where the options start: the last '#' outside quotes and not after a
+ * backslash (a template value is always quoted: never options). NULL: none.
+ */
+static const char *
+exec_fragment(const char *s)
+{
+	const char *hash = NULL;
+	char q = 0;
+
+	for (; *s != '\0'; s++) {
+		if (q == 0 && *s == '\\' && s[1] != '\0')
+			s++;
+		else if (q == '"' && *s == '\\' && s[1] != '\0')
+			s++;
+		else if (q == 0 && (*s == '\'' || *s == '"'))
+			q = *s;
+		else if (q != 0 && *s == q)
+			q = 0;
+		else if (q == 0 && *s == '#')
+			hash = s;
+	}
+	return hash;
+}
+
+/* Parse "#opt,opt" into x (NULL: check only). 0, or -1 with err. */
+static int
+exec_opts(const char *s, struct execd *x, char *err, size_t errlen)
+{
+	while (*s != '\0') {
+		size_t n = strcspn(s, ",");
+
+		if (n == 7 && strncmp(s, "confirm", 7) == 0) {
+			if (x != NULL)
+				x->confirm = 1;
+		} else {
+			snprintf(err, errlen, "unknown option #%.*s: the exec options are "
+			    "#confirm", (int)n, s);
+			return -1;
+		}
+		s += n + (s[n] == ',');
+	}
+	return 0;
+}
+
+/* Split arg into the command words and the options after '#'. */
+static int
+exec_parse(const char *arg, char ***argv, struct execd *x, char *err,
+    size_t errlen, size_t *col)
+{
+	const char *hash = exec_fragment(arg);
+	char *cmd = hash != NULL ? strndup(arg, (size_t)(hash - arg)) : strdup(arg);
+	int rc;
+
+	if (cmd == NULL)
+		abort();
+	rc = dest_split_argv(cmd, argv, err, errlen, col);
+	free(cmd);
+	if (rc == 0 && hash != NULL && exec_opts(hash + 1, x, err, errlen) == -1) {
+		*col = (size_t)(hash - arg) + 1;
+		free_argv(*argv);
+		*argv = NULL;
+		rc = -1;
+	}
+	return rc;
+}
+
 static int
 exec_check(const char *arg, char *err, size_t errlen, size_t *col)
 {
 	char **argv;
 
-	if (dest_split_argv(arg, &argv, err, errlen, col) == -1)
+	if (exec_parse(arg, &argv, NULL, err, errlen, col) == -1)
 		return -1;
 	if (strchr(argv[0], '{') != NULL) {
 		snprintf(err, errlen, "the command cannot be a template "
@@ -161,20 +246,28 @@ exec_init(struct dest *d, const char *arg, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (dest_split_argv(arg, &x->argv, err, errlen, &col) == -1) {
+	if (exec_parse(arg, &x->argv, x, err, errlen, &col) == -1) {
 		free(x);
 		return -1;
 	}
-	x->rfd = x->wfd = -1;
+	x->rfd = x->wfd = x->cfd = -1;
 	d->priv = x;
 	return 0;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
 }
 
 static int
 exec_open(struct dest *d)
 {
 	struct execd *x = d->priv;
-	int p[2];
+	int p[2], c[2] = { -1, -1 };
 	pid_t pid;
 
 	if (x->pid > 0) {	/* still running: only the descriptor was dropped */
@@ -190,9 +283,15 @@ exec_open(struct dest *d)
 		x->wfd = p[1];
 		fcntl(x->wfd, F_SETFL, fcntl(x->wfd, F_GETFL) | O_NONBLOCK);
 	}
+	if (x->confirm && pipe2(c, O_CLOEXEC) == -1) {
+		snprintf(d->err, sizeof(d->err), "pipe: %s", strerror(errno));
+		return -1;
+	}
 	pid = fork();
 	if (pid == -1) {
 		snprintf(d->err, sizeof(d->err), "fork: %s", strerror(errno));
+		close_fd(&c[0]);
+		close_fd(&c[1]);
 		return -1;
 	}
 	if (pid == 0) {
@@ -201,18 +300,190 @@ exec_open(struct dest *d)
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		if (dup2(x->rfd, 0) == -1)
+		if (dup2(x->rfd, 0) == -1 || (c[1] != -1 && dup2(c[1], 1) == -1))
 			_exit(126);
 		execvp(x->argv[0], x->argv);
 		dprintf(2, "%s: %s: cannot run %s: %s\n", log_prog, d->label,
 		    x->argv[0], strerror(errno));
 		_exit(127);
 	}
+	close_fd(&c[1]);
+	if (c[0] != -1) {
+		fcntl(c[0], F_SETFL, fcntl(c[0], F_GETFL) | O_NONBLOCK);
+		x->cfd = d->aux_fd = c[0];
+		buf_reset(&x->cbuf);
+	}
 	x->pid = pid;
 	x->started = dest_now();
 	d->fd = x->wfd;
 	log_info("%s: started, pid %ld", d->label, (long)pid);
 	return 0;
+}
+
+/* Bytes in the pipe that no handler has read yet. */
+static size_t
+unread(struct execd *x)
+{
+	int n = 0;
+
+	return x->rfd != -1 && ioctl(x->rfd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
+}
+
+/* Is this line's Event one the handler cannot confirm (no event_id)? */
+static int
+unconfirmable(const struct dest_ticket *t)
+{
+	size_t n;
+
+	return t->ev == 0 || track_id(t->ev, &n) == NULL;
+}
+
+/* Free the lines at the front whose fate is told (#confirm: in any order). */
+static void
+settle_done(struct dest *d)
+{
+	size_t k = 0;
+
+	while (k < d->q.nlines && dq_ticket(&d->q, k)->done)
+		k++;
+	if (k > 0)
+		dest_settle(d, k, DEST_DELIVERED, 0, NULL);
+}
+
+/* Report what the handler read since the last look. */
+static void
+take(struct dest *d)
+{
+	struct execd *x = d->priv;
+	size_t inflight = d->q.sent - d->q.head, left = unread(x), k, j;
+
+	if (left > inflight)
+		left = inflight;
+	k = dq_whole(&d->q, inflight - left);
+	if (k > 0 && d->failing && x->pid > 0)
+		dest_ok(d);	/* this handler reads: log the recovery */
+	if (!x->confirm) {
+		dest_settle(d, k, DEST_DELIVERED, 0, NULL);
+		return;
+	}
+	for (j = 0; j < k; j++) {
+		struct dest_ticket *t = dq_ticket(&d->q, j);
+
+		if (!t->done && unconfirmable(t))
+			track_report(d, t, DEST_DELIVERED);
+	}
+	settle_done(d);
+}
+
+static int
+exec_taken(struct dest *d, double now)
+{
+	(void)now;
+	take(d);
+	return unread(d->priv) > 0 ? LOOK_MS : -1;
+}
+
+/* #confirm: one line from the handler, an event_id it has finished with. */
+static void
+confirmed(struct dest *d, const char *id, size_t n)
+{
+	struct execd *x = d->priv;
+	size_t k, in, idn;
+	const char *tid;
+
+	if (n > 0 && id[n - 1] == '\r')
+		n--;
+	in = dq_sent_lines(&d->q);
+	for (k = 0; k < in; k++) {
+		struct dest_ticket *t = dq_ticket(&d->q, k);
+
+		if (!t->done && t->ev != 0 && (tid = track_id(t->ev, &idn)) != NULL &&
+		    idn == n && memcmp(tid, id, n) == 0) {
+			track_report(d, t, DEST_DELIVERED);
+			return;
+		}
+	}
+	if (!x->unknown_warned) {
+		buf shown = BUF_INIT;
+
+		dest_escape(&shown, id, n > 64 ? 64 : n);
+		log_warn("%s: the handler confirmed \"%s\", which is not an Event it "
+		    "was given (or was confirmed before): ignored", d->label,
+		    buf_cstr(&shown));
+		buf_free(&shown);
+		x->unknown_warned = 1;
+	}
+}
+
+/* Read the handler's confirmations; at its end-of-file, close our end. */
+static void
+exec_aux(struct dest *d, double now)
+{
+	struct execd *x = d->priv;
+	char tmp[4096];
+	ssize_t r;
+	const char *p, *nl;
+	size_t off;
+
+	(void)now;
+	if (x->cfd == -1)
+		return;
+	take(d);	/* a confirmation may come before we looked at the pipe */
+	while ((r = read(x->cfd, tmp, sizeof(tmp))) > 0 || (r == -1 && errno == EINTR)) {
+		if (r <= 0)
+			continue;
+		buf_put(&x->cbuf, tmp, (size_t)r);
+		for (off = 0, p = x->cbuf.p; (nl = memchr(p, '\n',
+		    x->cbuf.len - off)) != NULL; p = nl + 1, off = (size_t)(p - x->cbuf.p))
+			confirmed(d, p, (size_t)(nl - p));
+		memmove(x->cbuf.p, x->cbuf.p + off, x->cbuf.len - off);
+		x->cbuf.len -= off;
+		if (x->cbuf.len > CONFIRM_MAX)
+			buf_reset(&x->cbuf);
+	}
+	if (r == 0 || (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		close_fd(&x->cfd);
+		d->aux_fd = -1;
+	}
+	settle_done(d);
+}
+
+/*
+ * The handler is gone: what it read is reported; what it did not read is
+ * taken back out of the pipe, and everything not delivered is sent again,
+ * whole lines, to the next one.
+ */
+static void
+handler_gone(struct dest *d)
+{
+	struct execd *x = d->priv;
+	char tmp[65536];
+	size_t left;
+	ssize_t r;
+
+	if (x->cfd != -1)
+		exec_aux(d, 0);
+	take(d);
+	if (x->cfd != -1) {	/* a grandchild holds it open: stop listening */
+		close_fd(&x->cfd);
+		d->aux_fd = -1;
+	}
+	for (left = unread(x); left > 0; left -= (size_t)r) {
+		r = read(x->rfd, tmp, left < sizeof(tmp) ? left : sizeof(tmp));
+		if (r == -1 && errno == EINTR) {
+			r = 0;
+			continue;
+		}
+		if (r <= 0)
+			break;
+	}
+	d->retried += dq_sent_lines(&d->q);
+	dq_rewind(&d->q);
+	d->fd = -1;
+	d->wait_out = 0;
+	if (x->closing && d->q.nlines > 0)	/* the reason shown at the end */
+		snprintf(d->err, sizeof(d->err), "%s", x->confirm ?
+		    "the handler did not confirm them" : "the handler did not read them");
 }
 
 static int
@@ -223,10 +494,9 @@ exec_child(struct dest *d, pid_t pid, int status, double now)
 	if (x->pid != pid)
 		return 0;
 	x->pid = 0;
+	handler_gone(d);
 	if (x->closing)
 		return 1;
-	d->fd = -1;	/* the pipe stays: the next handler reads on */
-	d->wait_out = 0;
 	if (now - x->started >= STABLE_SECS)
 		x->bo = 0;
 	d->backoff = x->bo;
@@ -240,25 +510,11 @@ exec_child(struct dest *d, pid_t pid, int status, double now)
 	return 1;
 }
 
-static void
-close_pipe(struct execd *x, struct dest *d)
-{
-	if (x->wfd != -1)
-		close(x->wfd);
-	if (x->rfd != -1)
-		close(x->rfd);
-	x->wfd = x->rfd = -1;
-	d->fd = -1;
-}
-
-/* Bytes in the pipe that no handler has read yet. */
+/* Lines handed over, not yet read by the handler. */
 static int
 exec_busy(struct dest *d)
 {
-	struct execd *x = d->priv;
-	int n = 0;
-
-	return x->rfd != -1 && ioctl(x->rfd, FIONREAD, &n) == 0 && n > 0;
+	return unread(d->priv) > 0;
 }
 
 /* End of the run: EOF to the handler, then wait for it (within the drain time). */
@@ -269,9 +525,13 @@ exec_finish(struct dest *d)
 	int st;
 
 	x->closing = 1;
-	close_pipe(x, d);
+	close_fd(&x->wfd);
+	d->fd = -1;
+	if (x->cfd != -1)
+		exec_aux(d, 0);
 	if (x->pid > 0 && waitpid(x->pid, &st, WNOHANG) == x->pid) {
 		x->pid = 0;
+		handler_gone(d);
 		if (WIFEXITED(st) && WEXITSTATUS(st) != 0)
 			log_warn("%s: handler exited with status %d", d->label,
 			    WEXITSTATUS(st));
@@ -291,22 +551,28 @@ exec_close(struct dest *d)
 		d->fd = -1;
 		return;
 	}
-	close_pipe(x, d);
-	if (x->pid <= 0)
-		return;
-	log_warn("%s: handler still running after the drain time; terminating it",
-	    d->label);
-	kill(x->pid, SIGTERM);
-	for (k = 0; k < 100; k++) {
-		if (waitpid(x->pid, NULL, WNOHANG) == x->pid) {
-			x->pid = 0;
-			return;
+	close_fd(&x->wfd);
+	d->fd = -1;
+	if (x->pid > 0) {
+		log_warn("%s: handler still running after the drain time; terminating it",
+		    d->label);
+		kill(x->pid, SIGTERM);
+		for (k = 0; k < 100 && x->pid > 0; k++) {
+			if (waitpid(x->pid, NULL, WNOHANG) == x->pid)
+				x->pid = 0;
+			else
+				nanosleep(&ts, NULL);
 		}
-		nanosleep(&ts, NULL);
+		if (x->pid > 0) {
+			kill(x->pid, SIGKILL);
+			waitpid(x->pid, NULL, 0);
+			x->pid = 0;
+		}
+		handler_gone(d);
 	}
-	kill(x->pid, SIGKILL);
-	waitpid(x->pid, NULL, 0);
-	x->pid = 0;
+	close_fd(&x->rfd);
+	close_fd(&x->cfd);
+	d->aux_fd = -1;
 }
 
 static void
@@ -317,11 +583,16 @@ exec_free(struct dest *d)
 	if (x == NULL)
 		return;
 	free_argv(x->argv);
+	buf_free(&x->cbuf);
+	close_fd(&x->rfd);
+	close_fd(&x->wfd);
+	close_fd(&x->cfd);
 	free(x);
 }
 
 const struct dest_kind dest_exec_kind = {
 	.prefix = "exec:",
+	.flags = DEST_TAKEN_LATER,
 	.check = exec_check,
 	.quote = exec_quote,
 	.init = exec_init,
@@ -329,6 +600,8 @@ const struct dest_kind dest_exec_kind = {
 	.close = exec_close,
 	.child = exec_child,
 	.busy = exec_busy,
+	.taken = exec_taken,
+	.aux = exec_aux,
 	.finish = exec_finish,
 	.free = exec_free,
 };

@@ -50,7 +50,10 @@ file_open(struct dest *d)
 	}
 	snprintf(d->err, sizeof(d->err), "cannot open %s: %s", path,
 	    strerror(errno));
-	return -1;
+	/* A name the system will never open refuses its lines, so that one
+	 * Event cannot hold back every later one; EACCES, ENOSPC, EMFILE,
+	 * ENOENT (a directory still to come) may pass: retried. */
+	return dest_errno_final(errno) ? 2 : -1;
 }
 
 static void

@@ -11,9 +11,9 @@
  *
  * d->fd is an epoll descriptor holding curl's sockets and a timerfd for
  * curl's timer, so the main loop polls one descriptor. Requests are
- * confirmed in the order they were sent: a 2xx frees its lines (dq_ack)
- * once every earlier request is settled too. A 4xx other than 429 refuses
- * the lines for good (dest_reject, with the status). A connection error, a
+ * confirmed in the order they were sent: a 2xx delivers its lines
+ * (dest_settle) once every earlier request is settled too. A 4xx other
+ * than 429 refuses the lines for good (DEST_REFUSED, with the status). A connection error, a
  * timeout, a 429 or a 5xx drops every request in flight and sends the lines
  * again after backoff, or after Retry-After when the server asked for longer.
  */
@@ -125,7 +125,11 @@ http_check(const char *arg, char *err, size_t errlen, size_t *col)
 	return 0;
 }
 
-/* A template value in a URL: percent-encoded but for unreserved bytes. */
+/*
+ * A template value in a URL: percent-encoded but for RFC 3986's unreserved
+ * bytes other than '.', so that no value makes a dot segment that libcurl
+ * (RFC 3986 5.2.4) would remove with the segment before it.
+ */
 static void
 http_quote(buf *out, const char *s, size_t n)
 {
@@ -135,7 +139,7 @@ http_quote(buf *out, const char *s, size_t n)
 		unsigned char c = (unsigned char)*s;
 
 		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("-._~", c) != NULL) {
+		    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~') {
 			buf_putc(out, (char)c);
 		} else {
 			buf_putc(out, '%');
@@ -399,21 +403,14 @@ settle(struct dest *d)
 			return -1;
 		}
 		if (r->status >= 400) {	/* refused for good */
-			const char *p = d->q.b.p + d->q.head, *nl;
-			size_t k;
 			char why[64];
 
 			snprintf(why, sizeof(why), "HTTP status %ld", r->status);
-			for (k = 0; k < r->nlines; k++) {
-				nl = memchr(p, '\n', d->q.b.len - (size_t)(p - d->q.b.p));
-				dest_reject(d, p, (size_t)(nl - p), (int)r->status, why);
-				p = nl + 1;
-			}
+			dest_settle(d, r->nlines, DEST_REFUSED, (int)r->status, why);
 		} else {
-			d->delivered += r->nlines;
+			dest_settle(d, r->nlines, DEST_DELIVERED, 0, NULL);
 			dest_ok(d);
 		}
-		dq_ack(&d->q, r->nlines);
 		curl_multi_remove_handle(h->m, r->e);
 		h->first = r->next;
 		if (h->first == NULL)
@@ -473,6 +470,7 @@ http_io(struct dest *d, short revents)
 
 const struct dest_kind dest_http_kind = {
 	.prefix = "http://",
+	.flags = DEST_URL_TEMPLATES,
 	.check = http_check,
 	.quote = http_quote,
 	.init = http_init,
@@ -485,6 +483,7 @@ const struct dest_kind dest_http_kind = {
 
 const struct dest_kind dest_https_kind = {
 	.prefix = "https://",
+	.flags = DEST_URL_TEMPLATES,
 	.check = http_check,
 	.quote = http_quote,
 	.init = http_init,

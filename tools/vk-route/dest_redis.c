@@ -6,9 +6,9 @@
  * PUBLISH CHANNEL LINE or XADD STREAM [MAXLEN ~ N] * event LINE, formatted
  * by hiredis and pipelined: up to WINDOW commands wait for their replies.
  * Replies come in order, so each one confirms the oldest line in flight
- * (dq_ack). A lost connection sends the unconfirmed lines again on the next
+ * (dest_settle). A lost connection sends the unconfirmed lines again on the next
  * one (at least once: the lines in flight, at most WINDOW, may arrive
- * twice). An error reply refuses the line for good (dest_reject), except
+ * twice). An error reply refuses the line for good (DEST_REFUSED), except
  * the transient ones (LOADING, BUSY, …), which close and retry.
  *
  * The password never appears in a message: the label masks it.
@@ -360,8 +360,6 @@ static int
 on_reply(struct dest *d, redisReply *rep)
 {
 	struct redisd *r = d->priv;
-	const char *line, *nl;
-	size_t n;
 
 	if (r->npre > 0) {
 		r->npre--;
@@ -375,15 +373,8 @@ on_reply(struct dest *d, redisReply *rep)
 		return lost(d, "a reply nothing asked for%s", "");
 	if (rep->type == REDIS_REPLY_ERROR && transient(rep->str))
 		return lost(d, "%s", rep->str);
-	if (rep->type == REDIS_REPLY_ERROR) {
-		line = d->q.b.p + d->q.head;
-		nl = memchr(line, '\n', d->q.b.len - d->q.head);
-		n = (size_t)(nl - line);
-		dest_reject(d, line, n, 0, rep->str);
-	} else {
-		d->delivered++;
-	}
-	dq_ack(&d->q, 1);
+	dest_settle(d, 1, rep->type == REDIS_REPLY_ERROR ? DEST_REFUSED :
+	    DEST_DELIVERED, 0, rep->type == REDIS_REPLY_ERROR ? rep->str : NULL);
 	r->inflight--;
 	dest_ok(d);
 	return 0;

@@ -350,6 +350,10 @@ eval_cond(struct eval *e, const struct cond *c)
 		if (l.t == JSON_STRING) {
 			s = str_of(e, &l, &e->s1, &n);
 			k = rx_match(c->rx, s, n);
+			if (k == -1) {
+				e->rx_failed = c->rx;
+				k = 0;
+			}
 		}
 		return c->op == OP_RE ? k : !k;
 	default:
@@ -384,6 +388,30 @@ path_unsafe(const char *s, size_t n)
 	for (k = 0; k < n; k++)
 		if ((unsigned char)s[k] < 0x20 || s[k] == 0x7f)
 			return "holds a control character";
+	return NULL;
+}
+
+/*
+ * The whole name, values side by side, checked again: "{.a}{.b}" with "."
+ * and "." is "..". No ".." component; no absolute name unless the
+ * template itself is one (values never hold '/').
+ */
+static const char *
+joined_unsafe(const struct rule *r, const buf *out)
+{
+	size_t pre = strlen(r->kind->prefix), k, b;
+	const char *s = out->p + pre;
+	size_t n = out->len - pre;
+
+	if (n > 0 && s[0] == '/' && r->dest_text[pre] != '/')
+		return "is absolute, and the template is not";
+	for (k = b = 0; k <= n; k++) {
+		if (k < n && s[k] != '/')
+			continue;
+		if (k - b == 2 && s[b] == '.' && s[b + 1] == '.')
+			return "has a '..' component";
+		b = k + 1;
+	}
 	return NULL;
 }
 
@@ -426,13 +454,17 @@ eval_template(struct eval *e, const struct rule *r, buf *out, char *why,
 		bad = memchr(s, '\0', n) != NULL ? "holds a NUL byte" : NULL;
 		if (bad == NULL && (r->kind->flags & DEST_PATH_TEMPLATES))
 			bad = path_unsafe(s, n);
+		if (bad == NULL && (r->kind->flags & DEST_URL_TEMPLATES) &&
+		    ((n == 1 && s[0] == '.') || (n == 2 && s[0] == '.' && s[1] == '.')))
+			bad = "is a dot segment";
 		if (bad != NULL) {
 			buf q = BUF_INIT;
 
 			jw_str(&q, s, n > 64 ? 64 : n);
 			snprintf(why, whylen, "{%s} = %s %s, which a %s may not",
 			    tp->path->text, buf_cstr(&q), bad,
-			    (r->kind->flags & DEST_PATH_TEMPLATES) ? "file name" : "destination");
+			    (r->kind->flags & DEST_PATH_TEMPLATES) ? "file name" :
+			    (r->kind->flags & DEST_URL_TEMPLATES) ? "URL" : "destination");
 			buf_free(&q);
 			return -1;
 		}
@@ -440,6 +472,14 @@ eval_template(struct eval *e, const struct rule *r, buf *out, char *why,
 			r->kind->quote(out, s, n);
 		else
 			buf_put(out, s, n);
+	}
+	if ((r->kind->flags & DEST_PATH_TEMPLATES) && (bad = joined_unsafe(r, out)) != NULL) {
+		buf q = BUF_INIT;
+
+		jw_str(&q, out->p, out->len > 200 ? 200 : out->len);
+		snprintf(why, whylen, "the file name %s %s", buf_cstr(&q), bad);
+		buf_free(&q);
+		return -1;
 	}
 	return 0;
 }

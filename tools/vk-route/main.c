@@ -22,15 +22,17 @@
 #include "opt.h"
 #include "out.h"
 #include "rules.h"
+#include "rx.h"
 
 #define EXIT_PARTIAL	1
 #define EXIT_USAGE	2
 #define EXIT_CONFIG	3
 #define QUEUE_MAX	1000000000L	/* lines a destination may hold */
+#define OPEN_MAX	1000000L	/* template destinations open at once */
 #define BATCH		1024	/* lines read between two looks at signals */
 
 static const char usage_text[] =
-    "usage: vk-route [-v] [--check] [--stats] [--queue N] [--spill DIR]\n"
+    "usage: vk-route [-v] [--check] [--stats] [--queue N] [--spill DIR] [--max-open N]\n"
     "                [--drain-timeout SECS] [--reject FILE] [--unbuffered]\n"
     "                [--ack PATH] [--dedup N [--dedup-state FILE]]\n"
     "                [-e RULE]... [-c RULES | RULES]\n";
@@ -57,7 +59,6 @@ struct route {
 	buf	 name;		/* a filled destination text */
 	out	 rej;		/* --reject */
 	int	 have_rej;
-	int	 track;		/* --ack or --dedup-state: follow each Event (ack.h) */
 	buf	 id;		/* an unescaped event_id */
 	int	 status;
 	unsigned long lines, events, rejected, unrouted;
@@ -97,36 +98,41 @@ deliver(struct route *rt, struct rule *r, unsigned long lineno,
     const char *line, size_t n)
 {
 	struct dest *d = r->fixed;
+	struct dest_ticket t;
 	char why[512];
 
-	r->matched++;
+	r->tally->matched++;
 	if (r->templated) {
 		if (eval_template(&rt->ev, r, &rt->name, why, sizeof(why)) == -1 ||
-		    (d = dest_get(rt->name.p, rt->name.len, why, sizeof(why))) == NULL) {
-			r->failed++;
+		    (d = dest_get(rt->name.p, rt->name.len, 1, why, sizeof(why))) == NULL) {
 			rt->status = EXIT_PARTIAL;
 			log_warn("line %lu: rule %s: %s; event not delivered",
 			    lineno, r->where, why);
-			if (rt->track)
-				track_failed();
+			track_failed(r->tally);
 			return;
 		}
 	}
-	switch (dest_push(d, line, n)) {
-	case 0:
-		r->delivered++;
-		if (rt->track)
-			track_dest(d);
-		break;
-	case -1:
-		rt->status = EXIT_PARTIAL;
-		/* FALLTHROUGH */
-	default:	/* stdout closed by its reader: its choice, not an error */
-		r->failed++;
-		if (rt->track)
-			track_failed();
-		break;
-	}
+	track_ticket(&t, r->tally);
+	dest_push(d, line, n, &t);
+}
+
+/*
+ * A regular expression of r's condition could not be matched: an error
+ * for this Event (reported, counted for the rule), which goes to neither
+ * branch: not to r, not to an else rule.
+ */
+static void
+cond_error(struct route *rt, struct rule *r, unsigned long lineno)
+{
+	char msg[128];
+
+	r->tally->errors++;
+	rt->status = EXIT_PARTIAL;
+	log_warn("line %lu: rule %s: the regular expression could not be matched "
+	    "(%s): the condition is an error for this event, which goes to no "
+	    "rule of it and to no else rule", lineno, r->where,
+	    rx_error(rt->ev.rx_failed, msg, sizeof(msg)));
+	track_failed(NULL);
 }
 
 /* The Event's event_id, unescaped, or NULL (none, not a string, or not one line). */
@@ -166,7 +172,7 @@ static void
 route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 {
 	struct ruleset *rs = &rt->rs;
-	int k, taken = 0, rc;
+	int k, taken = 0, errored = 0, rc;
 	char why[200], err[128];
 	struct jv root;
 
@@ -184,12 +190,11 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		return;
 	}
 	rt->events++;
-	if (rt->track || dedup_enabled()) {
+	{
 		size_t idn = 0;
 		const char *id = event_id(rt, &root, &idn);
 
-		if (rt->track)
-			track_begin(ack_of(id, idn, lineno), idn);
+		track_begin(ack_of(id, idn, lineno), idn);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
 			return;	/* delivered before: acknowledged in its turn */
@@ -199,12 +204,21 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 	for (k = 0; k < rs->nrule; k++) {
 		struct rule *r = &rs->rule[k];
 
-		if (r->is_else || !eval_cond(&rt->ev, r->cond))
+		if (r->is_else)
 			continue;
+		rt->ev.rx_failed = NULL;
+		if (!eval_cond(&rt->ev, r->cond) && rt->ev.rx_failed == NULL)
+			continue;
+		if (rt->ev.rx_failed != NULL) {
+			cond_error(rt, r, lineno);
+			errored = 1;
+			continue;
+		}
 		taken = 1;
 		deliver(rt, r, lineno, line, n);
 	}
-	if (taken)
+	/* A condition that could not be told sends the Event to no else rule. */
+	if (taken || errored)
 		return;
 	if (rs->nelse == 0) {
 		rt->unrouted++;
@@ -228,13 +242,24 @@ stats(struct route *rt)
 		buf shown = BUF_INIT;	/* a password in a URL is masked */
 
 		dest_mask(&shown, r->dest_text);
-		log_warn("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu",
-		    r->where, buf_cstr(&shown), r->matched, r->delivered, r->failed);
+		log_warn("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu%s%.0lu",
+		    r->where, buf_cstr(&shown), r->tally->matched, r->tally->delivered,
+		    r->tally->failed, r->tally->errors ? " errors=" : "", r->tally->errors);
 		buf_free(&shown);
 	}
 	for (d = dest_first(); d != NULL; d = d->next)
-		log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
-		    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
+		if (!d->evicted)
+			log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
+			    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
+	{
+		unsigned long n, dl, fl, sp;
+
+		dest_closed_counts(&n, &dl, &fl, &sp);
+		if (n > 0)
+			log_warn("stats: dest (%lu closed template destinations, --max-open %zu) "
+			    "delivered=%lu queued=0 failed=%lu spilled=%lu", n,
+			    dest_max_open(), dl, fl, sp);
+	}
 	if (dedup_enabled())
 		log_warn("stats: dedup window=%zu/%zu duplicates=%lu", dedup_size(),
 		    dedup_cap(), dedup_dropped());
@@ -246,8 +271,6 @@ stats(struct route *rt)
 static void
 progress(struct route *rt, double now)
 {
-	if (!rt->track)
-		return;
 	track_progress();
 	ack_write(now);
 	if (dedup_tick(now, track_done(), 0) == -1)
@@ -260,11 +283,13 @@ reload(struct route *rt)
 	struct ruleset nrs;
 	char err[1024];
 
-	if (rules_load(&nrs, rt->src, rt->nsrc, err, sizeof(err)) == -1) {
+	if (rules_load(&nrs, rt->src, rt->nsrc, err, sizeof(err)) == -1 ||
+	    rules_bind(&nrs, err, sizeof(err)) == -1) {
 		log_warn("%s; keeping the rules in use", err);
+		rules_free(&nrs);
 		return;
 	}
-	rules_free(&rt->rs);
+	rules_retire(&rt->rs);
 	rt->rs = nrs;
 	log_warn("rules reloaded: %d rule%s", nrs.nrule, nrs.nrule == 1 ? "" : "s");
 }
@@ -349,8 +374,8 @@ run(struct route *rt, double drain, int unbuffered)
 			out_flush(&rt->rej);
 		if (!in_open && (!dest_pending() || now >= deadline))
 			break;
-		if (dest_count() + 2 > cap) {
-			cap = (dest_count() + 2) * 2;
+		if (2 * dest_count() + 2 > cap) {
+			cap = (2 * dest_count() + 2) * 2;
 			pfd = realloc(pfd, (size_t)cap * sizeof(*pfd));
 			who = realloc(who, (size_t)cap * sizeof(*who));
 			if (pfd == NULL || who == NULL)
@@ -391,7 +416,7 @@ run(struct route *rt, double drain, int unbuffered)
 		}
 		now = dest_now();
 		for (k = 0; k < n; k++)
-			dest_revents(who[k], pfd[k + 1].revents, now);
+			dest_revents(who[k], pfd[k + 1].fd, pfd[k + 1].revents, now);
 		if (nack)
 			ack_revents(pfd[n + 1].revents, now);
 		progress(rt, now);
@@ -399,14 +424,10 @@ run(struct route *rt, double drain, int unbuffered)
 	line_close(&rd);
 	free(pfd);
 	free(who);
-	if (rt->track)
-		track_shutdown_begin();
-	spilled = dest_spilled();
-	dest_shutdown(deadline > dest_now() ? deadline : dest_now());
-	if (rt->track)
-		track_shutdown_end();
+	spilled = dest_shutdown(deadline > dest_now() ? deadline : dest_now());
+	track_progress();
 	/* SIGTERM: what was spilled at the end is kept, not lost (exit 0). */
-	if (dest_lost() - (got_term ? dest_spilled() - spilled : 0) > 0)
+	if (dest_lost() - (got_term ? spilled : 0) > 0)
 		rt->status = EXIT_PARTIAL;
 	/* The last acknowledgements, within what is left of the drain time. */
 	if (ack_close(deadline) == -1)
@@ -422,6 +443,7 @@ main(int argc, char *argv[])
 		{ "check", no_argument, NULL, 'C' },
 		{ "stats", no_argument, NULL, 'S' },
 		{ "queue", required_argument, NULL, 'q' },
+		{ "max-open", required_argument, NULL, 'M' },
 		{ "spill", required_argument, NULL, 's' },
 		{ "drain-timeout", required_argument, NULL, 'd' },
 		{ "reject", required_argument, NULL, 'r' },
@@ -459,6 +481,8 @@ main(int argc, char *argv[])
 		case 'C': check = 1; break;
 		case 'S': want_stats = 1; break;
 		case 'q': dest_opt.qmax = (size_t)opt_num(&op, "--queue", optarg, 1, QUEUE_MAX); break;
+		case 'M': dest_opt.max_open = (size_t)opt_num(&op, "--max-open", optarg, 1,
+		    OPEN_MAX); break;
 		case 's': dest_opt.spill_dir = optarg; break;
 		case 'd': drain = opt_secs(&op, "--drain-timeout", optarg, 0, 86400); break;
 		case 'r': reject_file = optarg; break;
@@ -513,6 +537,11 @@ main(int argc, char *argv[])
 		log_info("%d rule%s OK", rt.rs.nrule, rt.rs.nrule == 1 ? "" : "s");
 		goto done;
 	}
+	if (rules_bind(&rt.rs, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		rt.status = EXIT_CONFIG;
+		goto done;
+	}
 	if (dest_opt.spill_dir != NULL &&
 	    (stat(dest_opt.spill_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
 	    access(dest_opt.spill_dir, W_OK) == -1)) {
@@ -544,7 +573,6 @@ main(int argc, char *argv[])
 		rt.status = EXIT_CONFIG;
 		goto done;
 	}
-	rt.track = ack_path != NULL || dedup_state != NULL;
 
 	/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
 	memset(&sa, 0, sizeof(sa));
@@ -590,6 +618,7 @@ done:
 	buf_free(&rt.name);
 	rules_free(&rt.rs);
 	dest_free_all();
+	rules_retired_free();
 	free(rt.src);
 	return rt.status;
 }

@@ -37,6 +37,21 @@ static int
 perr(struct parser *p, size_t col, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* The rules' own bytes may be echoed: control characters as \xNN. */
+static void
+escape_err(char *err, size_t errlen)
+{
+	buf b = BUF_INIT;
+	size_t n = strlen(err);
+
+	if (n == 0)
+		return;
+	dest_escape(&b, err, n);
+	if (b.len != n || memcmp(b.p, err, n) != 0)
+		snprintf(err, errlen, "%.*s", (int)b.len, b.p);
+	buf_free(&b);
+}
+
 static int
 perr(struct parser *p, size_t col, const char *fmt, ...)
 {
@@ -49,6 +64,7 @@ perr(struct parser *p, size_t col, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
 	va_end(ap);
+	escape_err(p->err, p->errlen);
 	return -1;
 }
 
@@ -685,7 +701,7 @@ add_tpart(struct rule *r, const char *lit, size_t n, struct path *pa)
 	return 0;
 }
 
-/* The text after "->": its kind, its holes, its instance when fixed. */
+/* The text after "->": its kind, its holes (checked, nothing made). */
 static int
 parse_dest(struct parser *p, struct rule *r, size_t at)
 {
@@ -745,14 +761,8 @@ parse_dest(struct parser *p, struct rule *r, size_t at)
 		b = k = close;
 		b++;
 	}
-	if (r->templated) {
-		if (add_tpart(r, p->s + b, e - b, NULL) == -1)
-			return perr(p, b, "out of memory");
-		return 0;
-	}
-	r->fixed = dest_get(r->dest_text, strlen(r->dest_text), why, sizeof(why));
-	if (r->fixed == NULL)
-		return perr(p, i, "%s", why);
+	if (r->templated && add_tpart(r, p->s + b, e - b, NULL) == -1)
+		return perr(p, b, "out of memory");
 	return 0;
 }
 
@@ -776,6 +786,8 @@ parse_line(struct parser *p)
 	rs->rule = r;
 	r = &rs->rule[rs->nrule++];
 	memset(r, 0, sizeof(*r));
+	if ((r->tally = calloc(1, sizeof(*r->tally))) == NULL)
+		return perr(p, 0, "out of memory");
 	snprintf(where, sizeof(where), "%s:%d", p->file, p->line);
 	r->where = strdup(where);
 	if (p->t == T_ELSE) {
@@ -880,6 +892,54 @@ rules_load(struct ruleset *rs, const struct rules_src *src, int nsrc,
 	return rc;
 }
 
+int
+rules_bind(struct ruleset *rs, char *err, size_t errlen)
+{
+	char why[256];
+	int k;
+
+	for (k = 0; k < rs->nrule; k++) {
+		struct rule *r = &rs->rule[k];
+
+		if (r->templated || r->fixed != NULL)
+			continue;
+		r->fixed = dest_get(r->dest_text, strlen(r->dest_text), 0, why,
+		    sizeof(why));
+		if (r->fixed == NULL) {
+			snprintf(err, errlen, "rule %s: %s: %s", r->where, r->dest_text, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Tallies of rules replaced by a reload: lines they queued report to them. */
+static struct dest_tally **retired;
+static size_t nretired;
+
+void
+rules_retire(struct ruleset *rs)
+{
+	int k;
+
+	for (k = 0; k < rs->nrule; k++) {
+		if ((retired = realloc(retired, (nretired + 1) * sizeof(*retired))) == NULL)
+			abort();
+		retired[nretired++] = rs->rule[k].tally;
+		rs->rule[k].tally = NULL;
+	}
+	rules_free(rs);
+}
+
+void
+rules_retired_free(void)
+{
+	while (nretired > 0)
+		free(retired[--nretired]);
+	free(retired);
+	retired = NULL;
+}
+
 void
 rules_free(struct ruleset *rs)
 {
@@ -888,6 +948,7 @@ rules_free(struct ruleset *rs)
 	for (k = 0; k < rs->nrule; k++) {
 		struct rule *r = &rs->rule[k];
 
+		free(r->tally);
 		free(r->where);
 		cond_free(r->cond);
 		free(r->dest_text);

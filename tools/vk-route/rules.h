@@ -22,6 +22,7 @@
 
 struct dest;
 struct dest_kind;
+struct dest_tally;
 struct rx;
 
 /* One step of a path: a member name or an array index (negative: from the end). */
@@ -88,8 +89,8 @@ struct rule {
 	int	 ntpart;
 	struct tpart *tpart;
 	int	 templated;	/* has holes; else `fixed` is the instance */
-	struct dest *fixed;
-	unsigned long matched, delivered, failed;
+	struct dest *fixed;	/* made by rules_bind(), not by parsing */
+	struct dest_tally *tally;	/* its counts, from the delivery reports */
 };
 
 struct ruleset {
@@ -109,12 +110,21 @@ struct rules_src {
 
 /*
  * Parse every source in order into *rs. Returns 0, or -1 with err filled
- * ("FILE:LINE:COL: …"). Destinations are only checked here; instances are
- * made by the caller (rules_bind).
+ * ("FILE:LINE:COL: …", control characters escaped). Destinations are only
+ * checked: loading has no side effect (--check, a SIGHUP reload that then
+ * fails): it makes no destination and opens nothing.
  */
 int	rules_load(struct ruleset *rs, const struct rules_src *src, int nsrc,
 	    char *err, size_t errlen);
+/* Make the instances of the fixed destinations (nothing is opened yet). */
+int	rules_bind(struct ruleset *rs, char *err, size_t errlen);
 void	rules_free(struct ruleset *rs);
+/*
+ * Free rules replaced by a reload; their tallies live on (lines queued by
+ * them still report to them) until rules_retired_free() at exit.
+ */
+void	rules_retire(struct ruleset *rs);
+void	rules_retired_free(void);
 
 /* Per-event evaluation state; one per program, reused. */
 struct eval {
@@ -126,6 +136,7 @@ struct eval {
 	unsigned gen;
 	int	 cap;
 	buf	 s1, s2;	/* scratch */
+	const struct rx *rx_failed;	/* a match that could not be told, or NULL */
 };
 
 void	eval_init(struct eval *e);
@@ -133,6 +144,11 @@ void	eval_free(struct eval *e);
 /* Start a new event: forget cached path lookups. */
 void	eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
 	    const struct jscan_index *ix);
+/*
+ * Does the condition hold? When a regular expression could not be
+ * matched (rx_match() -1), e->rx_failed is set and the answer means
+ * nothing: the caller treats the condition as an error for this Event.
+ */
 int	eval_cond(struct eval *e, const struct cond *c);
 
 /*

@@ -14,12 +14,15 @@ struct rx {
 	pcre2_code	*code;		/* NULL: use re */
 	pcre2_match_data *md;
 	int		 jit;
+	pcre2_match_context *mc;	/* a big JIT stack, made when first needed */
+	pcre2_jit_stack	*stack;
 	regex_t		 re;
 	int		 have_re;
 	buf		 subj;		/* the fallback's NUL-terminated copy */
 	char		*lit;		/* a pattern that is a plain literal, or NULL */
 	size_t		 litn;
 	int		 anchor;	/* its ^ (1), $ (2), both (3) */
+	int		 rc;		/* the last error: PCRE2's, or 1000 + regexec's */
 };
 
 /*
@@ -394,10 +397,44 @@ rx_compile(const char *pat, size_t n, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * PCRE2: the JIT first; when it runs out of stack (a long subject and a
+ * pattern that backtracks, such as ^(ab|a)+$ on 4096 bytes), again with a
+ * JIT stack of RX_JIT_STACK, then with the interpreter, whose limits
+ * (match and depth) are PCRE2's defaults. -1 if that fails too.
+ */
+#define RX_JIT_STACK	(8u << 20)
+
+static int
+pcre_match(struct rx *r, const char *s, size_t n)
+{
+	int rc = PCRE2_ERROR_JIT_STACKLIMIT;
+
+	if (r->jit) {
+		rc = pcre2_jit_match(r->code, (PCRE2_SPTR)s, n, 0, 0, r->md, NULL);
+		if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
+			if (r->mc == NULL && (r->mc = pcre2_match_context_create(NULL)) != NULL &&
+			    (r->stack = pcre2_jit_stack_create(32u << 10, RX_JIT_STACK, NULL)) != NULL)
+				pcre2_jit_stack_assign(r->mc, NULL, r->stack);
+			if (r->stack != NULL)
+				rc = pcre2_jit_match(r->code, (PCRE2_SPTR)s, n, 0, 0, r->md, r->mc);
+		}
+	}
+	if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+		rc = pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, PCRE2_NO_JIT, r->md, NULL);
+	if (rc >= 0)
+		return 1;
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return 0;
+	r->rc = rc;
+	return -1;
+}
+
 int
 rx_match(struct rx *r, const char *s, size_t n)
 {
 	regmatch_t m;
+	int rc;
 
 	if (r->lit != NULL) {
 		if (n < r->litn)
@@ -409,20 +446,31 @@ rx_match(struct rx *r, const char *s, size_t n)
 		default: return n == r->litn && memcmp(s, r->lit, n) == 0;
 		}
 	}
-	if (r->code != NULL) {
-		if (r->jit)
-			return pcre2_jit_match(r->code, (PCRE2_SPTR)s, n, 0, 0,
-			    r->md, NULL) >= 0;
-		return pcre2_match(r->code, (PCRE2_SPTR)s, n, 0, 0, r->md,
-		    NULL) >= 0;
-	}
+	if (r->code != NULL)
+		return pcre_match(r, s, n);
 	/* The subject is a span of the line, not a C string; regexec (and
 	 * sanitizers watching it) may look for its NUL. */
 	buf_reset(&r->subj);
 	buf_put(&r->subj, s, n);
 	m.rm_so = 0;
 	m.rm_eo = (regoff_t)n;
-	return regexec(&r->re, buf_cstr(&r->subj), 1, &m, REG_STARTEND) == 0;
+	rc = regexec(&r->re, buf_cstr(&r->subj), 1, &m, REG_STARTEND);
+	if (rc == 0 || rc == REG_NOMATCH)
+		return rc == 0;
+	r->rc = 1000 + rc;
+	return -1;
+}
+
+const char *
+rx_error(const struct rx *r, char *buf, size_t n)
+{
+	if (r->rc >= 1000) {
+		regerror(r->rc - 1000, &r->re, buf, n);
+		return buf;
+	}
+	if (pcre2_get_error_message(r->rc, (PCRE2_UCHAR *)buf, n) < 0)
+		snprintf(buf, n, "PCRE2 error %d", r->rc);
+	return buf;
 }
 
 int
@@ -438,6 +486,10 @@ rx_free(struct rx *r)
 		return;
 	if (r->md != NULL)
 		pcre2_match_data_free(r->md);
+	if (r->mc != NULL)
+		pcre2_match_context_free(r->mc);
+	if (r->stack != NULL)
+		pcre2_jit_stack_free(r->stack);
 	if (r->code != NULL)
 		pcre2_code_free(r->code);
 	if (r->have_re)

@@ -20,8 +20,13 @@ struct rx;
 
 /* NULL with err filled when the pattern is not a valid ERE. */
 struct rx *rx_compile(const char *pat, size_t n, char *err, size_t errlen);
-/* 1 if the subject matches somewhere, else 0. */
+/*
+ * 1 if the subject matches somewhere, else 0; -1 when it cannot be told
+ * (a backtracking limit hit even after the retries rx.c makes): rx_error().
+ */
 int	rx_match(struct rx *r, const char *s, size_t n);
+/* Why the last rx_match() returned -1, into buf. */
+const char *rx_error(const struct rx *r, char *buf, size_t n);
 /* Is this regex served by PCRE2 (1) or by the regexec fallback (0)? */
 int	rx_fast(const struct rx *r);
 void	rx_free(struct rx *r);
