@@ -83,7 +83,8 @@ qget() {
 		-e ".event_type == \"button\" -> $U/exchange/$Q.ex/nobody" <"$EVENTS"
 	assert_failure 1
 	assert_equal "$(qget "$Q.bound" | ids)" "e2 e3 e8"
-	local f="$T/spill/amqp___127.0.0.1_${RMQ_PORT}_exchange_$Q.ex_nobody.rejected.ndjson"
+	local f
+	f=$(spill_file "$T/spill" "amqp___127_0_0_1_${RMQ_PORT}_exchange_${Q}_ex_nobody" .rejected.ndjson)
 	assert_equal "$(jq -r .event.event_id "$f" | tr '\n' ' ')" "e4 e5 "
 	assert_equal "$(jq -r .error "$f" | sort -u)" "unroutable (basic.return): 312 NO_ROUTE"
 	[[ "$stderr" == *"2 lines refused by the destination, kept in $f"* ]]
@@ -96,7 +97,8 @@ qget() {
 		-e "* -> $U/queue/$Q" <"$EVENTS"
 	assert_failure 1
 	assert_equal "$(qget "$Q" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
-	local f="$T/spill/amqp___127.0.0.1_${RMQ_PORT}_exchange_$Q.missing_k.rejected.ndjson"
+	local f
+	f=$(spill_file "$T/spill" "amqp___127_0_0_1_${RMQ_PORT}_exchange_${Q}_missing_k" .rejected.ndjson)
 	assert_equal "$(jq -r .event.event_id "$f" | tr '\n' ' ')" "e4 e5 "
 	assert_equal "$(jq -r .error "$f" | sort -u)" \
 		"the broker closed the channel: 404 NOT_FOUND - no exchange '$Q.missing' in vhost '/'"
@@ -109,7 +111,8 @@ qget() {
 	assert_failure 1
 	[[ "$stderr" == *"dest $U/queue/$Q delivered=3 queued=0 failed=0 spilled=0"* ]]
 	assert_equal "$(qget "$Q" | ids)" "e1 e2 e3"
-	local f="$T/spill/amqp___127.0.0.1_${RMQ_PORT}_queue_$Q.rejected.ndjson"
+	local f
+	f=$(spill_file "$T/spill" "amqp___127_0_0_1_${RMQ_PORT}_queue_$Q" .rejected.ndjson)
 	assert_equal "$(jq -r .event.event_id "$f" | tr '\n' ' ')" "e4 e5 e6 e7 e8 e9 "
 	[[ "$(jq -r .error "$f" | sort -u)" == "basic.nack: the broker did not take it"* ]]
 	# without --spill the refusals are failures (the queue is empty again)
@@ -141,7 +144,7 @@ qget() {
 		-e "* -> amqp://u:S3CRET@127.0.0.1:$port/queue/x" -e '* -> stdout' <"$EVENTS"
 	assert_failure 1
 	assert_equal "$(printf '%s\n' "$output" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
-	cmp "$EVENTS" "$T/spill/"*"_127.0.0.1_${port}_queue_x.ndjson"
+	cmp "$EVENTS" "$(spill_file "$T/spill" "amqp___u_____127_0_0_1_${port}_queue_x" .ndjson)"
 	[[ "$stderr" == *"amqp://u:***@127.0.0.1:$port/queue/x: cannot connect"*"; will retry"* ]]
 	[[ "$stderr" != *S3CRET* ]]
 }

@@ -46,6 +46,7 @@ static struct dest *htab[1u << HBITS];
 /* Template destinations: least recently used first. */
 static struct dest *lru_first, *lru_last;
 static size_t ntmpl, nopened, open_cap;
+static int room_waiters;	/* some instance waits for a free slot */
 static struct {
 	unsigned long n, delivered, failed, spilled;
 } gone;
@@ -560,6 +561,34 @@ dest_escape(buf *out, const char *s, size_t n)
 	}
 }
 
+int
+dest_keep_refused(const char *text, const char *line, size_t n, const char *why,
+    char **where)
+{
+	buf b = BUF_INIT;
+	int fd, rc = -1;
+
+	*where = NULL;
+	if (dest_opt.spill_dir == NULL)
+		return -1;
+	buf_puts(&b, "{\"error\":");
+	jw_str(&b, why, strlen(why));
+	buf_puts(&b, ",\"event\":");
+	buf_put(&b, line, n);
+	buf_puts(&b, "}\n");
+	*where = spill_name(text, ".rejected.ndjson");
+	/* Rare (one per refused Event): opened for each, nothing kept open. */
+	if ((fd = open(*where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) != -1) {
+		rc = write_all(fd, b.p, b.len);
+		if (close(fd) == -1)
+			rc = -1;
+	}
+	if (rc == -1)
+		log_warn("cannot write the spill file %s: %s", *where, strerror(errno));
+	buf_free(&b);
+	return rc;
+}
+
 /* --- delivery reports ---------------------------------------------------- */
 
 void
@@ -871,6 +900,8 @@ open_step(struct dest *d, double now)
 	if (d->tmpl && !d->opened) {
 		if (room_to_open() == -1) {	/* --max-open busy ones: soon */
 			d->retry_at = now + BACKOFF_MIN;
+			d->wait_room = 1;
+			room_waiters = 1;
 			return 1;
 		}
 		d->opened = 1;	/* counted from the attempt: descriptors or a process */
@@ -1196,6 +1227,7 @@ static void
 free_evicted(void)
 {
 	struct dest *d, *nx, *prev = NULL;
+	int freed = 0;
 
 	for (d = first; d != NULL; d = nx) {
 		nx = d->next;
@@ -1222,7 +1254,16 @@ free_evicted(void)
 		spilled_gone += d->spilled;
 		ndest--;
 		dest_free_one(d);
+		freed = 1;
 	}
+	/* A slot is free: who waits for one need not wait for its retry time. */
+	for (d = first; freed && room_waiters && d != NULL; d = d->next)
+		if (d->wait_room) {
+			d->wait_room = 0;
+			d->retry_at = 0;
+		}
+	if (freed)
+		room_waiters = 0;
 }
 
 void

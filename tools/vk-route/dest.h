@@ -226,6 +226,7 @@ struct dest {
 	int	 tmpl;
 	int	 opened;	/* holds descriptors or a process (counted) */
 	int	 evicted;	/* closing for good, freed by dest_service() */
+	int	 wait_room;	/* waits for a slot under --max-open */
 	struct dest *lru_prev, *lru_next;
 	struct dest *hnext;	/* registry hash chain */
 	struct dest *next;	/* registry list, creation order */
@@ -321,6 +322,14 @@ void	dest_settle(struct dest *d, size_t k, enum dest_fate f, int status,
  */
 void	dest_retry(struct dest *d, double now, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
+/*
+ * A line for which no destination could be made (a template value that
+ * fails its check): with --spill, appended with the reason to
+ * SPILL/NAME-HASH.rejected.ndjson for the template text; 0 kept (*where:
+ * the file, to free), -1 not.
+ */
+int	dest_keep_refused(const char *text, const char *line, size_t n,
+	    const char *why, char **where);
 /* Is this errno a refusal for good of a file name (ENAMETOOLONG, EISDIR, …)? */
 int	dest_errno_final(int e);
 

@@ -48,8 +48,9 @@ file_open(struct dest *d)
 		snprintf(d->err, sizeof(d->err), "FIFO has no reader yet");
 		return 1;
 	}
-	snprintf(d->err, sizeof(d->err), "cannot open %s: %s", path,
-	    strerror(errno));
+	/* a name from an Event may be long: the reason must still show */
+	snprintf(d->err, sizeof(d->err), "cannot open %.120s%s: %s", path,
+	    strlen(path) > 120 ? "…" : "", strerror(errno));
 	/* A name the system will never open refuses its lines, so that one
 	 * Event cannot hold back every later one; EACCES, ENOSPC, EMFILE,
 	 * ENOENT (a directory still to come) may pass: retried. */

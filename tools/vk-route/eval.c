@@ -476,7 +476,9 @@ eval_template(struct eval *e, const struct rule *r, buf *out, char *why,
 	if ((r->kind->flags & DEST_PATH_TEMPLATES) && (bad = joined_unsafe(r, out)) != NULL) {
 		buf q = BUF_INIT;
 
-		jw_str(&q, out->p, out->len > 200 ? 200 : out->len);
+		size_t pre = strlen(r->kind->prefix);
+
+		jw_str(&q, out->p + pre, out->len - pre > 200 ? 200 : out->len - pre);
 		snprintf(why, whylen, "the file name %s %s", buf_cstr(&q), bad);
 		buf_free(&q);
 		return -1;

@@ -105,10 +105,20 @@ deliver(struct route *rt, struct rule *r, unsigned long lineno,
 	if (r->templated) {
 		if (eval_template(&rt->ev, r, &rt->name, why, sizeof(why)) == -1 ||
 		    (d = dest_get(rt->name.p, rt->name.len, 1, why, sizeof(why))) == NULL) {
+			char *kept;
+
 			rt->status = EXIT_PARTIAL;
-			log_warn("line %lu: rule %s: %s; event not delivered",
-			    lineno, r->where, why);
-			track_failed(r->tally);
+			if (dest_keep_refused(r->dest_text, line, n, why, &kept) == 0) {
+				/* dead-lettered: finished, acknowledged in its turn */
+				r->tally->failed++;
+				log_warn("line %lu: rule %s: %s; event not delivered, kept in %s",
+				    lineno, r->where, why, kept);
+			} else {
+				track_failed(r->tally);
+				log_warn("line %lu: rule %s: %s; event not delivered",
+				    lineno, r->where, why);
+			}
+			free(kept);
 			return;
 		}
 	}
@@ -129,8 +139,8 @@ cond_error(struct route *rt, struct rule *r, unsigned long lineno)
 	r->tally->errors++;
 	rt->status = EXIT_PARTIAL;
 	log_warn("line %lu: rule %s: the regular expression could not be matched "
-	    "(%s): the condition is an error for this event, which goes to no "
-	    "rule of it and to no else rule", lineno, r->where,
+	    "(%s): an error for this event, which this rule does not take, nor "
+	    "an else rule", lineno, r->where,
 	    rx_error(rt->ev.rx_failed, msg, sizeof(msg)));
 	track_failed(NULL);
 }
