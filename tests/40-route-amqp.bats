@@ -11,7 +11,7 @@ load "$FIXTURES/route/rabbit"
 AMQP="$ROUTE_FIX/amqp.py"
 
 setup_file() {
-	rabbit_start "$BATS_FILE_TMPDIR/rmq"
+	RMQ_TLS=1 rabbit_start "$BATS_FILE_TMPDIR/rmq"
 }
 
 teardown_file() {
@@ -215,6 +215,24 @@ for i in range(0, len(lines), 100):
 	assert_line --regexp "dest $U/queue/$Q delivered=2[0-9]{4} queued=0 failed=0 spilled=0"
 	run bash -c "'$PYTHON' '$AMQP' $RMQ_PORT get $Q | jq -r .event_id | python3 '$ROUTE_FIX/check-order.py' 20000 1024"
 	assert_success
+}
+
+@test "amqps://: TLS, the certificate and the host name verified" {
+	local ca="$RMQ_DIR/tls/ca.pem"
+	SSL_CERT_FILE=$ca run vk-route --stats -e "* -> amqps://localhost:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
+	assert_success
+	assert_line "vk-route: stats: dest amqps://localhost:$RMQ_TLS_PORT/queue/$Q delivered=9 queued=0 failed=0 spilled=0"
+	assert_equal "$(qget "$Q" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
+	# a CA nobody trusts (the system's bundle does not know ours)
+	run vk-route --drain-timeout 0.5 -e "* -> amqps://localhost:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
+	assert_failure 1
+	assert_line --partial "amqps://localhost:$RMQ_TLS_PORT/queue/$Q: cannot connect"
+	assert_line --partial "9 lines not delivered"
+	# the certificate is for localhost, not for 127.0.0.1
+	SSL_CERT_FILE=$ca run vk-route --drain-timeout 0.5 -e "* -> amqps://127.0.0.1:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
+	assert_failure 1
+	assert_line --partial "amqps://127.0.0.1:$RMQ_TLS_PORT/queue/$Q: cannot connect"
+	assert_equal "$(qget "$Q" | ids)" ""
 }
 
 @test "amqp URLs are checked when the rules are loaded" {
