@@ -510,9 +510,9 @@ open_channel(struct amqpd *a)
 	char why[200];
 
 	for (;;) {
-		a->ch++;
-		if (a->ch > 60000)
-			return end(a, "too many channel errors");
+		/* a closed channel's number may be used again: stay well under
+		 * the broker's channel_max (2047 by default) */
+		a->ch = a->ch % 1000 + 1;
 		amqp_channel_open(a->conn, a->ch);
 		r = amqp_get_rpc_reply(a->conn);
 		if (r.reply_type != AMQP_RESPONSE_NORMAL) {
