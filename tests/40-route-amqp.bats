@@ -191,6 +191,10 @@ qget() {
 
 @test "the broker killed (-9) and restarted mid-stream: nothing it confirmed is lost, in order, duplicates within the window" {
 	gen 20000 >"$T/in"
+	# the queue is there before the stream, and on disk: the node keeps its
+	# metadata (mnesia) in a log it writes to disk in its own time
+	"$PYTHON" "$AMQP" "$RMQ_PORT" declare-queue "$Q" '{}'
+	rabbitctl eval 'mnesia:dump_log().' >/dev/null
 	mkfifo "$T/fifo"
 	vk-route --stats --drain-timeout 60 -e "* -> $U/queue/$Q" <"$T/fifo" 2>"$T/err" &
 	local vr=$!
