@@ -1,0 +1,137 @@
+/*
+ * dest_workers.c - `exec:COMMAND ARGS…#workers=N,by=PATH`: N copies of a
+ * handler, each Event going to the one its key is assigned to.
+ *
+ * The key is the JSON text of the Event's value at PATH (".peer.bpid":
+ * the chat); worker hash(key) mod N takes it (hash.h, FNV-1a: stable
+ * across runs and machines). A missing key, or null, goes to worker 0. So
+ * all the Events of one chat reach one worker, in input order, one at a
+ * time, while other chats run on the other workers. A chat that is slow
+ * holds back the chats that share its worker (about 1/N of them), never
+ * the others; it cannot take more than its one worker.
+ *
+ * Each worker is a destination of its own, named after the group with
+ * ",worker=K" added: its own queue, pipe, restarts with backoff and
+ * #confirm, exactly as a single handler. The group itself holds no line:
+ * dest_pick() hands each one to its worker before it is queued.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dest.h"
+#include "hash.h"
+#include "jscan.h"
+#include "workers.h"
+
+struct workers {
+	int	 n;
+	char	*path;		/* ".a.b": member names */
+	struct dest **w;
+};
+
+int
+workers_check_path(const char *s, size_t n, char *err, size_t errlen)
+{
+	size_t i, seg = 0;
+
+	if (n == 0 || s[0] != '.') {
+		snprintf(err, errlen, "by= takes a path like .peer.bpid");
+		return -1;
+	}
+	for (i = 1; i <= n; i++) {
+		if (i == n || s[i] == '.') {
+			if (seg == 0) {
+				snprintf(err, errlen, "by= takes a path like .peer.bpid "
+				    "(member names, none empty)");
+				return -1;
+			}
+			seg = 0;
+		} else if ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-') {
+			seg++;
+		} else {
+			snprintf(err, errlen, "by= takes a path like .peer.bpid "
+			    "(letters, digits, '_' and '-' in a name)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct workers *
+workers_new(const char *name, int n, const char *path, size_t pathlen,
+    char *err, size_t errlen)
+{
+	struct workers *w;
+	buf wn = BUF_INIT;
+	char num[24];
+	int k;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL ||
+	    (w->w = calloc((size_t)n, sizeof(*w->w))) == NULL ||
+	    (w->path = strndup(path, pathlen)) == NULL)
+		abort();
+	w->n = n;
+	for (k = 0; k < n; k++) {
+		buf_reset(&wn);
+		buf_puts(&wn, name);
+		snprintf(num, sizeof(num), ",worker=%d", k);
+		buf_puts(&wn, num);
+		if ((w->w[k] = dest_get(wn.p, wn.len, err, errlen)) == NULL) {
+			buf_free(&wn);
+			workers_free(w);
+			return NULL;
+		}
+	}
+	buf_free(&wn);
+	return w;
+}
+
+/* The value at the path, as JSON text; NULL when missing or null. */
+static const char *
+key_of(const struct workers *w, const char *line, size_t n, size_t *kn)
+{
+	struct jscan_index ix;
+	struct jv v;
+	const char *s, *e;
+	char err[64];
+
+	if (jscan_check(line, n, &v, &ix, err, sizeof(err)) != 0)
+		return NULL;
+	for (s = w->path + 1;; s = e + 1) {
+		if ((e = strchr(s, '.')) == NULL)
+			e = s + strlen(s);
+		if (v.t != JSON_OBJECT)
+			return NULL;
+		v = jv_get(&v, s, (size_t)(e - s));
+		if (*e == '\0')
+			break;
+	}
+	if (v.t == JSON_NONE || v.t == JSON_NULL)
+		return NULL;
+	*kn = v.n;
+	return v.p;
+}
+
+struct dest *
+workers_pick(const struct workers *w, const char *line, size_t n)
+{
+	const char *key;
+	size_t kn = 0;
+
+	key = key_of(w, line, n, &kn);
+	if (key == NULL)
+		return w->w[0];
+	return w->w[hash_bytes(key, kn) % (uint64_t)w->n];
+}
+
+void
+workers_free(struct workers *w)
+{
+	if (w == NULL)
+		return;
+	free(w->w);	/* the workers are destinations: freed with the others */
+	free(w->path);
+	free(w);
+}
