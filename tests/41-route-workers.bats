@@ -41,7 +41,7 @@ PY
 run_sampled() {
 	local max=0 k vr start
 	start=${EPOCHREALTIME/[.,]/}
-	vk-route --stats "$@" <"$T/in" 2>"$T/err" &
+	vk-route --stats --drain-timeout 120 "$@" <"$T/in" 2>"$T/err" &
 	vr=$!
 	PIDS="$PIDS $vr"
 	while ! gone "$vr"; do

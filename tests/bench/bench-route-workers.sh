@@ -21,7 +21,7 @@ ms() {
 	for _ in 1 2; do
 		rm -f "$t/out"
 		s=${EPOCHREALTIME/[.,]/}
-		"$bin/vk-route" -e "$1" <"$t/in"
+		"$bin/vk-route" --drain-timeout 300 -e "$1" <"$t/in"
 		e=${EPOCHREALTIME/[.,]/}
 		r=$(((e - s) / 1000))
 		[ "$best" -eq 0 ] || [ "$r" -lt "$best" ] && best=$r

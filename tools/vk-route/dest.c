@@ -695,9 +695,12 @@ static void service_one(struct dest *d, double now, int idle);
 void
 dest_push(struct dest *d, const char *line, size_t n, const struct dest_ticket *t)
 {
-	struct dq *q = &d->q;
+	struct dq *q;
 	struct dest_ticket one = *t;
 
+	if (d->group)	/* workers: the line goes to one of them */
+		d = d->kind->pick(d, line, n);
+	q = &d->q;
 	if (d->dead) {
 		dest_report(d, &one, line, n, DEST_FAILED, 0, NULL);
 		return;

@@ -156,6 +156,11 @@ struct dest_kind {
 	/* Set up an instance for arg (holes filled). 0, or -1 with err. */
 	int	(*init)(struct dest *d, const char *arg, char *err, size_t errlen);
 	/*
+	 * A group (d->group: exec:…#workers=N) holds no line itself: the
+	 * destination that takes this one (dest_pick). NULL: d itself.
+	 */
+	struct dest *(*pick)(struct dest *d, const char *line, size_t n);
+	/*
 	 * Make d->fd ready to take bytes. 0 ready; 1 not yet, call again at
 	 * d->retry_at (d->fd still -1); -1 failed, d->err says why (retried
 	 * with backoff); 2 never (a name the system refuses for good, see
@@ -226,6 +231,7 @@ struct dest {
 	int	 tmpl;
 	int	 opened;	/* holds descriptors or a process (counted) */
 	int	 evicted;	/* closing for good, freed by dest_service() */
+	int	 group;		/* holds no line: kind->pick() hands each on */
 	int	 wait_room;	/* waits for a slot under --max-open */
 	struct dest *lru_prev, *lru_next;
 	struct dest *hnext;	/* registry hash chain */

@@ -35,6 +35,7 @@
 #include "ack.h"
 #include "dest.h"
 #include "log.h"
+#include "workers.h"
 
 #define STABLE_SECS	10.0
 #define LOOK_MS		20	/* how often to see what a handler read */
@@ -43,6 +44,9 @@
 struct execd {
 	char	**argv;
 	int	 confirm;	/* #confirm */
+	int	 workers;	/* #workers=N: a group (0: a single handler) */
+	char	*by;		/* #by=PATH: the key of the group */
+	int	 worker;	/* #worker=K: one of a group's workers; -1: not */
 	pid_t	 pid;		/* 0: not running */
 	int	 rfd, wfd;	/* the pipe, or -1 */
 	int	 cfd;		/* #confirm: the handler's stdout (our end), or -1 */
@@ -163,21 +167,74 @@ exec_fragment(const char *s)
 }
 
 /* Parse "#opt,opt" into x (NULL: check only). 0, or -1 with err. */
+/* A number from lo to hi, the whole of s[0..n); -1 if not. */
+static long
+opt_int(const char *s, size_t n, long lo, long hi)
+{
+	long v = 0;
+	size_t i;
+
+	if (n == 0 || n > 6)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= lo && v <= hi ? v : -1;
+}
+
+/* Parse "#opt,opt" into x (NULL: check only). 0, or -1 with err. */
 static int
 exec_opts(const char *s, struct execd *x, char *err, size_t errlen)
 {
+	struct execd tmp;
+	int by = 0;
+
+	if (x == NULL) {
+		memset(&tmp, 0, sizeof(tmp));
+		x = &tmp;
+	}
+	x->worker = -1;
 	while (*s != '\0') {
 		size_t n = strcspn(s, ",");
 
 		if (n == 7 && strncmp(s, "confirm", 7) == 0) {
-			if (x != NULL)
-				x->confirm = 1;
+			x->confirm = 1;
+		} else if (n > 8 && strncmp(s, "workers=", 8) == 0) {
+			if ((x->workers = (int)opt_int(s + 8, n - 8, 1, WORKERS_MAX)) < 0) {
+				snprintf(err, errlen, "workers= takes a number from 1 to %d",
+				    WORKERS_MAX);
+				return -1;
+			}
+		} else if (n > 3 && strncmp(s, "by=", 3) == 0) {
+			if (workers_check_path(s + 3, n - 3, err, errlen) == -1)
+				return -1;
+			if (x != &tmp && (x->by = strndup(s + 3, n - 3)) == NULL)
+				abort();
+			by = 1;
+		} else if (n > 7 && strncmp(s, "worker=", 7) == 0) {
+			/* one worker of a group: the group names its workers so */
+			if ((x->worker = (int)opt_int(s + 7, n - 7, 0, WORKERS_MAX - 1)) < 0) {
+				snprintf(err, errlen, "worker= takes a number from 0 to %d",
+				    WORKERS_MAX - 1);
+				return -1;
+			}
 		} else {
 			snprintf(err, errlen, "unknown option #%.*s: the exec options are "
-			    "#confirm", (int)n, s);
+			    "#confirm, #workers=N,by=PATH", (int)n, s);
 			return -1;
 		}
 		s += n + (s[n] == ',');
+	}
+	if (x->workers > 0 && !by) {
+		snprintf(err, errlen, "workers=N needs by=PATH: the key whose Events "
+		    "stay in order on one worker, like by=.peer.bpid");
+		return -1;
+	}
+	if (by && x->workers == 0) {
+		snprintf(err, errlen, "by=PATH goes with workers=N");
+		return -1;
 	}
 	return 0;
 }
@@ -252,7 +309,34 @@ exec_init(struct dest *d, const char *arg, char *err, size_t errlen)
 	}
 	x->rfd = x->wfd = x->cfd = -1;
 	d->priv = x;
+	d->group = x->workers > 0 && x->worker < 0;
 	return 0;
+}
+
+/*
+ * A group hands each line to its worker (dest_workers.c), found by name:
+ * the group's text with ",worker=K" added, a destination of its own.
+ */
+static struct dest *
+exec_pick(struct dest *d, const char *line, size_t n)
+{
+	struct execd *x = d->priv;
+	char num[24], err[256];
+	struct dest *w;
+	buf name = BUF_INIT;
+
+	if (!d->group)
+		return d;
+	snprintf(num, sizeof(num), ",worker=%d", workers_index(x->by, x->workers, line, n));
+	buf_puts(&name, d->name);
+	buf_puts(&name, num);
+	if ((w = dest_get(name.p, name.len, d->tmpl, err, sizeof(err))) == NULL) {
+		/* the group's own text parsed: only memory can fail here */
+		log_warn("%s: %s", d->label, err);
+		abort();
+	}
+	buf_free(&name);
+	return w;
 }
 
 static void
@@ -583,6 +667,7 @@ exec_free(struct dest *d)
 	if (x == NULL)
 		return;
 	free_argv(x->argv);
+	free(x->by);
 	buf_free(&x->cbuf);
 	close_fd(&x->rfd);
 	close_fd(&x->wfd);
@@ -596,6 +681,7 @@ const struct dest_kind dest_exec_kind = {
 	.check = exec_check,
 	.quote = exec_quote,
 	.init = exec_init,
+	.pick = exec_pick,
 	.open = exec_open,
 	.close = exec_close,
 	.child = exec_child,

@@ -12,23 +12,18 @@
  *
  * Each worker is a destination of its own, named after the group with
  * ",worker=K" added: its own queue, pipe, restarts with backoff and
- * #confirm, exactly as a single handler. The group itself holds no line:
- * dest_pick() hands each one to its worker before it is queued.
+ * #confirm, exactly as a single handler (dest_exec.c). The group itself
+ * holds no line: its pick() hands each one to its worker before it is
+ * queued, finding the worker by name each time (a template group's
+ * workers come and go with --max-open like any template destination).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "dest.h"
 #include "hash.h"
 #include "jscan.h"
 #include "workers.h"
-
-struct workers {
-	int	 n;
-	char	*path;		/* ".a.b": member names */
-	struct dest **w;
-};
 
 int
 workers_check_path(const char *s, size_t n, char *err, size_t errlen)
@@ -59,38 +54,9 @@ workers_check_path(const char *s, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-struct workers *
-workers_new(const char *name, int n, const char *path, size_t pathlen,
-    char *err, size_t errlen)
-{
-	struct workers *w;
-	buf wn = BUF_INIT;
-	char num[24];
-	int k;
-
-	if ((w = calloc(1, sizeof(*w))) == NULL ||
-	    (w->w = calloc((size_t)n, sizeof(*w->w))) == NULL ||
-	    (w->path = strndup(path, pathlen)) == NULL)
-		abort();
-	w->n = n;
-	for (k = 0; k < n; k++) {
-		buf_reset(&wn);
-		buf_puts(&wn, name);
-		snprintf(num, sizeof(num), ",worker=%d", k);
-		buf_puts(&wn, num);
-		if ((w->w[k] = dest_get(wn.p, wn.len, err, errlen)) == NULL) {
-			buf_free(&wn);
-			workers_free(w);
-			return NULL;
-		}
-	}
-	buf_free(&wn);
-	return w;
-}
-
 /* The value at the path, as JSON text; NULL when missing or null. */
 static const char *
-key_of(const struct workers *w, const char *line, size_t n, size_t *kn)
+key_of(const char *path, const char *line, size_t n, size_t *kn)
 {
 	struct jscan_index ix;
 	struct jv v;
@@ -99,7 +65,7 @@ key_of(const struct workers *w, const char *line, size_t n, size_t *kn)
 
 	if (jscan_check(line, n, &v, &ix, err, sizeof(err)) != 0)
 		return NULL;
-	for (s = w->path + 1;; s = e + 1) {
+	for (s = path + 1;; s = e + 1) {
 		if ((e = strchr(s, '.')) == NULL)
 			e = s + strlen(s);
 		if (v.t != JSON_OBJECT)
@@ -114,24 +80,13 @@ key_of(const struct workers *w, const char *line, size_t n, size_t *kn)
 	return v.p;
 }
 
-struct dest *
-workers_pick(const struct workers *w, const char *line, size_t n)
+int
+workers_index(const char *path, int nworkers, const char *line, size_t n)
 {
 	const char *key;
 	size_t kn = 0;
 
-	key = key_of(w, line, n, &kn);
-	if (key == NULL)
-		return w->w[0];
-	return w->w[hash_bytes(key, kn) % (uint64_t)w->n];
-}
-
-void
-workers_free(struct workers *w)
-{
-	if (w == NULL)
-		return;
-	free(w->w);	/* the workers are destinations: freed with the others */
-	free(w->path);
-	free(w);
+	if ((key = key_of(path, line, n, &kn)) == NULL)
+		return 0;
+	return (int)(hash_bytes(key, kn) % (uint64_t)nworkers);
 }

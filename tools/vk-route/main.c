@@ -258,7 +258,7 @@ stats(struct route *rt)
 		buf_free(&shown);
 	}
 	for (d = dest_first(); d != NULL; d = d->next)
-		if (!d->evicted)
+		if (!d->evicted && !d->group)	/* a group's workers speak for it */
 			log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
 			    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
 	{

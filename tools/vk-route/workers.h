@@ -8,21 +8,11 @@
 
 #include <stddef.h>
 
-struct dest;
-struct workers;
-
 #define WORKERS_MAX	256
 
 /* Is s[0..n) a path by= takes (".a.b")? 0, or -1 with err. */
 int	workers_check_path(const char *s, size_t n, char *err, size_t errlen);
-/*
- * The N worker destinations of the group `name` (an exec: text): each is
- * name + ",worker=K", made with dest_get(). NULL with err.
- */
-struct workers *workers_new(const char *name, int n, const char *path,
-	    size_t pathlen, char *err, size_t errlen);
-/* The worker that takes this line. */
-struct dest *workers_pick(const struct workers *w, const char *line, size_t n);
-void	workers_free(struct workers *w);
+/* The worker (0 … nworkers-1) that takes this line: its key's hash mod N. */
+int	workers_index(const char *path, int nworkers, const char *line, size_t n);
 
 #endif
