@@ -174,3 +174,20 @@ PY
 	assert_success
 	assert_output --partial "usage: vk-call"
 }
+
+@test "call: long messages share an execute only up to 48 KiB of params; a huge request goes alone" {
+	call_fake '{}'
+	"$PYTHON" > "$BATS_TEST_TMPDIR/in" <<'PY'
+import json
+for i in range(20):
+    print(json.dumps({"id": i, "method": "messages.send", "params": {"peer_id": 5 + i, "message": "ж" * 4000}}))
+print(json.dumps({"id": "huge", "method": "messages.send", "params": {"peer_id": 99, "message": "x" * 60000}}))
+PY
+	run --separate-stderr vk-call < "$BATS_TEST_TMPDIR/in"
+	assert_success
+	assert_equal "${#lines[@]}" 21
+	assert_equal "$(jq -r 'select(.endpoint == "execute") | .form.code | utf8bytelength <= 52000' "$LOG" | sort -u)" true
+	assert_equal "$(jq -r 'select(.endpoint == "execute") | .calls | length <= 6' "$LOG" | sort -u)" true
+	assert_equal "$(jq -r 'select(.endpoint == "messages.send") | .form.message | length' "$LOG")" 60000
+	assert_equal "$(jq -r '.message | length' "$SENT" | sort -u)" $'4000\n60000'
+}

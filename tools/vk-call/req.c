@@ -286,6 +286,10 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 		    has_prefix(r->method, "execute."))
 			r->alone = 1;
 	r->idem = idempotent(r);
+	for (k = 0; k < 2 * r->nkv; k++)
+		r->size += strlen(r->kv[k]) + 8;	/* quotes, colon, comma */
+	if (r->size > REQ_BATCH_BYTES)
+		r->alone = 1;	/* too big to share an execute's program */
 	if ((s = (char *)req_param(r, "peer_id")) != NULL ||
 	    (s = (char *)req_param(r, "user_id")) != NULL)
 		r->key = order_key(s);

@@ -22,6 +22,9 @@
 #define ERR_LINE	(-1)	/* the line is not a request */
 #define ERR_NET		(-2)	/* VK could not be reached, or answered no JSON */
 
+/* Param bytes one execute may carry: a bigger request goes alone. */
+#define REQ_BATCH_BYTES	(48u << 10)
+
 struct client;
 
 typedef struct req {
@@ -31,6 +34,7 @@ typedef struct req {
 	char		*method;
 	const char	**kv;		/* name, value, ..., NULL */
 	int		 nkv;		/* pairs */
+	size_t		 size;		/* bytes of names and values */
 	unsigned long	 lineno;
 	uint64_t	 key;		/* order key (the peer), 0 for none */
 	double		 arrived, not_before;

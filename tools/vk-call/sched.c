@@ -419,6 +419,7 @@ gather(struct batch *b, double now, double *wait)
 	struct batch *f;
 	double oldest = now;
 	int li, k, scanned = 0;
+	size_t bytes = 0;
 	req *r, *nx;
 
 	keys_clear();
@@ -439,6 +440,9 @@ gather(struct batch *b, double now, double *wait)
 					keys_has(r->key, 1);
 				continue;
 			}
+			if (b->n > 0 && bytes + r->size > REQ_BATCH_BYTES)
+				goto full;	/* a program VK will take */
+			bytes += r->size;
 			l_remove(lists[li], r);
 			b->r[b->n++] = r;
 			if (r->arrived < oldest)
