@@ -180,7 +180,7 @@ PY
 	"$PYTHON" > "$BATS_TEST_TMPDIR/in" <<'PY'
 import json
 for i in range(20):
-    print(json.dumps({"id": i, "method": "messages.send", "params": {"peer_id": 5 + i, "message": "ж" * 4000}}))
+    print(json.dumps({"id": i, "method": "messages.send", "params": {"peer_id": 5 + i, "message": "ж" * 4000}}, ensure_ascii=False))
 print(json.dumps({"id": "huge", "method": "messages.send", "params": {"peer_id": 99, "message": "x" * 60000}}))
 PY
 	run --separate-stderr vk-call < "$BATS_TEST_TMPDIR/in"
