@@ -97,6 +97,18 @@ more_requests_than() { [ "$(http_requests)" -gt "$1" ]; }
 	run vk-call --listen "unix:$BATS_TEST_TMPDIR/file"
 	assert_failure 3
 	assert_output --partial "not a socket"
+	# --check says the same, and makes nothing
+	run vk-call --check --listen "unix:$SOCK"
+	assert_failure 3
+	assert_output --partial "another process listens there"
+	run vk-call --check --listen "unix:$BATS_TEST_TMPDIR/none/x.sock"
+	assert_failure 3
+	assert_output --partial "cannot create it"
+	run vk-call --check --listen "unix:$BATS_TEST_TMPDIR/new.sock"
+	assert_success
+	[ ! -e "$BATS_TEST_TMPDIR/new.sock" ]
+	VK_TOKEN= run vk-call --check --listen "unix:$BATS_TEST_TMPDIR/new.sock"
+	assert_failure 3
 }
 
 @test "socket: error 5 answers every client's requests, and both sides exit 4" {

@@ -4,6 +4,7 @@
  *
  * vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]
  *         [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]
+ *         [--check]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -22,7 +23,8 @@
 
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
-"               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n";
+"               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n"
+"               [--check]\n";
 
 static const char help_text[] =
 "Read VK API requests, one JSON object per line, and write one result line\n"
@@ -39,6 +41,7 @@ static const char help_text[] =
 "      --max-batch N        calls per execute, 1 to 25 (default 25)\n"
 "      --batch-window MS    longest a request waits for others to share an execute (10)\n"
 "  -v, --verbose            say what goes to VK and what comes back\n"
+"      --check              check the options, the token and the socket path; start nothing\n"
 "  -h, --help               show this help\n"
 "      --version            show the version\n"
 "\n"
@@ -70,7 +73,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
-	    O_BATCH, O_WINDOW, O_VERSION };
+	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK };
 	static const struct option longopts[] = {
 		{ "listen",	  required_argument, NULL, O_LISTEN },
 		{ "connect",	  required_argument, NULL, O_CONNECT },
@@ -81,6 +84,7 @@ main(int argc, char *argv[])
 		{ "max-batch",	  required_argument, NULL, O_BATCH },
 		{ "batch-window", required_argument, NULL, O_WINDOW },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
+		{ "check",	  no_argument,	     NULL, O_CHECK },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -89,7 +93,7 @@ main(int argc, char *argv[])
 	const char *listen_at = NULL, *connect_to = NULL, *tokfile = NULL;
 	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
 	char *token = NULL, err[256];
-	int c, status;
+	int c, status, check = 0;
 	opt op = { "" };
 	vkapi api;
 	vkasync m;
@@ -116,6 +120,7 @@ main(int argc, char *argv[])
 			break;
 		case O_WINDOW: sc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
 		case 'v': log_verbose = 1; break;
+		case O_CHECK: check = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -149,7 +154,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	if (connect_to)		/* the server holds the token and the limiter */
-		return connect_socket(connect_to);
+		return check ? 0 : connect_socket(connect_to);
 
 	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
 	case TOKEN_WARN:
@@ -160,6 +165,11 @@ main(int argc, char *argv[])
 	default:
 		log_warn("%s", err);
 		return 3;
+	}
+	if (check) {
+		memset(token, 0, strlen(token));
+		free(token);
+		return listen_at && serve_check(listen_at) == -1 ? 3 : 0;
 	}
 	if (api_url == NULL)
 		api_url = getenv("VK_API_URL");

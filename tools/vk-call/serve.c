@@ -399,39 +399,73 @@ serve_stdio(vkasync *m)
 	return io_failed || nerrors ? 1 : 0;
 }
 
+/*
+ * Can path be listened on: short enough, in a writable directory, nothing
+ * there or a socket no one answers on (*stale)? 0, or -1 with a message.
+ */
+static int
+listen_check(const char *path, struct sockaddr_un *sa, int *stale)
+{
+	struct stat st;
+	const char *slash = strrchr(path, '/');
+	char dir[sizeof(sa->sun_path)];
+	int probe;
+
+	*stale = 0;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		log_warn("--listen unix:%s: the path is too long for a socket "
+		    "(%zu bytes at most)", path, sizeof(sa->sun_path) - 1);
+		return -1;
+	}
+	memcpy(sa->sun_path, path, strlen(path));
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1,
+	    slash ? path : ".");
+	if (access(dir, W_OK | X_OK) == -1) {
+		log_warn("--listen unix:%s: cannot create it in %s: %s", path, dir,
+		    strerror(errno));
+		return -1;
+	}
+	if (lstat(path, &st) == -1)
+		return 0;
+	if (!S_ISSOCK(st.st_mode)) {
+		log_warn("--listen unix:%s: a file that is not a socket is there", path);
+		return -1;
+	}
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe != -1 && connect(probe, (struct sockaddr *)sa, sizeof(*sa)) == 0) {
+		close(probe);
+		log_warn("--listen unix:%s: another process listens there", path);
+		return -1;
+	}
+	if (probe != -1)
+		close(probe);
+	*stale = 1;	/* left behind by a vk-call that died */
+	return 0;
+}
+
+int
+serve_check(const char *path)
+{
+	struct sockaddr_un sa;
+	int stale;
+
+	return listen_check(path, &sa, &stale);
+}
+
 /* Bind path, mode 0660, unless a live vk-call listens there already. */
 static int
 listen_on(const char *path)
 {
 	struct sockaddr_un sa;
-	struct stat st;
 	mode_t old;
-	int fd, probe;
+	int fd, stale;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		log_warn("--listen unix:%s: the path is too long for a socket "
-		    "(%zu bytes at most)", path, sizeof(sa.sun_path) - 1);
+	if (listen_check(path, &sa, &stale) == -1)
 		return -1;
-	}
-	memcpy(sa.sun_path, path, strlen(path));
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			log_warn("--listen unix:%s: a file that is not a socket is there",
-			    path);
-			return -1;
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe != -1 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
-			close(probe);
-			log_warn("--listen unix:%s: another process listens there", path);
-			return -1;
-		}
-		if (probe != -1)
-			close(probe);
-		unlink(path);	/* left behind by a vk-call that died */
-	}
+	if (stale)
+		unlink(path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
 		log_warn("socket: %s", strerror(errno));
 		return -1;

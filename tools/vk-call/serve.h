@@ -12,6 +12,8 @@
 int	serve_stdio(vkasync *m);
 /* Listen on the Unix socket path until SIGTERM or SIGINT. */
 int	serve_socket(vkasync *m, const char *path);
+/* Could serve_socket() listen on path? 0, or -1 with a message; makes nothing. */
+int	serve_check(const char *path);
 /* The client side: stdin to the socket, results to stdout. */
 int	connect_socket(const char *path);
 /* Set up SIGTERM/SIGINT handling (a self-pipe the loops watch). */
