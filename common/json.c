@@ -1,26 +1,355 @@
-/* json.c - strict JSON over jsmn: tokenize, validate, look up, unescape. */
-#include <errno.h>
+/* json.c - the JSON grammar (json_check) and the token tree over it (json_parse). */
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define JSMN_STATIC
-#define JSMN_STRICT
+/* Not JSMN_STRICT: jsmn only sees text json_check() validated; its checks would repeat. */
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
 #include "json.h"
 
-struct json_tok {
-	int	type;	/* enum json_type */
-	int	start;	/* first byte (strings: after the quote) */
-	int	end;	/* one past the last byte (strings: the closing quote) */
-	int	size;	/* members or elements */
-	int	next;	/* index after this subtree */
-	int	esc;	/* strings: holds a backslash escape */
-};
+/* --- the grammar ------------------------------------------------------- */
+
+/* Errors are rare: keep them out of the hot loop. */
+static int __attribute__((cold, noinline))
+fail(char *err, size_t errlen, const char *s, const char *at, const char *what)
+{
+	if (*at == '\0')
+		what = "NUL byte";	/* clearer than what it stopped */
+	snprintf(err, errlen, "%s at byte %zu", what, (size_t)(at - s) + 1);
+	return -1;
+}
+
+static int __attribute__((cold, noinline))
+truncated(char *err, size_t errlen, const char *what)
+{
+	snprintf(err, errlen, "truncated: the line ends inside %s", what);
+	return -1;
+}
+
+static inline const char *
+ws(const char *p, const char *e)
+{
+	/* compact JSON has none: one comparison in the common case */
+	while (p < e && (unsigned char)*p <= ' ' &&
+	    (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+static int
+ishex(unsigned char c)
+{
+	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+static int
+isdig(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+/*
+ * The first byte at or after p (before e) that ends a plain run in a
+ * string: '"', '\\' or a control character. Sixteen bytes at a time with
+ * SSE2, else eight.
+ */
+static inline const char *
+str_run(const char *p, const char *e)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
+
+	while (e - p >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
+		/* bytes <= 0x1f: unsigned min(x, 0x1f) == x */
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+		    _mm_cmpeq_epi8(x, bslash)), _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
+		int bits = _mm_movemask_epi8(m);
+
+		if (bits != 0)
+			return p + __builtin_ctz((unsigned)bits);
+		p += 16;
+	}
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t w, q, b, m;
+
+	while (e - p >= 8) {
+		memcpy(&w, p, 8);
+		q = w ^ (ones * '"');
+		b = w ^ (ones * '\\');
+		/* a zero byte in q or b, or a byte below 0x20 in w; the lowest
+		 * flagged byte is always a true one */
+		m = (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w)) & high;
+		if (m != 0)
+			return p + (__builtin_ctzll(m) >> 3);
+		p += 8;
+	}
+#endif
+	while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	return p;
+}
+
+/* The type of the validated value that starts with byte c. */
+static enum json_type
+type_of(char c)
+{
+	switch (c) {
+	case '{': return JSON_OBJECT;
+	case '[': return JSON_ARRAY;
+	case '"': return JSON_STRING;
+	case 't': return JSON_TRUE;
+	case 'f': return JSON_FALSE;
+	case 'n': return JSON_NULL;
+	default: return JSON_NUMBER;
+	}
+}
+
+/*
+ * One pass, no recursion and no backtracking: every byte is looked at a
+ * bounded number of times, so the time is linear in n, and a container
+ * deeper than JSON_MAX_DEPTH is refused at its opening bracket, before
+ * anything else reads the text.
+ */
+static int
+check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs,
+    char *err, size_t errlen)
+{
+	const char *p, *e = s + n, *v0, *sq = NULL, *sq_esc = NULL;
+	char stk[JSON_MAX_DEPTH + 1], top = 0;	/* top: stk[depth - 1] */
+	int depth = 0, rec;	/* rec: record members down to this depth */
+
+	p = ws(s, e);
+	if (p == e)
+		return 1;
+	v0 = p;
+	if (ix != NULL)
+		ix->n = 0, ix->open[1] = ix->open[2] = -1;
+	if (*v0 != '{')
+		ix = NULL;
+	rec = ix != NULL ? 2 : 0;
+value:
+	if (p == e)
+		return truncated(err, errlen, "a value");
+	switch (*p) {
+	case '{':
+	case '[':
+		if (depth == JSON_MAX_DEPTH)
+			return fail(err, errlen, s, p, "nested too deeply");
+		stk[depth++] = top = *p;
+		p = ws(p + 1, e);
+		if (p < e && *p == top + 2) {	/* '{' + 2 == '}', '[' + 2 == ']' */
+			p++;
+			top = --depth > 0 ? stk[depth - 1] : 0;
+			goto after;
+		}
+		if (top == '{')
+			goto key;
+		goto value;
+	case '"':
+		goto string;
+	case 't':
+		if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
+			p += 4;
+			goto after;
+		}
+		return fail(err, errlen, s, p, "invalid literal");
+	case 'f':
+		if (e - p >= 5 && memcmp(p, "false", 5) == 0) {
+			p += 5;
+			goto after;
+		}
+		return fail(err, errlen, s, p, "invalid literal");
+	case 'n':
+		if (e - p >= 4 && memcmp(p, "null", 4) == 0) {
+			p += 4;
+			goto after;
+		}
+		return fail(err, errlen, s, p, "invalid literal");
+	default: {
+		const char *b = p;
+
+		if (p < e && *p == '-')
+			p++;
+		if (p < e && *p == '0' && (p + 1 == e || !isdig(p[1])))
+			p++;
+		else if (p < e && *p >= '1' && *p <= '9')
+			while (p < e && isdig(*p))
+				p++;
+		else if (p == b && !isdig(*p))	/* no number: a word, or punctuation */
+			return fail(err, errlen, s, b, ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ?
+			    "invalid literal" : "unexpected character");
+		else
+			return fail(err, errlen, s, b, "invalid number");
+		if (p < e && *p == '.') {
+			p++;
+			if (p == e || !isdig(*p))
+				return fail(err, errlen, s, b, "invalid number");
+			while (p < e && isdig(*p))
+				p++;
+		}
+		if (p < e && (*p == 'e' || *p == 'E')) {
+			p++;
+			if (p < e && (*p == '+' || *p == '-'))
+				p++;
+			if (p == e || !isdig(*p))
+				return fail(err, errlen, s, b, "invalid number");
+			while (p < e && isdig(*p))
+				p++;
+		}
+		goto after;
+	}
+	}
+key:
+	if (p == e)
+		return truncated(err, errlen, "an object");
+	if (*p != '"')
+		return fail(err, errlen, s, p, "a member name (a string) expected");
+	if (depth <= rec) {
+		if (ix->n == JSON_INDEX_MEMB) {
+			ix->n = -1, ix = NULL, rec = 0;
+		} else {
+			struct json_memb *m = &ix->m[ix->n];
+
+			m->k = p + 1;
+			m->depth = depth;
+			m->esc = 0;
+			ix->open[depth] = ix->n++;
+		}
+	}
+	depth = -depth - 1;	/* mark: this string is a key */
+string:
+	for (sq = p++;;) {
+		p = str_run(p, e);
+		if (p == e)
+			return truncated(err, errlen, "a string");
+		if (*p == '"')
+			break;
+		if (*p != '\\')
+			return fail(err, errlen, s, p, "control character in a string");
+		if (depth < 0 && -depth - 1 <= rec)
+			ix->m[ix->open[-depth - 1]].esc = 1;	/* an indexed key */
+		if (escs != NULL && sq_esc != sq) {	/* for the token tree */
+			int at = (int)(sq + 1 - s);
+
+			buf_put(escs, &at, sizeof(at));
+			sq_esc = sq;
+		}
+		if (p + 1 == e)
+			return truncated(err, errlen, "a string");
+		switch (p[1]) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			p += 2;
+			break;
+		case 'u':
+			if (e - p < 6 || !ishex((unsigned char)p[2]) || !ishex((unsigned char)p[3]) ||
+			    !ishex((unsigned char)p[4]) || !ishex((unsigned char)p[5]))
+				return fail(err, errlen, s, p, "invalid \\u escape");
+			p += 6;
+			break;
+		default:
+			return fail(err, errlen, s, p, "invalid escape in a string");
+		}
+	}
+	p++;
+	if (depth < 0) {
+		depth = -depth - 1;
+		if (depth <= rec)
+			ix->m[ix->open[depth]].kn = (size_t)(p - 1 - ix->m[ix->open[depth]].k);
+		if (p < e && *p == ':') {	/* compact JSON */
+			p++;
+		} else {
+			p = ws(p, e);
+			if (p == e)
+				return truncated(err, errlen, "an object");
+			if (*p != ':')
+				return fail(err, errlen, s, p, "':' expected");
+			p++;
+		}
+		p = ws(p, e);
+		if (depth <= rec)
+			ix->m[ix->open[depth]].v = p;
+		goto value;
+	}
+after:
+	if (depth <= rec && depth > 0 && ix->open[depth] >= 0) {
+		struct json_memb *m = &ix->m[ix->open[depth]];
+
+		m->vn = (size_t)(p - m->v);
+		m->next = ix->n;
+		ix->open[depth] = -1;
+	}
+	p = ws(p, e);
+	if (depth == 0) {
+		if (p != e)
+			return fail(err, errlen, s, p, "trailing characters after the JSON value");
+		if (root != NULL) {
+			root->t = type_of(*v0);
+			root->p = v0;
+			root->n = (size_t)(p - v0);
+			while (root->n > 0 && (v0[root->n - 1] == ' ' || v0[root->n - 1] == '\t' ||
+			    v0[root->n - 1] == '\n' || v0[root->n - 1] == '\r'))
+				root->n--;
+			if (root->t == JSON_STRING) {
+				root->p++;
+				root->n -= 2;
+			}
+		}
+		return 0;
+	}
+	if (p == e)
+		return truncated(err, errlen, top == '{' ? "an object" : "an array");
+	if (*p == ',') {
+		p = ws(p + 1, e);
+		if (top == '{')
+			goto key;
+		goto value;
+	}
+	if (*p == top + 2) {
+		p++;
+		top = --depth > 0 ? stk[depth - 1] : 0;
+		goto after;
+	}
+	return fail(err, errlen, s, p, top == '{' ?
+	    "',' or '}' expected" : "',' or ']' expected");
+}
+
+int
+json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
+    char *err, size_t errlen)
+{
+	return check(s, n, root, ix, NULL, err, errlen);
+}
+
+/* --- the token tree ---------------------------------------------------- */
+
+/*
+ * The tree is jsmn's own token array, rewritten in place by build() once
+ * jsmn is done: `type` becomes an enum json_type (with the escape flag of
+ * a string above it), and `parent` becomes the index after the token's
+ * subtree, which is what walking a tree needs.
+ */
+#define TOK_ESC		0x100
+#define TYPE(t)		((t)->type & 0xff)
+#define NEXT(t)		((t)->parent)
+
+static jsmntok_t *
+tok(const json_doc *d, int i)
+{
+	return (jsmntok_t *)d->tok + i;
+}
 
 void
 json_init(json_doc *d)
@@ -32,7 +361,7 @@ void
 json_free(json_doc *d)
 {
 	free(d->tok);
-	free(d->jtok);
+	buf_free(&d->escs);
 	json_init(d);
 }
 
@@ -40,279 +369,85 @@ static int
 grow(json_doc *d)
 {
 	int cap = d->cap ? d->cap * 2 : 256;
-	void *a, *b;
+	void *a;
 
 	if (d->cap > INT_MAX / 4)
 		return -1;
-	if ((a = realloc(d->jtok, (size_t)cap * sizeof(jsmntok_t))) == NULL)
+	if ((a = realloc(d->tok, (size_t)cap * sizeof(jsmntok_t))) == NULL)
 		return -1;
-	d->jtok = a;
-	if ((b = realloc(d->tok, (size_t)cap * sizeof(struct json_tok))) == NULL)
-		return -1;
-	d->tok = b;
+	d->tok = a;
 	d->cap = cap;
 	return 0;
 }
 
-/* Errors are rare: keep them out of the hot loops. */
-static int __attribute__((cold, noinline))
-fail(json_doc *d, size_t at, const char *what)
+static int
+doc_fail(json_doc *d, const char *what)
 {
-	snprintf(d->err, sizeof(d->err), "%s at byte %zu", what, at + 1);
+	snprintf(d->err, sizeof(d->err), "%s", what);
 	return -1;
 }
 
-static int
-isws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static size_t
-skipws(const json_doc *d, size_t p)
-{
-	while (p < d->len && isws(d->src[p]))
-		p++;
-	return p;
-}
-
 /*
- * The text between quotes. jsmn has checked the escapes; what it lets
- * through are raw control characters. Eight bytes at a time: a word has
- * a byte below 0x20 or a '\\' when the classic "has a byte less than"
- * test fires. Returns 1 if the string holds escapes, 0 if not, -1 if bad.
+ * One pass over jsmn's tokens: each one's type (a primitive's from its
+ * first byte), its escape flag (from where json_check() saw escapes, in
+ * the same document order), and where its subtree ends. A token's
+ * container is its jsmn parent, except that jsmn hangs a member's value
+ * on its key: a value follows its key at once, in the key's object. A
+ * stack, no deeper than JSON_MAX_DEPTH, holds the containers still open.
  */
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
-static int
-check_string(json_doc *d, size_t p, size_t end)
+static void
+build(json_doc *d)
 {
-	const unsigned char *s = (const unsigned char *)d->src;
-	uint64_t w, bs;
-	int esc = 0;
-
-	while (p < end) {
-		size_t lim = end;
-
-		if (p + 8 <= d->len) {
-			uint64_t hit, keep = ~0ULL;
-
-			memcpy(&w, s + p, 8);
-			bs = w ^ (ONES * '\\');
-			hit = (((w - ONES * 0x20) & ~w) | ((bs - ONES) & ~bs)) & HIGHS;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-			/* A short tail: bytes past the string are ignored
-			 * (a borrow only runs upwards, from a real hit). */
-			if (end - p < 8)
-				keep = ~0ULL >> (8 * (8 - (end - p)));
-#else
-			if (end - p < 8)
-				keep = 0;
-#endif
-			if (!(hit & keep)) {
-				p = end - p < 8 ? end : p + 8;
-				continue;
-			}
-			lim = p + 8 < end ? p + 8 : end;
-		}
-		for (; p < lim; p++) {
-			if (s[p] < 0x20)
-				return fail(d, p, "control character in string");
-			if (s[p] == '\\') {
-				esc = 1;
-				p++;	/* the escaped byte, checked by jsmn */
-			}
-		}
-	}
-	return esc;
-}
-
-static int
-isdigit_(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* RFC 8259 number grammar, or true/false/null. Sets the token's type. */
-static int
-check_primitive(json_doc *d, struct json_tok *t)
-{
-	const char *s = d->src + t->start;
-	size_t n = (size_t)(t->end - t->start), i = 0;
-
-	if (n == 4 && memcmp(s, "true", 4) == 0) {
-		t->type = JSON_TRUE;
-		return 0;
-	}
-	if (n == 5 && memcmp(s, "false", 5) == 0) {
-		t->type = JSON_FALSE;
-		return 0;
-	}
-	if (n == 4 && memcmp(s, "null", 4) == 0) {
-		t->type = JSON_NULL;
-		return 0;
-	}
-	t->type = JSON_NUMBER;
-	if (i < n && s[i] == '-')
-		i++;
-	if (i < n && s[i] == '0')
-		i++;
-	else if (i < n && isdigit_(s[i]))
-		while (i < n && isdigit_(s[i]))
-			i++;
-	else
-		goto bad;
-	if (i < n && s[i] == '.') {
-		if (++i >= n || !isdigit_(s[i]))
-			goto bad;
-		while (i < n && isdigit_(s[i]))
-			i++;
-	}
-	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-		i++;
-		if (i < n && (s[i] == '+' || s[i] == '-'))
-			i++;
-		if (i >= n || !isdigit_(s[i]))
-			goto bad;
-		while (i < n && isdigit_(s[i]))
-			i++;
-	}
-	if (i == n)
-		return 0;
-bad:
-	return fail(d, (size_t)t->start, "invalid literal");
-}
-
-/*
- * Check the token stream jsmn produced, in one pass, in document order:
- * every byte between two tokens must be white space and exactly the
- * punctuation JSON puts there (':' after a key, ',' between members, the
- * closing brackets of the containers that ended), every primitive must be
- * a JSON literal and every string free of raw control characters. This is
- * where whatever jsmn tolerated is caught. jsmn's parent links say where
- * each token belongs; a stack holds the containers still open.
- */
-/*
- * Container c, with `seen` children read, ends at *pos: white space, then
- * its closing bracket, which must be where jsmn ended it. The token after
- * its subtree is `next`.
- */
-static int
-close_container(json_doc *d, int c, int seen, int next, size_t *pos)
-{
-	const jsmntok_t *jt = (const jsmntok_t *)d->jtok + c;
-	size_t p = skipws(d, *pos);
-
-	if (seen != jt->size || p >= d->len || p + 1 != (size_t)jt->end ||
-	    d->src[p] != (jt->type == JSMN_OBJECT ? '}' : ']'))
-		return fail(d, p, jt->type == JSMN_OBJECT ?
-		    "expected ',' or '}'" : "expected ',' or ']'");
-	d->tok[c].next = next;
-	*pos = p + 1;
-	return 0;
-}
-
-static int
-validate(json_doc *d, size_t pos)
-{
-	const jsmntok_t *jt = (const jsmntok_t *)d->jtok;
-	struct json_tok *t = d->tok;
-	const char *s = d->src;
-	int open[JSON_MAX_DEPTH];	/* containers not yet closed */
-	int seen[JSON_MAX_DEPTH];	/* children (keys, for objects) so far */
-	int sp = 0, i, par;
-	size_t beg;
+	jsmntok_t *t = d->tok;
+	const int *esc = (const int *)(void *)d->escs.p;
+	size_t nesc = d->escs.len / sizeof(int), k = 0;
+	int open[JSON_MAX_DEPTH + 1], sp = 0, i, par, key = 0, ty;
 
 	for (i = 0; i < d->ntok; i++) {
-		par = jt[i].parent;
-		if (par >= 0 && jt[par].type == JSMN_STRING) {
-			/* An object member's value: right after its key, a
-			 * string whose parent is an object (jsmn also hangs a
-			 * value on a top-level string or on another value). */
-			if (par != i - 1 || jt[par].parent < 0 ||
-			    jt[jt[par].parent].type != JSMN_OBJECT ||
-			    (sp > 0 && open[sp - 1] != jt[par].parent))
-				return fail(d, pos, "unexpected ':'");
-			pos = skipws(d, pos);
-			if (pos >= d->len || s[pos] != ':')
-				return fail(d, pos, "expected ':'");
-			pos++;
+		if (key) {
+			key = 0;	/* the value of key i - 1: nothing closes */
 		} else {
-			/* Close the containers this token is not inside. */
+			par = t[i].parent;
 			while (sp > 0 && open[sp - 1] != par) {
 				sp--;
-				if (close_container(d, open[sp], seen[sp], i, &pos) == -1)
-					return -1;
+				NEXT(&t[open[sp]]) = i;
 			}
-			if (sp == 0 ? (i > 0 || par != -1) : open[sp - 1] != par)
-				return fail(d, pos, "trailing characters after the JSON value");
-			if (sp > 0) {
-				if (seen[sp - 1]++ > 0) {
-					pos = skipws(d, pos);
-					if (pos >= d->len || s[pos] != ',')
-						return fail(d, pos, "expected ','");
-					pos++;
-				}
-				if (jt[par].type == JSMN_OBJECT && jt[i].type != JSMN_STRING)
-					return fail(d, pos, "expected a string key");
-			}
+			key = sp > 0 && TYPE(&t[open[sp - 1]]) == JSON_OBJECT;
 		}
-		beg = (size_t)(jt[i].type == JSMN_STRING ? jt[i].start - 1 : jt[i].start);
-		if (beg != pos) {
-			pos = skipws(d, pos);
-			if (beg != pos)
-				return fail(d, pos, "unexpected character");
-		}
-		t[i].start = jt[i].start;
-		t[i].end = jt[i].end;
-		t[i].size = jt[i].size;
-		t[i].next = i + 1;
-		switch (jt[i].type) {
-		case JSMN_STRING:
-			t[i].type = JSON_STRING;
-			if ((t[i].esc = check_string(d, (size_t)jt[i].start,
-			    (size_t)jt[i].end)) == -1)
-				return -1;
-			/* A key must have its value; jsmn counts it in size. */
-			if (par >= 0 && jt[par].type == JSMN_OBJECT &&
-			    (i + 1 >= d->ntok || jt[i + 1].parent != i))
-				return fail(d, (size_t)jt[i].end + 1, "expected ':'");
-			pos = (size_t)jt[i].end + 1;
-			break;
-		case JSMN_PRIMITIVE:
-			if (check_primitive(d, &t[i]) == -1)
-				return -1;
-			pos = (size_t)jt[i].end;
-			break;
+		switch (t[i].type) {
 		case JSMN_OBJECT:
+			ty = JSON_OBJECT;
+			open[sp++] = i;
+			break;
 		case JSMN_ARRAY:
-			if (sp == JSON_MAX_DEPTH)
-				return fail(d, pos, "nested too deeply");
-			t[i].type = jt[i].type == JSMN_OBJECT ? JSON_OBJECT : JSON_ARRAY;
-			open[sp] = i;
-			seen[sp++] = 0;
-			pos++;
+			ty = JSON_ARRAY;
+			open[sp++] = i;
+			break;
+		case JSMN_STRING:
+			ty = JSON_STRING;
+			if (k < nesc && esc[k] == t[i].start) {
+				ty |= TOK_ESC;
+				k++;
+			}
 			break;
 		default:
-			return fail(d, pos, "unexpected character");
+			ty = type_of(d->src[t[i].start]);
+			break;
 		}
+		t[i].type = (jsmntype_t)ty;
+		NEXT(&t[i]) = i + 1;
 	}
 	while (sp > 0) {
 		sp--;
-		if (close_container(d, open[sp], seen[sp], d->ntok, &pos) == -1)
-			return -1;
+		NEXT(&t[open[sp]]) = d->ntok;
 	}
-	pos = skipws(d, pos);
-	if (pos != d->len)
-		return fail(d, pos, "trailing characters after the JSON value");
-	return 0;
 }
 
 int
 json_parse(json_doc *d, const char *s, size_t n)
 {
 	jsmn_parser p;
-	size_t pos;
+	struct jv root;
 	int r;
 
 	d->src = s;
@@ -320,57 +455,27 @@ json_parse(json_doc *d, const char *s, size_t n)
 	d->ntok = 0;
 	d->err[0] = '\0';
 	if (n > INT_MAX - 2)
-		return fail(d, 0, "document too large");
-	pos = skipws(d, 0);
-	if (pos == n)
-		return 1;
+		return doc_fail(d, "longer than 2 GB");
+	/* The grammar first: jsmn only ever sees valid text, not too deep. */
+	buf_reset(&d->escs);
+	if ((r = check(s, n, &root, NULL, &d->escs, d->err, sizeof(d->err))) != 0)
+		return r;
 	if (d->cap == 0 && grow(d) == -1)
-		return fail(d, 0, "out of memory");
-	if (s[pos] != '{' && s[pos] != '[' && s[pos] != '"') {
-		/* jsmn's strict mode wants a delimiter after a primitive, so
-		 * a bare top-level number or literal is checked here. */
-		size_t e = pos;
-		struct json_tok *t = &d->tok[0];
-
-		while (e < n && !isws(s[e]))
-			e++;
-		t->start = (int)pos;
-		t->end = (int)e;
-		t->esc = 0;
-		t->size = 0;
-		t->next = 1;
-		if (check_primitive(d, t) == -1)
-			return -1;
-		d->ntok = 1;
-		if (skipws(d, e) != n)
-			return fail(d, e, "trailing characters after the JSON value");
-		return 0;
-	}
+		return doc_fail(d, "out of memory");
 	jsmn_init(&p);
 	for (;;) {
-		r = jsmn_parse(&p, s, n, d->jtok, (unsigned)d->cap);
+		r = jsmn_parse(&p, s, n, d->tok, (unsigned)d->cap);
 		if (r != JSMN_ERROR_NOMEM)
 			break;
 		/* jsmn resumes where it stopped once given more tokens. */
 		if (grow(d) == -1)
-			return fail(d, p.pos, "out of memory");
+			return doc_fail(d, "out of memory");
 	}
-	if (r == JSMN_ERROR_PART) {
-		/* jsmn stops at a NUL byte as if the text ended there. */
-		const char *nul = memchr(s, '\0', n);
-
-		if (nul != NULL)
-			return fail(d, (size_t)(nul - s), "NUL byte");
-		snprintf(d->err, sizeof(d->err),
-		    "truncated: the line ends inside a value");
-		return -1;
-	}
-	if (r == JSMN_ERROR_INVAL)
-		return fail(d, p.pos, "invalid JSON");
-	if (r <= 0)
-		return fail(d, pos, "invalid JSON");
+	if (r <= 0)	/* json_check() accepted it: a disagreement is a bug */
+		return doc_fail(d, "the tokenizer refused valid JSON");
 	d->ntok = r;
-	return validate(d, pos);
+	build(d);
+	return 0;
 }
 
 enum json_type
@@ -378,7 +483,22 @@ json_type(const json_doc *d, int i)
 {
 	if (i < 0 || i >= d->ntok)
 		return JSON_NONE;
-	return (enum json_type)d->tok[i].type;
+	return (enum json_type)TYPE(tok(d, i));
+}
+
+struct jv
+json_span(const json_doc *d, int i)
+{
+	struct jv v = { JSON_NONE, NULL, 0 };
+	const jsmntok_t *t;
+
+	if (i < 0 || i >= d->ntok)
+		return v;
+	t = tok(d, i);
+	v.t = (enum json_type)TYPE(t);
+	v.p = d->src + t->start;
+	v.n = (size_t)(t->end - t->start);
+	return v;
 }
 
 const char *
@@ -388,36 +508,46 @@ json_raw(const json_doc *d, int i, size_t *n)
 		*n = 0;
 		return NULL;
 	}
-	*n = (size_t)(d->tok[i].end - d->tok[i].start);
-	return d->src + d->tok[i].start;
+	*n = (size_t)(tok(d, i)->end - tok(d, i)->start);
+	return d->src + tok(d, i)->start;
 }
 
 int
 json_escaped(const json_doc *d, int i)
 {
-	return i >= 0 && i < d->ntok && d->tok[i].type == JSON_STRING &&
-	    d->tok[i].esc;
+	return i >= 0 && i < d->ntok && (tok(d, i)->type & TOK_ESC);
 }
 
 int
 json_size(const json_doc *d, int i)
 {
-	return (i < 0 || i >= d->ntok) ? 0 : d->tok[i].size;
+	return (i < 0 || i >= d->ntok) ? 0 : tok(d, i)->size;
 }
 
 int
 json_next(const json_doc *d, int i)
 {
-	return d->tok[i].next;
+	return NEXT(tok(d, i));
 }
 
 int
 json_child(const json_doc *d, int i)
 {
-	if (i < 0 || i >= d->ntok || d->tok[i].size == 0 ||
-	    (d->tok[i].type != JSON_OBJECT && d->tok[i].type != JSON_ARRAY))
+	if (i < 0 || i >= d->ntok || tok(d, i)->size == 0 ||
+	    (TYPE(tok(d, i)) != JSON_OBJECT && TYPE(tok(d, i)) != JSON_ARRAY))
 		return -1;
 	return i + 1;
+}
+
+/* Does string token t equal key[0..klen)? Raw bytes, unless it has escapes. */
+static int
+tok_eq(const json_doc *d, const jsmntok_t *t, const char *key, size_t klen)
+{
+	size_t n = (size_t)(t->end - t->start);
+
+	if (t->type & TOK_ESC)
+		return json_str_eq(d->src + t->start, n, key, klen);
+	return n == klen && (n == 0 || memcmp(d->src + t->start, key, n) == 0);
 }
 
 int
@@ -427,17 +557,12 @@ json_get(const json_doc *d, int i, const char *key, size_t klen)
 
 	if (json_type(d, i) != JSON_OBJECT)
 		return -1;
-	n = d->tok[i].size;
+	n = tok(d, i)->size;
 	j = i + 1;
 	for (k = 0; k < n; k++) {
-		const struct json_tok *t = &d->tok[j];
-		size_t tl = (size_t)(t->end - t->start);
-
-		/* Keys without escapes compare byte for byte; the rest unescaped. */
-		if (t->esc ? json_streq(d, j, key, klen) :
-		    (tl == klen && memcmp(d->src + t->start, key, klen) == 0))
+		if (tok_eq(d, tok(d, j), key, klen))
 			return j + 1;
-		j = d->tok[j + 1].next;
+		j = NEXT(tok(d, j + 1));
 	}
 	return -1;
 }
@@ -447,11 +572,11 @@ json_at(const json_doc *d, int i, int n)
 {
 	int k, j;
 
-	if (json_type(d, i) != JSON_ARRAY || n < 0 || n >= d->tok[i].size)
+	if (json_type(d, i) != JSON_ARRAY || n < 0 || n >= tok(d, i)->size)
 		return -1;
 	j = i + 1;
 	for (k = 0; k < n; k++)
-		j = d->tok[j].next;
+		j = NEXT(tok(d, j));
 	return j;
 }
 
@@ -460,7 +585,6 @@ json_path(const json_doc *d, int i, const char *path)
 {
 	const char *p = path, *e;
 	long n;
-	char *end;
 
 	while (*p && i >= 0) {
 		if (*p == '.') {
@@ -468,12 +592,12 @@ json_path(const json_doc *d, int i, const char *path)
 			continue;
 		}
 		if (*p == '[') {
-			errno = 0;
-			n = strtol(p + 1, &end, 10);
-			if (end == p + 1 || *end != ']' || errno || n < 0 || n > INT_MAX)
+			for (n = 0, e = p + 1; isdig(*e) && n <= INT_MAX; e++)
+				n = n * 10 + (*e - '0');
+			if (e == p + 1 || *e != ']' || n > INT_MAX)
 				return -1;
 			i = json_at(d, i, (int)n);
-			p = end + 1;
+			p = e + 1;
 			continue;
 		}
 		for (e = p; *e && *e != '.' && *e != '['; e++)
@@ -487,147 +611,23 @@ json_path(const json_doc *d, int i, const char *path)
 int
 json_int64(const json_doc *d, int i, int64_t *v)
 {
-	const char *s;
-	size_t n, k = 0;
-	uint64_t acc = 0, lim;
-	int neg = 0;
+	struct jv s = json_span(d, i);
 
-	if (json_type(d, i) != JSON_NUMBER)
-		return -1;
-	s = json_raw(d, i, &n);
-	if (s[0] == '-') {
-		neg = 1;
-		k = 1;
-	}
-	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
-	for (; k < n; k++) {
-		unsigned dgt;
-
-		if (!isdigit_(s[k]))
-			return -1;	/* a fraction or an exponent */
-		dgt = (unsigned)(s[k] - '0');
-		if (acc > (lim - dgt) / 10)
-			return -1;
-		acc = acc * 10 + dgt;
-	}
-	if (neg)
-		*v = acc == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)acc;
-	else
-		*v = (int64_t)acc;
-	return 0;
-}
-
-static unsigned
-hex4(const char *s)
-{
-	unsigned v = 0;
-	int k;
-
-	for (k = 0; k < 4; k++) {
-		unsigned char c = (unsigned char)s[k];
-		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-	}
-	return v;
-}
-
-static void
-put_utf8(buf *out, unsigned cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_putc(out, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 4);
-	}
-}
-
-void
-json_unescape_raw(const char *s, size_t n, buf *out)
-{
-	size_t i = 0, run;
-	const char *bs;
-	unsigned cp, lo;
-
-	while (i < n) {
-		bs = memchr(s + i, '\\', n - i);
-		run = bs ? (size_t)(bs - (s + i)) : n - i;
-		buf_put(out, s + i, run);
-		i += run;
-		if (i >= n)
-			break;
-		if (i + 1 >= n)	/* a validated string never ends in a lone '\' */
-			break;
-		switch (s[i + 1]) {
-		case 'b': buf_putc(out, '\b'); break;
-		case 'f': buf_putc(out, '\f'); break;
-		case 'n': buf_putc(out, '\n'); break;
-		case 'r': buf_putc(out, '\r'); break;
-		case 't': buf_putc(out, '\t'); break;
-		case 'u':
-			if (i + 6 > n)
-				return;
-			cp = hex4(s + i + 2);
-			i += 6;
-			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n &&
-			    s[i] == '\\' && s[i + 1] == 'u' &&
-			    (lo = hex4(s + i + 2)) >= 0xDC00 && lo <= 0xDFFF) {
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-				i += 6;
-			} else if (cp >= 0xD800 && cp <= 0xDFFF) {
-				cp = 0xFFFD;	/* a lone surrogate */
-			}
-			put_utf8(out, cp);
-			continue;
-		default:	/* " \ / */
-			buf_putc(out, s[i + 1]);
-			break;
-		}
-		i += 2;
-	}
-}
-
-int
-json_unescape(const json_doc *d, int i, buf *out)
-{
-	const char *s;
-	size_t n;
-
-	if (json_type(d, i) != JSON_STRING)
-		return -1;
-	s = json_raw(d, i, &n);
-	json_unescape_raw(s, n, out);
-	return 0;
+	return jv_int64(&s, v);
 }
 
 int
 json_streq(const json_doc *d, int i, const char *s, size_t n)
 {
-	const char *r;
-	size_t rn;
-	buf tmp = BUF_INIT;
-	int eq;
+	return json_type(d, i) == JSON_STRING && tok_eq(d, tok(d, i), s, n);
+}
 
+int
+json_unescape(const json_doc *d, int i, buf *out)
+{
 	if (json_type(d, i) != JSON_STRING)
-		return 0;
-	r = json_raw(d, i, &rn);
-	if (!d->tok[i].esc)
-		return rn == n && memcmp(r, s, n) == 0;
-	json_unescape_raw(r, rn, &tmp);
-	eq = tmp.len == n && memcmp(tmp.p, s, n) == 0;
-	buf_free(&tmp);
-	return eq;
+		return -1;
+	json_unescape_raw(d->src + tok(d, i)->start,
+	    (size_t)(tok(d, i)->end - tok(d, i)->start), out);
+	return 0;
 }

@@ -1,17 +1,28 @@
 /*
- * json.h - strict JSON reading over the system jsmn tokenizer.
+ * json.h - the one JSON reader: every line every program reads goes here.
  *
- * jsmn only tokenizes, and accepts more than JSON (`{}{}`, `{"a":::"b"}`,
- * trailing garbage, bad numbers, raw control characters in strings).
- * json_parse() runs jsmn, then walks the token tree checking every byte
- * between tokens, every primitive's grammar and every string's escapes, so
- * that a document is accepted only if it is exactly one RFC 8259 value,
- * optionally surrounded by white space.
+ * One grammar, in json_check(): exactly one RFC 8259 value, optionally
+ * surrounded by white space, read in one pass in time linear in the size
+ * of the text, whatever its nesting (deeper than JSON_MAX_DEPTH is refused
+ * where it starts). Its error messages are the only ones: the same bad
+ * line gets the same reason in every program.
  *
- * Tokens are addressed by index; 0 is the root. A document borrows the
- * text it was parsed from: keep the text alive while using the document.
- * One json_doc is meant to be reused line after line: its token arrays grow
- * to the largest line seen and are then reused without allocation.
+ * Two ways to look at what it accepted:
+ *
+ *  - spans (struct jv): values are pieces of the validated text, found by
+ *    skipping over the others (jv_get, jv_at, jv_next), helped by a shallow
+ *    index that json_check() fills as it goes: the members of the root
+ *    object and of its objects, where an Event's fields are. For programs
+ *    that read a few fields and pass the line on (vk-route).
+ *
+ *  - a token tree (json_doc): json_parse() checks the text, then has jsmn,
+ *    the system tokenizer, build the tree over text known to be valid and
+ *    not too deep. Tokens are addressed by index; 0 is the root. For
+ *    programs that read much of a document (vk-normalize, vk-poll).
+ *
+ * Both borrow the text: keep it alive while using them. A json_doc is
+ * meant to be reused line after line: its arrays grow to the largest line
+ * seen and are then reused without allocation.
  */
 #ifndef VKPIPE_JSON_H
 #define VKPIPE_JSON_H
@@ -22,7 +33,7 @@
 #include "buf.h"
 
 enum json_type {
-	JSON_NONE = 0,	/* no such token (index -1) */
+	JSON_NONE = 0,	/* no such value (token index -1, a missing member) */
 	JSON_OBJECT,
 	JSON_ARRAY,
 	JSON_STRING,
@@ -32,17 +43,78 @@ enum json_type {
 	JSON_NULL
 };
 
-#define JSON_MAX_DEPTH	512
+#define JSON_MAX_DEPTH	512	/* containers inside one another */
 
-struct json_tok;
+/* --- the grammar ------------------------------------------------------- */
+
+/* A value in validated text. For strings, p..p+n is between the quotes, still escaped. */
+struct jv {
+	enum json_type t;	/* JSON_NONE: missing */
+	const char *p;
+	size_t	 n;
+};
+
+/*
+ * The root object's members and their members (two levels), recorded by
+ * json_check() in document order; the members of entry j are the depth-2
+ * entries j+1 .. next-1.
+ */
+#define JSON_INDEX_MEMB	64
+struct json_index {
+	int	 n;		/* entries; -1: too many, search the text */
+	int	 open[3];	/* entry whose value is being read, per depth */
+	struct json_memb {
+		const char *k, *v;	/* key (between quotes), value */
+		size_t	 kn, vn;
+		int	 depth;		/* 1 or 2 */
+		int	 esc;		/* the key has an escape */
+		int	 next;		/* depth 1: the next depth-1 entry */
+	} m[JSON_INDEX_MEMB];
+};
+
+/*
+ * Is s[0..n) exactly one JSON value? 0 yes (*root set unless NULL, ix
+ * filled unless NULL), 1 only white space, -1 no: err says why and, but
+ * for a truncated text, at which byte (counting from 1).
+ */
+int	json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
+	    char *err, size_t errlen);
+
+/* --- spans of validated text ------------------------------------------- */
+
+/*
+ * Member `key` of the root (parent -1) or of depth-1 entry `parent`: its
+ * entry number (value in *out), -1 if absent (out->t = JSON_NONE), or -2
+ * if the index cannot tell (too many members): search the text instead.
+ */
+int	json_member(const struct json_index *ix, int parent, const char *key,
+	    size_t klen, struct jv *out);
+/* Member `key` (unescaped bytes) of an object; t = JSON_NONE if absent. */
+struct jv jv_get(const struct jv *obj, const char *key, size_t klen);
+/* Element idx of an array; negative counts from the end. */
+struct jv jv_at(const struct jv *arr, long idx);
+/* Members or elements. */
+int	jv_len(const struct jv *v);
+/*
+ * Walk an array's elements or an object's members: *cur starts NULL; each
+ * call gives the next element (objects: the value, with its key in *key
+ * if key is not NULL). Returns 0 at the end.
+ */
+int	jv_next(const struct jv *c, const char **cur, struct jv *out, struct jv *key);
+/* An integer that fits int64 (no fraction or exponent): 0, else -1. */
+int	jv_int64(const struct jv *v, int64_t *out);
+/* Does the raw (escaped) string s[0..n), unescaped, equal key[0..klen)? */
+int	json_str_eq(const char *s, size_t n, const char *key, size_t klen);
+
+/* --- the token tree ---------------------------------------------------- */
 
 typedef struct json_doc {
 	const char	*src;
 	size_t		 len;
-	struct json_tok	*tok;	/* ntok tokens, in document (pre-)order */
+	void		*tok;	/* ntok of jsmn's tokens, in document (pre-)order */
 	int		 ntok;
 	int		 cap;
-	void		*jtok;	/* jsmn's own tokens, grown with cap */
+	buf		 escs;	/* where the strings with escapes start (json.c) */
 	char		 err[128];	/* why json_parse() failed */
 } json_doc;
 
@@ -52,11 +124,13 @@ void	json_free(json_doc *d);
 /*
  * Parse s[0..n) as exactly one JSON value. Returns 0 on success, 1 if the
  * text is only white space (no value), -1 if it is not valid JSON; then
- * d->err says why and where (byte offsets count from 1).
+ * d->err says why (json_check's reason).
  */
 int	json_parse(json_doc *d, const char *s, size_t n);
 
 enum json_type json_type(const json_doc *d, int i);
+/* Token i as a span of the text. */
+struct jv json_span(const json_doc *d, int i);
 /* The raw text of token i: for strings, the bytes between the quotes, still escaped. */
 const char *json_raw(const json_doc *d, int i, size_t *n);
 /* Does string token i hold backslash escapes (else its raw bytes are its value)? */

@@ -63,9 +63,9 @@ EOF2
 {"a":"b
 EOF2
 	assert_success
-	assert_line --index 0 "error invalid literal at byte 2"
-	assert_line --index 8 "error control character in string at byte 4"
-	assert_line --index 11 "error truncated: the line ends inside a value"
+	assert_line --index 0 "error invalid number at byte 2"
+	assert_line --index 8 "error control character in a string at byte 4"
+	assert_line --index 11 "error truncated: the line ends inside a string"
 	assert_equal "$(printf '%s\n' "$output" | grep -c '^error ')" 12
 }
 
@@ -126,11 +126,39 @@ EOF2
 	assert_output 199999
 }
 
-@test "json: deep nesting is refused, not a crash" {
+@test "json: deep nesting is refused where it passes the limit, not a crash" {
 	python3 -c 'print("[" * 100000 + "]" * 100000)' > "$BATS_TEST_TMPDIR/deep"
 	run jt parse < "$BATS_TEST_TMPDIR/deep"
 	assert_success
-	assert_output --partial "error nested too deeply"
+	assert_output "error nested too deeply at byte 513"
+	python3 -c 'print("[" * 512 + "]" * 512)' | jt parse | grep -q '^ok '
+}
+
+@test "json: one reader: the same bad line gets the same reason in vk-normalize and vk-route" {
+	{
+		echo 'this is not json'
+		echo '{"type":"message_new","event_id":"x","object":{"message":{"from_id":1'
+		echo '{}{}'
+		echo '{"a":::"b"}'
+		printf '{"a":"b\tc"}\n'
+		echo '{"a":[01]}'
+		echo '{"a":"\x"}'
+		echo '{"a" 1}'
+		echo '{"a":1,}'
+		python3 -c 'print("{\"a\":" + "[" * 80000 + "]" * 80000 + "}")'
+		printf '{"a":"\0"}\n'
+	} > "$BATS_TEST_TMPDIR/bad"
+	run --separate-stderr vk-normalize --offline "$BATS_TEST_TMPDIR/bad"
+	assert_failure 1
+	printf '%s\n' "$stderr" | sed -n 's/^vk-normalize: [^:]*: \(line [0-9]*: .*\)/\1/p' > "$BATS_TEST_TMPDIR/n"
+	run --separate-stderr vk-route -e '* -> stdout' < "$BATS_TEST_TMPDIR/bad"
+	assert_failure 1
+	printf '%s\n' "$stderr" | sed -n 's/^vk-route: \(line [0-9]*: .*\)/\1/p' > "$BATS_TEST_TMPDIR/r"
+	diff -u "$BATS_TEST_TMPDIR/n" "$BATS_TEST_TMPDIR/r"
+	assert_equal "$(wc -l < "$BATS_TEST_TMPDIR/n")" 11
+	grep -qx 'line 10: not JSON: nested too deeply at byte 517' "$BATS_TEST_TMPDIR/n"
+	grep -qx 'line 11: not JSON: NUL byte at byte 7' "$BATS_TEST_TMPDIR/n"
+	grep -qx 'line 2: not JSON: truncated: the line ends inside an object' "$BATS_TEST_TMPDIR/n"
 }
 
 @test "line: lines of any length, a last line without newline, and over-long lines skipped whole" {

@@ -220,10 +220,10 @@ rules_error() {
 	} >"$T/in.ndjson"
 	run vk-route --reject "$T/rej.ndjson" -e "* -> file:$T/out.ndjson" <"$T/in.ndjson"
 	assert_failure 1
-	assert_line "vk-route: line 3: not a JSON object (invalid literal at byte 1)"
+	assert_line "vk-route: line 3: not JSON: invalid literal at byte 1"
 	assert_line "vk-route: line 4: not a JSON object"
-	assert_line "vk-route: line 5: not a JSON object (trailing characters after the JSON value at byte 9)"
-	assert_line "vk-route: line 7: not a JSON object (truncated JSON: unexpected end at byte 53)"
+	assert_line "vk-route: line 5: not JSON: trailing characters after the JSON value at byte 9"
+	assert_line "vk-route: line 7: not JSON: truncated: the line ends inside a value"
 	assert_line "vk-route: 4 lines rejected"
 	assert_equal "$(ids <"$T/out.ndjson")" "e1 e2 e9"
 	assert_equal "$(cat "$T/rej.ndjson")" "$(sed -n '3,5p;7p' "$T/in.ndjson")"

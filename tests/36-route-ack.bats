@@ -34,7 +34,7 @@ release() {
 	run vk-route --ack "$T/ack" -e ".event_type == \"message\" -> file:$T/m.ndjson" \
 		-e ".event_type == \"button\" -> stdout" <"$T/in.ndjson"
 	assert_failure 1	# the line that is not JSON
-	assert_line "vk-route: line 4: not a JSON object (invalid literal at byte 1)"
+	assert_line "vk-route: line 4: not JSON: invalid literal at byte 1"
 	# plain text, unescaped: what vk-poll compares with its own ids
 	assert_equal "$(acks "$T/ack")" "e1 e2 e3 a/b e4 e5 e6 e7 e8 e9"
 }

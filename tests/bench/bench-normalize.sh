@@ -43,6 +43,16 @@ awk -v n="$n" -v ev="$events" -v b="$bytes" -v o="$best_ours" -v j="$jq_s" 'BEGI
 	printf "ratio: vk-normalize is %.1fx jq\n", j / o
 }'
 
+# Instructions per input byte (callgrind: stable on a busy machine, where
+# the times above vary), over the first CALLGRIND_UPDATES (default 10000).
+if command -v valgrind >/dev/null 2>&1 && [ "${CALLGRIND_UPDATES:-10000}" -gt 0 ]; then
+	head -n "${CALLGRIND_UPDATES:-10000}" "$in" >"$work/few"
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin/vk-normalize" --offline \
+		"$work/few" 2>"$work/cg" >/dev/null
+	awk -v b="$(wc -c <"$work/few")" -v n="$(wc -l <"$work/few")" '/Collected/ {
+		printf "callgrind: %.2f instructions per input byte, %.0f per update (%d updates)\n", $NF / b, $NF / n, n }' "$work/cg"
+fi
+
 # Memory: stream ~1 GB through it; peak RSS must not grow with the input.
 for _ in $(seq "$copies"); do cat "$in"; done |
 	/usr/bin/time -f '%e %M' -o "$work/time" "$bin/vk-normalize" --offline >/dev/null 2>&1

@@ -89,6 +89,15 @@ printf 'jq select: %7.2f s wall %7.2f s cpu  %9.0f events/s wall  (one condition
 printf 'ratio:     %7.1fx jq (wall)  %5.1fx jq (cpu)\n' \
 	"$(echo "$w_jq / $w_route" | bc -l)" "$(echo "$c_jq / $c_route" | bc -l)"
 
+# Instructions per event (callgrind: stable on a busy machine, where the
+# times above vary), over the first CALLGRIND_EVENTS (default 20000).
+if command -v valgrind >/dev/null 2>&1 && [ "${CALLGRIND_EVENTS:-20000}" -gt 0 ]; then
+	head -n "${CALLGRIND_EVENTS:-20000}" "$T/events.ndjson" >"$T/few.ndjson"
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN/vk-route" "$T/rules.conf" \
+		<"$T/few.ndjson" 2>"$T/cg" >/dev/null
+	awk -v n="$(wc -l <"$T/few.ndjson")" '/Collected/ { printf "callgrind: %.0f instructions per event (%d events, 8 rules)\n", $NF / n, n }' "$T/cg"
+fi
+
 # A stuck destination: a FIFO nobody reads, queue 10000 lines. Peak RSS
 # must stay bounded by the queue, not by the input: first with backpressure
 # (input stops; a reader comes after 3 s and everything flows), then with

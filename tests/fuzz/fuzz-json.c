@@ -1,7 +1,16 @@
 /*
- * fuzz-json.c - libFuzzer harness for common/json.c and common/jsonw.c.
- * Whatever json_parse() accepts, the writer must turn into JSON that
- * json_parse() accepts again and that writes back identically.
+ * fuzz-json.c - libFuzzer harness for the one JSON reader (common/json.h)
+ * and the writer (common/jsonw.c).
+ *
+ * Checked, on every input:
+ *  - json_parse() accepts exactly what json_check() accepts, with the same
+ *    reason when it does not (jsmn never refuses what the grammar took);
+ *  - the token tree and the spans agree: every subtree ends inside the
+ *    document and holds as many children as its size says; every member
+ *    the shallow index records, and every member jv_get() finds, is the
+ *    one json_get() finds; numbers read the same both ways;
+ *  - whatever is accepted, the writer turns into JSON that is accepted
+ *    again and writes back identically.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,20 +22,90 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int
+same(struct jv a, struct jv b)
+{
+	return a.t == b.t && a.n == b.n && (a.n == 0 || a.p == b.p);
+}
+
+/* Every container's children, walked by json_next, are as many as its size. */
+static void
+check_tree(const json_doc *d)
+{
+	int i, j, k;
+
+	for (i = 0; i < d->ntok; i++) {
+		if (json_next(d, i) <= i || json_next(d, i) > d->ntok)
+			abort();
+		if (json_type(d, i) != JSON_OBJECT && json_type(d, i) != JSON_ARRAY)
+			continue;
+		for (k = 0, j = i + 1; j < json_next(d, i); k++)
+			j = json_type(d, i) == JSON_OBJECT ? json_next(d, j + 1) : json_next(d, j);
+		if (k != json_size(d, i) || j != json_next(d, i))
+			abort();
+	}
+}
+
+/* The index and the span lookups find what the tree finds, in object o. */
+static void
+check_members(const json_doc *d, int o, const struct json_index *ix, int parent,
+    buf *key)
+{
+	struct jv obj = json_span(d, o), v, w;
+	int j, k, m;
+	int64_t a, b;
+
+	for (k = 0, j = o + 1; k < json_size(d, o); k++, j = json_next(d, j + 1)) {
+		buf_reset(key);
+		json_unescape(d, j, key);
+		if (!json_streq(d, j, key->p, key->len))
+			abort();	/* a key is not equal to its own value */
+		if (json_get(d, o, key->p, key->len) != j + 1)
+			continue;	/* a later member of the same name */
+		v = json_span(d, j + 1);
+		w = jv_get(&obj, key->p, key->len);
+		if (!same(v, w))
+			abort();
+		m = json_member(ix, parent, key->p, key->len, &w);
+		if (m == -1 || (m >= 0 && !same(v, w)))
+			abort();	/* the index lost it, or has another */
+		if (m >= 0 && parent == -1 && v.t == JSON_OBJECT)
+			check_members(d, j + 1, ix, m, key);
+		if ((json_int64(d, j + 1, &a) == 0) != (jv_int64(&v, &b) == 0) ||
+		    (json_int64(d, j + 1, &a) == 0 && a != b))
+			abort();
+	}
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static json_doc d, d2;
-	static buf out, again, scratch;
+	static buf out, again, scratch, key;
+	static struct json_index ix;
+	const char *s = (const char *)data;
+	char err[128];
+	struct jv root;
 	int64_t v;
-	int i;
+	int i, rc;
 
 	if (d.cap == 0) {
 		json_init(&d);
 		json_init(&d2);
 	}
-	if (json_parse(&d, (const char *)data, size) != 0)
+	rc = json_check(s, size, &root, &ix, err, sizeof(err));
+	if (json_parse(&d, s, size) != rc)
+		abort();
+	if (rc == -1 && (err[0] == '\0' || strcmp(err, d.err) != 0))
+		abort();	/* one reason, the same from both */
+	if (rc != 0)
 		return 0;
+	check_tree(&d);
+	if (!same(root, json_span(&d, 0)))
+		abort();
+	if (json_type(&d, 0) == JSON_OBJECT)
+		check_members(&d, 0, ix.n < 0 ? NULL : &ix, -1, &key);
+
 	buf_reset(&out);
 	jw_value(&out, &d, 0, &scratch);
 	for (i = 0; i < d.ntok; i++) {

@@ -10,7 +10,7 @@
 #include "buf.h"
 #include "dedup.h"
 #include "hash.h"
-#include "jscan.h"
+#include "json.h"
 #include "jsonw.h"
 #include "log.h"
 #include "out.h"
@@ -123,7 +123,7 @@ dedup_load(const char *path, char *err, size_t errlen)
 	const char *p, *e, *nl;
 	size_t n, line = 0, count = 0;
 	unsigned long long want;
-	struct jscan_index *ix;
+	struct json_index *ix;
 	struct jv v;
 	int rc = -1, ended = 0;
 
@@ -192,7 +192,7 @@ dedup_load(const char *path, char *err, size_t errlen)
 			ended = 1;
 			continue;
 		}
-		if (jscan_check(p, n, &v, ix, jerr, sizeof(jerr)) != 0 ||
+		if (json_check(p, n, &v, ix, jerr, sizeof(jerr)) != 0 ||
 		    v.t != JSON_STRING) {
 			damaged(err, errlen, path, line, "not a JSON string");
 			goto out;

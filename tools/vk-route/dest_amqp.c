@@ -56,7 +56,7 @@
 #include <amqp_tcp_socket.h>
 
 #include "dest.h"
-#include "jscan.h"
+#include "json.h"
 #include "log.h"
 
 #define WINDOW		1024		/* messages awaiting their confirm */
@@ -618,14 +618,14 @@ fl_line(struct amqpd *a, size_t k, size_t *n)
 static int
 event_id(const char *line, size_t n, buf *id)
 {
-	struct jscan_index ix;
+	struct json_index ix;
 	struct jv root, v;
 	char err[64];
 
-	if (jscan_check(line, n, &root, &ix, err, sizeof(err)) != 0 ||
+	if (json_check(line, n, &root, &ix, err, sizeof(err)) != 0 ||
 	    root.t != JSON_OBJECT)
 		return -1;
-	if (jscan_member(&ix, -1, "event_id", 8, &v) == -2)
+	if (json_member(&ix, -1, "event_id", 8, &v) == -2)
 		v = jv_get(&root, "event_id", 8);
 	if (v.t != JSON_STRING)
 		return -1;

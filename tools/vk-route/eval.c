@@ -44,7 +44,7 @@ eval_free(struct eval *e)
 
 void
 eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
-    const struct jscan_index *ix)
+    const struct json_index *ix)
 {
 	if (rs->npath > e->cap) {
 		int cap = rs->npath * 2;
@@ -79,12 +79,12 @@ lookup(struct eval *e, const struct path *pa)
 		k = pa->nstep - 1;
 		/* .a.b: the index knows the members of the root's members */
 		if (pa->nstep == 2 && last->key != NULL && e->memb[pa->parent->id] >= 0) {
-			jscan_member(e->ix, e->memb[pa->parent->id], last->key,
+			json_member(e->ix, e->memb[pa->parent->id], last->key,
 			    last->klen, &v);
 			k = pa->nstep;
 		}
 	} else if (pa->nstep == 1 && last->key != NULL) {
-		mi = jscan_member(e->ix, -1, last->key, last->klen, &v);
+		mi = json_member(e->ix, -1, last->key, last->klen, &v);
 		if (mi == -2)
 			v = e->root;
 		else

@@ -16,7 +16,7 @@
 #include "buf.h"
 #include "dedup.h"
 #include "dest.h"
-#include "jscan.h"
+#include "json.h"
 #include "line.h"
 #include "log.h"
 #include "opt.h"
@@ -55,7 +55,7 @@ struct route {
 	struct rules_src *src;
 	int	 nsrc;
 	struct eval ev;
-	struct jscan_index ix;
+	struct json_index ix;
 	buf	 name;		/* a filled destination text */
 	out	 rej;		/* --reject */
 	int	 have_rej;
@@ -151,7 +151,7 @@ event_id(struct route *rt, const struct jv *root, size_t *n)
 {
 	struct jv v;
 
-	if (jscan_member(&rt->ix, -1, "event_id", 8, &v) == -2)
+	if (json_member(&rt->ix, -1, "event_id", 8, &v) == -2)
 		v = jv_get(root, "event_id", 8);
 	if (v.t != JSON_STRING || v.n == 0)
 		return NULL;
@@ -187,11 +187,11 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 	struct jv root;
 
 	rt->lines++;
-	rc = jscan_check(line, n, &root, &rt->ix, err, sizeof(err));
+	rc = json_check(line, n, &root, &rt->ix, err, sizeof(err));
 	if (rc == 1)
 		return;		/* a blank line */
 	if (rc == -1) {
-		snprintf(why, sizeof(why), "not a JSON object (%s)", err);
+		snprintf(why, sizeof(why), "not JSON: %s", err);
 		reject(rt, lineno, line, n, why);
 		return;
 	}

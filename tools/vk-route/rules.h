@@ -7,7 +7,7 @@
  * expressions are compiled at load time. Parsing never exits: it returns
  * -1 and fills an error "FILE:LINE:COL: what is wrong".
  *
- * Evaluation reads the event's validated text (jscan.h), looks paths up
+ * Evaluation reads the event's validated text (json.h), looks paths up
  * lazily, and never allocates once its scratch buffers have grown.
  */
 #ifndef VKROUTE_RULES_H
@@ -18,7 +18,7 @@
 
 #include "buf.h"
 #include "json.h"
-#include "jscan.h"
+#include "json.h"
 
 struct dest;
 struct dest_kind;
@@ -128,8 +128,8 @@ void	rules_retired_free(void);
 
 /* Per-event evaluation state; one per program, reused. */
 struct eval {
-	struct jv root;		/* the event, validated by jscan_check() */
-	const struct jscan_index *ix;	/* its top-level members */
+	struct jv root;		/* the event, validated by json_check() */
+	const struct json_index *ix;	/* its top-level members */
 	struct jv *val;		/* path id -> value, for the current event */
 	int	*memb;		/* path id -> its entry in ix, or a negative */
 	unsigned *stamp;
@@ -143,7 +143,7 @@ void	eval_init(struct eval *e);
 void	eval_free(struct eval *e);
 /* Start a new event: forget cached path lookups. */
 void	eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
-	    const struct jscan_index *ix);
+	    const struct json_index *ix);
 /*
  * Does the condition hold? When a regular expression could not be
  * matched (rx_match() -1), e->rx_failed is set and the answer means
