@@ -101,6 +101,110 @@ str_run(const char *p, const char *e)
 	return p;
 }
 
+/*
+ * The string whose opening quote is at p (before e): the byte after its
+ * closing quote; *esc set if it holds an escape. NULL if it is bad: *why
+ * says why and *at where, or *why is NULL when the text ends inside it.
+ */
+static inline __attribute__((always_inline)) const char *
+scan_string(const char *p, const char *e, int *esc, const char **why, const char **at)
+{
+	for (p++;;) {
+		p = str_run(p, e);
+		if (p == e)
+			break;
+		if (*p == '"')
+			return p + 1;
+		*at = p;
+		if (*p != '\\') {
+			*why = "control character in a string";
+			return NULL;
+		}
+		*esc = 1;
+		if (p + 1 == e)
+			break;
+		switch (p[1]) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			p += 2;
+			break;
+		case 'u':
+			if (e - p < 6 || !ishex((unsigned char)p[2]) || !ishex((unsigned char)p[3]) ||
+			    !ishex((unsigned char)p[4]) || !ishex((unsigned char)p[5])) {
+				*why = "invalid \\u escape: four hex digits expected";
+				return NULL;
+			}
+			p += 6;
+			break;
+		default:
+			*why = "invalid escape in a string";
+			return NULL;
+		}
+	}
+	*why = NULL;
+	return NULL;
+}
+
+/* The number at p (a '-' or a digit, before e): the byte after it, or NULL and *why. */
+static inline __attribute__((always_inline)) const char *
+scan_number(const char *p, const char *e, const char **why)
+{
+	if (*p == '-')
+		p++;
+	if (p < e && *p == '0') {
+		if (++p < e && isdig(*p)) {
+			*why = "invalid number: no leading zeros";
+			return NULL;
+		}
+	} else if (p < e && isdig(*p)) {
+		while (p < e && isdig(*p))
+			p++;
+	} else {
+		*why = "invalid number: a digit expected";
+		return NULL;
+	}
+	if (p < e && *p == '.') {
+		if (++p == e || !isdig(*p)) {
+			*why = "invalid number: digits expected after '.'";
+			return NULL;
+		}
+		while (p < e && isdig(*p))
+			p++;
+	}
+	if (p < e && (*p == 'e' || *p == 'E')) {
+		p++;
+		if (p < e && (*p == '+' || *p == '-'))
+			p++;
+		if (p == e || !isdig(*p)) {
+			*why = "invalid number: digits expected in the exponent";
+			return NULL;
+		}
+		while (p < e && isdig(*p))
+			p++;
+	}
+	return p;
+}
+
+size_t
+json_scalar(const char *s, size_t n, const char **why, size_t *at)
+{
+	const char *q, *bad = s;
+	int esc;
+
+	*at = 0;
+	if (n > 0 && *s == '"')
+		q = scan_string(s, s + n, &esc, why, &bad);
+	else if (n > 0 && (*s == '-' || isdig(*s)))
+		q = scan_number(s, s + n, why);
+	else
+		q = NULL, *why = "a string or a number expected";
+	if (q == NULL) {
+		*at = *why ? (size_t)(bad - s) : 0;
+		return 0;
+	}
+	return (size_t)(q - s);
+}
+
 /* The type of the validated value that starts with byte c. */
 static enum json_type
 type_of(char c)
@@ -126,9 +230,9 @@ static int
 check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs,
     char *err, size_t errlen)
 {
-	const char *p, *e = s + n, *v0, *sq = NULL, *sq_esc = NULL;
+	const char *p, *q, *e = s + n, *v0, *why, *at;
 	char stk[JSON_MAX_DEPTH + 1], top = 0;	/* top: stk[depth - 1] */
-	int depth = 0, rec;	/* rec: record members down to this depth */
+	int depth = 0, rec, esc;	/* rec: record members down to this depth */
 
 	p = ws(s, e);
 	if (p == e)
@@ -177,39 +281,14 @@ value:
 			goto after;
 		}
 		return fail(err, errlen, s, p, "invalid literal");
-	default: {
-		const char *b = p;
-
-		if (p < e && *p == '-')
-			p++;
-		if (p < e && *p == '0' && (p + 1 == e || !isdig(p[1])))
-			p++;
-		else if (p < e && *p >= '1' && *p <= '9')
-			while (p < e && isdig(*p))
-				p++;
-		else if (p == b && !isdig(*p))	/* no number: a word, or punctuation */
-			return fail(err, errlen, s, b, ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ?
+	default:
+		if (*p != '-' && !isdig(*p))	/* no value starts so: a word, or punctuation */
+			return fail(err, errlen, s, p, ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ?
 			    "invalid literal" : "unexpected character");
-		else
-			return fail(err, errlen, s, b, "invalid number");
-		if (p < e && *p == '.') {
-			p++;
-			if (p == e || !isdig(*p))
-				return fail(err, errlen, s, b, "invalid number");
-			while (p < e && isdig(*p))
-				p++;
-		}
-		if (p < e && (*p == 'e' || *p == 'E')) {
-			p++;
-			if (p < e && (*p == '+' || *p == '-'))
-				p++;
-			if (p == e || !isdig(*p))
-				return fail(err, errlen, s, b, "invalid number");
-			while (p < e && isdig(*p))
-				p++;
-		}
+		if ((q = scan_number(p, e, &why)) == NULL)
+			return fail(err, errlen, s, p, why);
+		p = q;
 		goto after;
-	}
 	}
 key:
 	if (p == e)
@@ -230,39 +309,19 @@ key:
 	}
 	depth = -depth - 1;	/* mark: this string is a key */
 string:
-	for (sq = p++;;) {
-		p = str_run(p, e);
-		if (p == e)
-			return truncated(err, errlen, "a string");
-		if (*p == '"')
-			break;
-		if (*p != '\\')
-			return fail(err, errlen, s, p, "control character in a string");
+	esc = 0;
+	if ((q = scan_string(p, e, &esc, &why, &at)) == NULL)
+		return why ? fail(err, errlen, s, at, why) : truncated(err, errlen, "a string");
+	if (esc) {
 		if (depth < 0 && -depth - 1 <= rec)
 			ix->m[ix->open[-depth - 1]].esc = 1;	/* an indexed key */
-		if (escs != NULL && sq_esc != sq) {	/* for the token tree */
-			int at = (int)(sq + 1 - s);
+		if (escs != NULL) {	/* for the token tree */
+			int start = (int)(p + 1 - s);
 
-			buf_put(escs, &at, sizeof(at));
-			sq_esc = sq;
-		}
-		if (p + 1 == e)
-			return truncated(err, errlen, "a string");
-		switch (p[1]) {
-		case '"': case '\\': case '/': case 'b': case 'f':
-		case 'n': case 'r': case 't':
-			p += 2;
-			break;
-		case 'u':
-			if (e - p < 6 || !ishex((unsigned char)p[2]) || !ishex((unsigned char)p[3]) ||
-			    !ishex((unsigned char)p[4]) || !ishex((unsigned char)p[5]))
-				return fail(err, errlen, s, p, "invalid \\u escape");
-			p += 6;
-			break;
-		default:
-			return fail(err, errlen, s, p, "invalid escape in a string");
+			buf_put(escs, &start, sizeof(start));
 		}
 	}
+	p = q - 1;	/* the closing quote */
 	p++;
 	if (depth < 0) {
 		depth = -depth - 1;

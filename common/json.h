@@ -80,6 +80,14 @@ struct json_index {
 int	json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
 	    char *err, size_t errlen);
 
+/*
+ * The JSON string or number that starts s[0..n), for the lexer of a
+ * language with JSON literals (vk-route's rules): its length, or 0 when
+ * it is bad: *why says why (NULL: a string not closed before n) and *at
+ * at which offset. The same grammar and reasons as json_check().
+ */
+size_t	json_scalar(const char *s, size_t n, const char **why, size_t *at);
+
 /* --- spans of validated text ------------------------------------------- */
 
 /*

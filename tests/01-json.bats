@@ -63,7 +63,7 @@ EOF2
 {"a":"b
 EOF2
 	assert_success
-	assert_line --index 0 "error invalid number at byte 2"
+	assert_line --index 0 "error invalid number: no leading zeros at byte 2"
 	assert_line --index 8 "error control character in a string at byte 4"
 	assert_line --index 11 "error truncated: the line ends inside a string"
 	assert_equal "$(printf '%s\n' "$output" | grep -c '^error ')" 12

@@ -56,7 +56,7 @@ rules_error() {
 	rules_error '.a == -> stdout' "1:7: a condition is expected before -> (use * to take every event)"
 	rules_error 'event_type == 1 -> stdout' "1:1: unknown word 'event_type' (paths start with a dot: .event_type)"
 	rules_error '"x" -> stdout' "1:1: a literal alone is not a condition: compare it with a path"
-	rules_error '.a == 01 -> stdout' "1:7: invalid number"
+	rules_error '.a == 01 -> stdout' "1:7: invalid number: no leading zeros"
 	rules_error '.a == 1.e5 -> stdout' "1:7: invalid number: digits expected after '.'"
 	rules_error '.a == "open -> stdout' '1:7: unterminated string'
 	rules_error '.a == "\d" -> stdout' '1:8: invalid escape \d in a string (a regex backslash is written \\)'

@@ -75,85 +75,47 @@ isident(int c, int first)
 	    (!first && c >= '0' && c <= '9');
 }
 
-static int
-isdig(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-/* A JSON string starting at s[i] == '"': unescaped into out; end after the quote. */
+/*
+ * A JSON string starting at s[i] == '"' (the grammar is common/json.c's):
+ * unescaped into out; end after the quote. The reasons say how to write
+ * what a rule's author most likely meant.
+ */
 static int
 lex_string(struct parser *p, size_t i, buf *out, size_t *end)
 {
-	size_t k = i + 1, beg = k;
+	const char *why;
+	size_t len, at;
+	unsigned char c;
 
-	while (k < p->n && p->s[k] != '"') {
-		unsigned char c = (unsigned char)p->s[k];
-
+	if ((len = json_scalar(p->s + i, p->n - i, &why, &at)) == 0) {
+		if (why == NULL)
+			return perr(p, i, "unterminated string");
+		at += i;
+		c = (unsigned char)p->s[at];
 		if (c < 0x20)
-			return perr(p, k, "control character in a string: write it as \\u%04x", c);
-		if (c == '\\') {
-			if (k + 1 >= p->n)
-				break;
-			if (strchr("\"\\/bfnrtu", p->s[k + 1]) == NULL || p->s[k + 1] == '\0')
-				return perr(p, k, "invalid escape \\%c in a string "
-				    "(a regex backslash is written \\\\)", p->s[k + 1]);
-			if (p->s[k + 1] == 'u') {
-				int h;
-
-				for (h = 2; h < 6; h++)
-					if (k + (size_t)h >= p->n ||
-					    strchr("0123456789abcdefABCDEF", p->s[k + (size_t)h]) == NULL ||
-					    p->s[k + (size_t)h] == '\0')
-						return perr(p, k, "invalid \\u escape: four hex digits expected");
-				k += 6;
-				continue;
-			}
-			k += 2;
-			continue;
-		}
-		k++;
+			return perr(p, at, "%s: write it as \\u%04x", why, c);
+		if (p->s[at + 1] != 'u')
+			return perr(p, at, "invalid escape \\%c in a string "
+			    "(a regex backslash is written \\\\)", p->s[at + 1]);
+		return perr(p, at, "%s", why);
 	}
-	if (k >= p->n)
-		return perr(p, i, "unterminated string");
 	buf_reset(out);
-	json_unescape_raw(p->s + beg, k - beg, out);
-	*end = k + 1;
+	json_unescape_raw(p->s + i + 1, len - 2, out);
+	*end = i + len;
 	return 0;
 }
 
-/* A JSON number at s[i]. */
+/* A JSON number at s[i] (common/json.c's grammar), not run into a word. */
 static int
 lex_number(struct parser *p, size_t i, size_t *end)
 {
-	size_t k = i;
+	const char *why;
+	size_t k, at;
 	char tmp[64];
 
-	if (p->s[k] == '-')
-		k++;
-	if (k < p->n && p->s[k] == '0')
-		k++;
-	else if (k < p->n && isdig(p->s[k]))
-		while (k < p->n && isdig(p->s[k]))
-			k++;
-	else
-		return perr(p, i, "invalid number");
-	if (k < p->n && p->s[k] == '.') {
-		k++;
-		if (k >= p->n || !isdig(p->s[k]))
-			return perr(p, i, "invalid number: digits expected after '.'");
-		while (k < p->n && isdig(p->s[k]))
-			k++;
-	}
-	if (k < p->n && (p->s[k] == 'e' || p->s[k] == 'E')) {
-		k++;
-		if (k < p->n && (p->s[k] == '+' || p->s[k] == '-'))
-			k++;
-		if (k >= p->n || !isdig(p->s[k]))
-			return perr(p, i, "invalid number: digits expected in the exponent");
-		while (k < p->n && isdig(p->s[k]))
-			k++;
-	}
+	if ((k = json_scalar(p->s + i, p->n - i, &why, &at)) == 0)
+		return perr(p, i, "%s", why);
+	k += i;
 	if (k < p->n && (isident(p->s[k], 0) || p->s[k] == '.'))
 		return perr(p, i, "invalid number");
 	if (k - i >= sizeof(tmp))
