@@ -117,7 +117,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
 	@mkdir -p build-fuzz
-	clang $(ALL_CPPFLAGS) -Itools/vk-normalize -Itools/vk-route -Itools/vk-call -std=c11 \
+	clang $(ALL_CPPFLAGS) -iquote tools/vk-normalize -iquote tools/vk-route -iquote tools/vk-call -std=c11 \
 		$(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*)
 
 # Fuzz each harness for FUZZ_SECONDS, growing build-fuzz/corpus-NAME from
