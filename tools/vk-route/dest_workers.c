@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "hash.h"
-#include "jscan.h"
+#include "json.h"
 #include "workers.h"
 
 int
@@ -58,12 +58,12 @@ workers_check_path(const char *s, size_t n, char *err, size_t errlen)
 static const char *
 key_of(const char *path, const char *line, size_t n, size_t *kn)
 {
-	struct jscan_index ix;
+	struct json_index ix;
 	struct jv v;
 	const char *s, *e;
 	char err[64];
 
-	if (jscan_check(line, n, &v, &ix, err, sizeof(err)) != 0)
+	if (json_check(line, n, &v, &ix, err, sizeof(err)) != 0)
 		return NULL;
 	for (s = path + 1;; s = e + 1) {
 		if ((e = strchr(s, '.')) == NULL)
