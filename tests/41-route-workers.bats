@@ -110,3 +110,26 @@ run_sampled() {
 	run vk-route --check -e '* -> exec:./h#workers=2,by=.peer.bpid,confirm'
 	assert_success
 }
+
+@test "a template group: workers per filled text, bounded by --max-open like any template destination" {
+	# two event types; each chat has Events of one type only (7i mod 20 keeps i's parity)
+	"$PYTHON" -c '
+for i in range(200):
+    print("{\"event_type\":\"%s\",\"event_id\":\"%d\",\"peer\":{\"bpid\":%d}}" % ("ab"[i % 2], i, 2000000001 + (i * 7) % 20))
+' >"$T/in"
+	run_sampled --max-open 2 -e "* -> exec:$HANDLER $T/{.event_type}.out#workers=3,by=.peer.bpid"
+	[ "$(cat "$T/maxkids")" -le 2 ]
+	cat "$T/a.out" "$T/b.out" >"$T/all"
+	"$PYTHON" - "$T/all" <<'PY'
+import sys
+seen, last = set(), {}
+for line in open(sys.argv[1]):
+    pid, chat, i = line.split()
+    i = int(i)
+    assert i not in seen, "event %d twice" % i
+    seen.add(i)
+    assert last.get(chat, -1) < i, "chat %s out of order" % chat
+    last[chat] = i
+assert seen == set(range(200)), "missing events"
+PY
+}
