@@ -92,6 +92,118 @@ backoff_env(const char *s, long *min, long *max)
 	return op.err[0] ? -1 : 0;
 }
 
+/*
+ * The community, the retry steps and the API URL from the environment
+ * where no flag gave them. -1: a configuration error, said.
+ */
+static int
+configure(struct poll_conf *conf, const char *group, const char **api_url)
+{
+	const char *bo;
+	opt op = { "" };
+
+	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL &&
+	    (opt_num(&op, "VK_GROUP_ID", group, 1, GROUP_MAX), op.err[0])) {
+		log_warn("%s", op.err);
+		return -1;
+	}
+	if (group == NULL) {
+		log_warn("no community: set VK_GROUP_ID or use --group-id N");
+		return -1;
+	}
+	conf->group = group;
+	if ((bo = getenv("VKPIPE_BACKOFF_MS")) != NULL && *bo &&
+	    backoff_env(bo, &conf->backoff_min_ms, &conf->backoff_max_ms) == -1) {
+		log_warn("VKPIPE_BACKOFF_MS wants MIN,MAX in milliseconds, e.g. 500,30000");
+		return -1;
+	}
+	if (*api_url == NULL && ((*api_url = getenv("VK_API_URL")) == NULL || !**api_url))
+		*api_url = VKAPI_DEFAULT_URL;
+	if (strncmp(*api_url, "https://", 8) != 0 && strncmp(*api_url, "http://", 7) != 0) {
+		log_warn("API URL '%s' is not http:// or https://", *api_url);
+		return -1;
+	}
+	return 0;
+}
+
+/* The token from the file, else VK_TOKEN; NULL: none or unreadable, said. */
+static char *
+load_token(const char *file)
+{
+	char err[512], *token = NULL;
+
+	switch (token_load(file, "VK_TOKEN", &token, err, sizeof(err))) {
+	case TOKEN_WARN:
+		log_warn("%s", err);
+		/* FALLTHROUGH */
+	case TOKEN_OK:
+		return token;
+	default:
+		log_warn("%s", err);
+		free(token);
+		return NULL;
+	}
+}
+
+/* The saved ts into ts (left empty with no state yet). -1: unusable, said. */
+static int
+load_state(const struct poll_conf *conf, buf *ts)
+{
+	char err[512];
+
+	if (conf->state == NULL)
+		return 0;
+	switch (state_load(conf->state, conf->group, ts, err, sizeof(err))) {
+	case -1:
+		log_warn("%s", err);
+		return -1;
+	case 1:
+		log_info("no state file %s yet: starting from the newest events", conf->state);
+		break;
+	}
+	return 0;
+}
+
+/* The ack channel (--ack), pausing at window (0: the default) unacknowledged updates. */
+static int
+open_acks(ackin *ack, const char *path, size_t window)
+{
+	char err[512];
+
+	if (ack_open(ack, path, window ? window : ACK_WINDOW, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* What poll_run() returned, as an exit status; the counters with -v. */
+static int
+report(int rc, const struct poller *p, const out *o, const ackin *ack)
+{
+	int status = 0;
+
+	switch (rc) {
+	case POLL_FATAL:
+		status = EXIT_REMOTE;
+		break;
+	case POLL_WRITE:
+		log_warn("cannot write to stdout: %s", strerror(o->err));
+		status = EXIT_WRITE;
+		break;
+	case POLL_EPIPE:
+		break;	/* the reader left: quietly, as head(1) expects */
+	}
+	if (p->save_failed && status == 0)
+		status = EXIT_WRITE;
+	log_info("%llu updates in %llu polls, %llu gaps", p->events, p->polls, p->gaps);
+	if (ack != NULL)
+		log_info("%llu acks, %llu unknown ids ignored, %zu batches unacknowledged",
+		    (unsigned long long)ack->acks, (unsigned long long)ack->unknown,
+		    ack_pending(ack));
+	return status;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -124,8 +236,7 @@ main(int argc, char *argv[])
 	long long timeout = 0, ack_window = 0, ack_drain = -1;
 	int token_argv = 0;
 	opt op = { "" };
-	const char *bo;
-	char err[512], *token = NULL;
+	char *token = NULL;
 	struct sigaction sa;
 	struct poller p;
 	ackin ack;
@@ -133,7 +244,7 @@ main(int argc, char *argv[])
 	vkapi api;
 	vkapi_err e;
 	out o;
-	int c, rc, status = 0;
+	int c, rc, status;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
@@ -187,53 +298,10 @@ main(int argc, char *argv[])
 		conf.ack_drain_ms = ack_drain * 1000L;
 
 	/* Configuration: a flag beats the environment beats the default. */
-	if (group == NULL && (group = getenv("VK_GROUP_ID")) != NULL &&
-	    (opt_num(&op, "VK_GROUP_ID", group, 1, GROUP_MAX), op.err[0])) {
-		log_warn("%s", op.err);
+	if (configure(&conf, group, &api_url) == -1 || (token = load_token(token_file)) == NULL)
 		return EXIT_CONFIG;
-	}
-	if (group == NULL) {
-		log_warn("no community: set VK_GROUP_ID or use --group-id N");
-		return EXIT_CONFIG;
-	}
-	conf.group = group;
-	if ((bo = getenv("VKPIPE_BACKOFF_MS")) != NULL && *bo &&
-	    backoff_env(bo, &conf.backoff_min_ms, &conf.backoff_max_ms) == -1) {
-		log_warn("VKPIPE_BACKOFF_MS wants MIN,MAX in milliseconds, e.g. 500,30000");
-		return EXIT_CONFIG;
-	}
-	if (api_url == NULL && ((api_url = getenv("VK_API_URL")) == NULL || !*api_url))
-		api_url = VKAPI_DEFAULT_URL;
-	if (strncmp(api_url, "https://", 8) != 0 && strncmp(api_url, "http://", 7) != 0) {
-		log_warn("API URL '%s' is not http:// or https://", api_url);
-		return EXIT_CONFIG;
-	}
-	switch (token_load(token_file, "VK_TOKEN", &token, err, sizeof(err))) {
-	case TOKEN_WARN:
-		log_warn("%s", err);
-		break;
-	case TOKEN_OK:
-		break;
-	default:
-		log_warn("%s", err);
-		return EXIT_CONFIG;
-	}
-	if (conf.state) {
-		switch (state_load(conf.state, group, &ts, err, sizeof(err))) {
-		case -1:
-			log_warn("%s", err);
-			free(token);
-			return EXIT_CONFIG;
-		case 1:
-			log_info("no state file %s yet: starting from the newest events",
-			    conf.state);
-			break;
-		}
-	}
-
-	if (ack_path && ack_open(&ack, ack_path, ack_window ? (size_t)ack_window :
-	    ACK_WINDOW, err, sizeof(err)) == -1) {
-		log_warn("%s", err);
+	if (load_state(&conf, &ts) == -1 ||
+	    (ack_path && open_acks(&ack, ack_path, (size_t)ack_window) == -1)) {
 		free(token);
 		buf_free(&ts);
 		return EXIT_CONFIG;
@@ -246,12 +314,13 @@ main(int argc, char *argv[])
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (vkapi_init(&api, api_url, conf.version, token, &e) == -1) {
+	rc = vkapi_init(&api, api_url, conf.version, token, &e);
+	memset(token, 0, strlen(token));	/* the client keeps its own copy */
+	free(token);
+	if (rc == -1) {
 		log_warn("%s", e.msg);
 		return EXIT_CONFIG;
 	}
-	memset(token, 0, strlen(token));
-	free(token);
 	api.timeout_ms = conf.timeout_ms;
 	api.stop = &stop;
 	out_open(&o, STDOUT_FILENO);
@@ -261,28 +330,9 @@ main(int argc, char *argv[])
 		log_info("resuming from ts %s (%s)", buf_cstr(&ts), conf.state);
 	}
 
-	rc = poll_run(&p);
-
-	switch (rc) {
-	case POLL_FATAL:
-		status = EXIT_REMOTE;
-		break;
-	case POLL_WRITE:
-		log_warn("cannot write to stdout: %s", strerror(o.err));
-		status = EXIT_WRITE;
-		break;
-	case POLL_EPIPE:
-		break;	/* the reader left: quietly, as head(1) expects */
-	}
-	if (p.save_failed && status == 0)
-		status = EXIT_WRITE;
-	log_info("%llu updates in %llu polls, %llu gaps", p.events, p.polls, p.gaps);
-	if (ack_path) {
-		log_info("%llu acks, %llu unknown ids ignored, %zu batches unacknowledged",
-		    (unsigned long long)ack.acks, (unsigned long long)ack.unknown,
-		    ack_pending(&ack));
+	status = report(poll_run(&p), &p, &o, ack_path ? &ack : NULL);
+	if (ack_path)
 		ack_close(&ack);
-	}
 	poll_free(&p);
 	out_close(&o);
 	vkapi_free(&api);

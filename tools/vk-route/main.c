@@ -446,6 +446,105 @@ run(struct route *rt, double drain, int unbuffered)
 		rt->status = EXIT_PARTIAL;
 }
 
+/* The rules: the file first, then the -e rules in their order. -1: said. */
+static int
+load_rules(struct route *rt, const char *rules_file, const char **etext, int ne)
+{
+	char err[1024];
+	int k;
+
+	if (rules_file != NULL)
+		rt->src[rt->nsrc++].name = rules_file;
+	for (k = 0; k < ne; k++) {
+		rt->src[rt->nsrc].name = "-e";
+		rt->src[rt->nsrc].index = k + 1;
+		rt->src[rt->nsrc++].text = etext[k];
+	}
+	if (rules_load(&rt->rs, rt->src, rt->nsrc, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* --spill, --reject, --dedup(-state) and --ack, ready. -1: a configuration error, said. */
+static int
+open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
+    const char *dedup_state, const char *ack_path)
+{
+	char err[1024];
+	struct stat st;
+	int fd;
+
+	if (dest_opt.spill_dir != NULL &&
+	    (stat(dest_opt.spill_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
+	    access(dest_opt.spill_dir, W_OK) == -1)) {
+		log_warn("--spill %s: not a writable directory", dest_opt.spill_dir);
+		return -1;
+	}
+	if (reject_file != NULL) {
+		if ((fd = open(reject_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) == -1) {
+			log_warn("--reject %s: %s", reject_file, strerror(errno));
+			return -1;
+		}
+		out_open(&rt->rej, fd);
+		rt->have_rej = 1;
+	}
+	if (dedup_n > 0) {
+		dedup_init(dedup_n);
+		if (dedup_state != NULL && dedup_load(dedup_state, err, sizeof(err)) == -1) {
+			log_warn("%s", err);
+			return -1;
+		}
+	}
+	if (ack_path != NULL && ack_open(ack_path, err, sizeof(err)) == -1) {
+		log_warn("%s; create the FIFO with mkfifo, or give a writable path", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
+static void
+block_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGUSR1, SIGCHLD, SIGTERM, SIGINT };
+	struct sigaction sa;
+	sigset_t block;
+	size_t k;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigemptyset(&block);
+	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
+		sigaction(sigs[k], &sa, NULL);
+		sigaddset(&block, sigs[k]);
+	}
+	sigprocmask(SIG_BLOCK, &block, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* At the end: what was rejected or dropped, the counters, the reject file closed. */
+static void
+report(struct route *rt, int want_stats)
+{
+	if (rt->rejected > 0)
+		log_warn("%lu line%s rejected", rt->rejected, rt->rejected == 1 ? "" : "s");
+	if (dedup_dropped() > 0)
+		log_warn("%lu duplicate%s dropped (--dedup)", dedup_dropped(),
+		    dedup_dropped() == 1 ? "" : "s");
+	if (want_stats)
+		stats(rt);
+	if (rt->have_rej) {
+		if (out_flush(&rt->rej) == -1 || close(rt->rej.fd) == -1) {
+			log_warn("cannot write the reject file: %s", strerror(rt->rej.err));
+			rt->status = EXIT_PARTIAL;
+		}
+		out_close(&rt->rej);
+}
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -468,16 +567,13 @@ main(int argc, char *argv[])
 	};
 	static struct route rt;	/* static: still reachable at exit(), for LSan */
 	static const char **etext;
-	struct sigaction sa;
-	sigset_t block;
 	const char *rules_file = NULL, *reject_file = NULL, *ack_path = NULL;
 	const char *dedup_state = NULL;
 	unsigned long dedup_n = 0;
-	int ch, nrules_file = 0, check = 0, want_stats = 0, unbuffered = 0, k, ne = 0;
+	int ch, rc, nrules_file = 0, check = 0, want_stats = 0, unbuffered = 0, ne = 0;
 	double drain = 10;
 	char err[1024];
 	opt op = { "" };
-	struct stat st;
 
 	log_init(argv[0]);
 	memset(&rt, 0, sizeof(rt));
@@ -529,17 +625,9 @@ main(int argc, char *argv[])
 		usage();
 	}
 
-	/* The rules: the file first, then the -e rules in their order. */
-	if (rules_file != NULL)
-		rt.src[rt.nsrc++].name = rules_file;
-	for (k = 0; k < ne; k++) {
-		rt.src[rt.nsrc].name = "-e";
-		rt.src[rt.nsrc].index = k + 1;
-		rt.src[rt.nsrc++].text = etext[k];
-	}
+	rc = load_rules(&rt, rules_file, etext, ne);
 	free(etext);
-	if (rules_load(&rt.rs, rt.src, rt.nsrc, err, sizeof(err)) == -1) {
-		log_warn("%s", err);
+	if (rc == -1) {
 		rt.status = EXIT_CONFIG;
 		goto done;
 	}
@@ -552,73 +640,16 @@ main(int argc, char *argv[])
 		rt.status = EXIT_CONFIG;
 		goto done;
 	}
-	if (dest_opt.spill_dir != NULL &&
-	    (stat(dest_opt.spill_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
-	    access(dest_opt.spill_dir, W_OK) == -1)) {
-		log_warn("--spill %s: not a writable directory", dest_opt.spill_dir);
-		rt.status = EXIT_CONFIG;
-		goto done;
-	}
-	if (reject_file != NULL) {
-		int fd = open(reject_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-
-		if (fd == -1) {
-			log_warn("--reject %s: %s", reject_file, strerror(errno));
-			rt.status = EXIT_CONFIG;
-			goto done;
-		}
-		out_open(&rt.rej, fd);
-		rt.have_rej = 1;
-	}
-	if (dedup_n > 0) {
-		dedup_init(dedup_n);
-		if (dedup_state != NULL && dedup_load(dedup_state, err, sizeof(err)) == -1) {
-			log_warn("%s", err);
-			rt.status = EXIT_CONFIG;
-			goto done;
-		}
-	}
-	if (ack_path != NULL && ack_open(ack_path, err, sizeof(err)) == -1) {
-		log_warn("%s; create the FIFO with mkfifo, or give a writable path", err);
+	if (open_outputs(&rt, reject_file, dedup_n, dedup_state, ack_path) == -1) {
 		rt.status = EXIT_CONFIG;
 		goto done;
 	}
 
-	/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	sigaction(SIGHUP, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaddset(&block, SIGHUP);
-	sigaddset(&block, SIGUSR1);
-	sigaddset(&block, SIGCHLD);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	block_signals();
 	eval_init(&rt.ev);
 	run(&rt, drain, unbuffered);
 
-	if (rt.rejected > 0)
-		log_warn("%lu line%s rejected", rt.rejected, rt.rejected == 1 ? "" : "s");
-	if (dedup_dropped() > 0)
-		log_warn("%lu duplicate%s dropped (--dedup)", dedup_dropped(),
-		    dedup_dropped() == 1 ? "" : "s");
-	if (want_stats)
-		stats(&rt);
-	if (rt.have_rej) {
-		if (out_flush(&rt.rej) == -1 || close(rt.rej.fd) == -1) {
-			log_warn("cannot write the reject file: %s", strerror(rt.rej.err));
-			rt.status = EXIT_PARTIAL;
-		}
-		out_close(&rt.rej);
-	}
+	report(&rt, want_stats);
 done:
 	ack_close(0);
 	track_free();
