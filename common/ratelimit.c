@@ -37,6 +37,18 @@ rl_delay(const ratelimit *r, double now)
 	return oldest + WINDOW > now ? oldest + WINDOW - now : 0;
 }
 
+double
+rl_delay_even(const ratelimit *r, double now)
+{
+	double d = rl_delay(r, now), last, gap;
+
+	if (r->used == 0)
+		return d;
+	last = r->t[(r->head + r->n - 1) % r->n];
+	gap = last + WINDOW / r->n - now;
+	return gap > d ? gap : d;
+}
+
 void
 rl_note(ratelimit *r, double now)
 {

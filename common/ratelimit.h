@@ -18,6 +18,12 @@ int	rl_init(ratelimit *r, int per_second);	/* 0, or -1 out of memory */
 void	rl_free(ratelimit *r);
 /* Seconds to wait before a request may go at time now (0 if none). */
 double	rl_delay(const ratelimit *r, double now);
+/*
+ * The same, and no sooner than 1/N of the window after the last request:
+ * requests spread out evenly, so that a burst cannot use up the window and
+ * leave what comes next waiting for all of it to pass.
+ */
+double	rl_delay_even(const ratelimit *r, double now);
 /* A request went at time now. */
 void	rl_note(ratelimit *r, double now);
 /*

@@ -19,7 +19,10 @@ teardown() {
 	fake_vk_stop
 }
 
-requests() { jq -r .endpoint "$LOG" | grep -c -x -- "$1" || true; }
+# requests METHOD: how many calls of METHOD reached the fake, inside execute or not
+requests() { jq -r '.calls[]? // .endpoint' "$LOG" | grep -c -x -- "$1" || true; }
+# param METHOD KEY: that parameter of each call of METHOD, one a line
+param() { jq -r --arg m "$1" --arg k "$2" '[.calls, .call_params] | transpose | .[] | select(.[0] == $m) | .[1][$k]' "$LOG"; }
 
 msg() { # event_id from_id peer_id [text]
 	printf '{"type":"message_new","event_id":"%s","object":{"message":{"from_id":%s,"peer_id":%s,"conversation_message_id":1,"text":"%s"}}}\n' "$1" "$2" "$3" "${4:-hi}"
@@ -41,12 +44,14 @@ msg() { # event_id from_id peer_id [text]
 	assert_line --index 2 --partial '"peer":{"bpid":6,"cid":null,"name":"Имя6 Фамилия6"}'
 	assert_line --index 3 --partial '"user":{"uuid":5,"name":"Имя5 Фамилия5","firstname":"Имя5","lastname":"Фамилия5","nick":"id5"},"peer":{"bpid":-7,"cid":null,"name":"Сообщество 7"}'
 	assert_line --index 4 --partial '"peer":{"bpid":2000000009,"cid":9,"name":"Чат 9"}'
-	# one request per method for the whole file, users.get with fields=domain
-	assert_equal "$(requests users.get)" 1
-	assert_equal "$(requests groups.getById)" 1
-	assert_equal "$(requests messages.getConversationsById)" 1
-	assert_equal "$(jq -r 'select(.endpoint == "users.get") | .form.fields' "$LOG")" domain
-	assert_equal "$(jq -r 'select(.endpoint == "users.get") | .form.user_ids' "$LOG" | tr , '\n' | sort -n | paste -sd,)" "5,6"
+	# one request for the whole file: the three lookups in one execute,
+	# users.get with fields=domain
+	assert_equal "$(wc -l < "$LOG")" 1
+	assert_equal "$(jq -c .calls "$LOG")" '["users.get","groups.getById","messages.getConversationsById"]'
+	assert_equal "$(param users.get fields)" domain
+	assert_equal "$(param users.get user_ids | tr , '\n' | sort -n | paste -sd,)" "5,6"
+	assert_equal "$(param groups.getById group_ids)" 7
+	assert_equal "$(param messages.getConversationsById peer_ids | tr , '\n' | sort -n | paste -sd,)" "2000000002,2000000009"
 }
 
 @test "names: the token travels in the POST body only, and is never printed" {
@@ -76,11 +81,12 @@ PY
 	assert_equal "$(printf '%s\n' "$output" | wc -l)" 2000
 	assert_equal "$(printf '%s\n' "$output" | jq -r .event_id | head -n 1000 | paste -sd,)" "$(jq -r .event_id "$BATS_TEST_TMPDIR/in" | paste -sd,)"
 	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.user.name == null or .peer.name == null) | .event_id' | wc -l)" 0
-	# one users.get and one getConversationsById; the second pass is all cache hits
+	# one execute with users.get and getConversationsById; the second pass
+	# is all cache hits
 	assert_equal "$(requests users.get)" 1
 	assert_equal "$(requests messages.getConversationsById)" 1
-	assert_equal "$(wc -l < "$LOG")" 2
-	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'API: 2 requests')" 1
+	assert_equal "$(wc -l < "$LOG")" 1
+	assert_equal "$(printf '%s\n' "$stderr" | grep -c 'API: 1 requests')" 1
 }
 
 @test "names: with the API down every event still comes out, in order, with null names" {
@@ -168,20 +174,20 @@ PY
 
 @test "names: never more than --rate requests in any second" {
 	fake "{\"token\":\"$TOKEN\"}"
-	# 24 lines, each with a new user, arriving 20 ms apart: one request each
+	# 100 lines, each with a new user, arriving 20 ms apart: more than 8 a second
 	python3 -c '
 import sys, time
-for i in range(24):
+for i in range(100):
     sys.stdout.write("{\"type\":\"message_new\",\"event_id\":\"e%d\",\"object\":{\"message\":{\"from_id\":%d,\"peer_id\":%d,\"conversation_message_id\":1}}}\n" % (i, 100 + i, 100 + i))
     sys.stdout.flush()
     time.sleep(0.02)
 ' | vk-normalize --rate 8 --batch-window 0 > "$BATS_TEST_TMPDIR/out"
-	assert_equal "$(jq -r .user.name "$BATS_TEST_TMPDIR/out" | grep -c Имя)" 24
-	assert_equal "$(jq -r .event_id "$BATS_TEST_TMPDIR/out" | paste -sd,)" "$(seq -f 'e%g' 0 23 | paste -sd,)"
-	n=$(requests users.get)
+	assert_equal "$(jq -r .user.name "$BATS_TEST_TMPDIR/out" | grep -c Имя)" 100
+	assert_equal "$(jq -r .event_id "$BATS_TEST_TMPDIR/out" | paste -sd,)" "$(seq -f 'e%g' 0 99 | paste -sd,)"
+	n=$(wc -l < "$LOG")
 	[ "$n" -ge 12 ]
 	# the most requests in any one-second window
-	max=$(jq -r 'select(.endpoint == "users.get") | .t' "$LOG" | python3 -c '
+	max=$(jq -r .t "$LOG" | python3 -c '
 import sys
 t = [float(x) for x in sys.stdin]
 print(max(sum(1 for u in t if s <= u < s + 1.0) for s in t))')

@@ -48,7 +48,8 @@ The scenario (JSON object; every key optional):
 
 Every request is logged to --log as one JSON line: n, t, endpoint, path,
 query, form (the token as received), fault, and for execute, calls (the
-methods it ran, in order; execute is one request, one line). The log is opened for appending,
+methods it ran, in order) and call_params (their parameters, as the
+methods read them); execute is one request, one line. The log is opened for appending,
 so a test may truncate it between runs.
 
 When the scenario file changes, the next request loads it and starts afresh (keys, counters, faults), so one server can serve
@@ -189,6 +190,7 @@ class Handler(BaseHTTPRequestHandler):
         self.reply(200, json.dumps(obj, ensure_ascii=False))
 
     def record(self, seq, endpoint, query, form, fault, calls=None):
+        """calls: for execute, [(method, params)] as fake_vk_exec.parse reads them."""
         log = self.server.log
         if log is None:
             return
@@ -196,7 +198,8 @@ class Handler(BaseHTTPRequestHandler):
                "path": self.path, "query": query, "form": form,
                "fault": fault and fault["do"]}
         if calls is not None:
-            rec["calls"] = calls
+            rec["calls"] = [m for m, _ in calls]
+            rec["call_params"] = [fake_vk_exec.to_form(p) for _, p in calls]
         line = json.dumps(rec, ensure_ascii=False)
         with self.server.reload_lock:
             log.write(line + "\n")
@@ -247,7 +250,7 @@ class Handler(BaseHTTPRequestHandler):
         calls = None
         if self.method == "execute":
             try:
-                calls = [m for m, _ in fake_vk_exec.parse(self.form.get("code", ""))[0]]
+                calls = fake_vk_exec.parse(self.form.get("code", ""))[0]
             except fake_vk_exec.CompileError:
                 calls = []
         self.record(seq, self.method, query, self.form,

@@ -3,7 +3,11 @@
 #  1. API requests per event on a realistic stream: 1,000 events from 200
 #     users in 20 chats, arriving in poll-sized bursts (1-20 lines, 10 ms apart);
 #  2. a cold burst of 1,000 waiting events: how many requests;
-#  3. warm-cache throughput against --offline on the same 100k generated updates.
+#  3. warm-cache throughput against --offline on the same 100k generated updates;
+#  4. cold-cache latency: 50 new people a second for 20 s (LAT_RATE, LAT_SECS)
+#     against a fake VK that takes 30 ms a request and refuses more than 20
+#     requests in any second: p50, p99 and max from writing an update to
+#     reading its Event, and the most requests the server saw in a second.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../../bin}
@@ -12,15 +16,24 @@ rm -rf "$work"
 mkdir -p "$work"
 token=bench-token
 
-printf '{"token":"%s"}\n' "$token" > "$work/sc.json"
-python3 "$here/../fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$work/log" > /dev/null &
-fake=$!
+fake=
 trap 'kill $fake 2>/dev/null || true' EXIT INT TERM
-i=0
-while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-VK_API_URL="http://127.0.0.1:$(cat "$work/port")/method"
+# start_fake SCENARIO LOG: a fresh fake VK API; VK_API_URL points at it.
+start_fake() {
+	[ -z "$fake" ] || { kill "$fake"; wait "$fake" 2>/dev/null || true; }
+	printf '%s\n' "$1" > "$work/sc.json"
+	rm -f "$work/port"
+	: > "$2"
+	python3 "$here/../fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$2" > /dev/null &
+	fake=$!
+	i=0
+	while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	VK_API_URL="http://127.0.0.1:$(cat "$work/port")/method"
+	export VK_API_URL
+}
 VK_TOKEN=$token
-export VK_API_URL VK_TOKEN
+export VK_TOKEN
+start_fake "{\"token\":\"$token\"}" "$work/log"
 
 python3 - "$work" <<'PY'
 import json, random, sys
@@ -61,15 +74,13 @@ awk -v r="$req1" -v h="$hits" 'BEGIN { split(h, a, " ");
 		r, r / 1000, 100 * a[1] / (a[1] + a[2]) }'
 
 # 2. a cold burst: everything waiting at once
-kill $fake; wait $fake 2>/dev/null || true
-rm -f "$work/port"
-python3 "$here/../fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$work/log2" > /dev/null &
-fake=$!
-i=0
-while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
-VK_API_URL="http://127.0.0.1:$(cat "$work/port")/method"
+start_fake "{\"token\":\"$token\"}" "$work/log2"
 "$bin/vk-normalize" < "$work/stream.ndjson" > /dev/null
 echo "cold burst of 1000 waiting events: $(wc -l < "$work/log2") requests"
+
+# 4 first, while the machine is as quiet as it gets: cold-cache latency
+start_fake "{\"token\":\"$token\",\"api_rate\":20,\"api_latency\":0.03}" "$work/log4"
+python3 "$here/names-latency.py" "$bin/vk-normalize" "$work/log4" "${LAT_RATE:-50}" "${LAT_SECS:-20}"
 
 # 3. warm cache against --offline (best of 3 each)
 best() {

@@ -37,7 +37,8 @@ static const char help_text[] =
 "Names are asked of the VK API when a token is given (VK_TOKEN or --token-file).\n"
 "\n"
 "      --offline           never ask the VK API: name fields are null\n"
-"      --prefix CHARS      characters that start a command (default \"/!\")\n"
+"      --prefix CHARS      characters that start a command, also after a mention\n"
+"                          of the community (default \"/!\")\n"
 "      --keep-unknown      pass other update types on as {event_type,event_id,raw}\n"
 "      --reject FILE       append rejected lines to FILE verbatim\n"
 "      --max-line BYTES    reject longer lines (default 16777216)\n"
@@ -71,13 +72,13 @@ static names nm;
 static int online;
 static volatile sig_atomic_t want_stats;
 
-/* Lines held back while their names are fetched, in input order. */
+/* Lines held back while their names are fetched, in input order: lines
+ * head..n-1, each with the names ticket it waits for. */
 static struct {
 	buf		 text;
 	size_t		 off[QUEUE_LINES], len[QUEUE_LINES];
-	unsigned long	 lineno[QUEUE_LINES];
-	int		 n;
-	double		 first;	/* when the oldest arrived */
+	unsigned long	 lineno[QUEUE_LINES], need[QUEUE_LINES];
+	int		 head, n;
 } q;
 
 static void
@@ -129,7 +130,7 @@ reject(const char *where, unsigned long lineno, long upd, const char *why,
 
 /* What to do with each update of a line. */
 enum pass { EMIT, WANT };
-static int all_cached;
+static unsigned long line_need;	/* the WANT pass: the line's names ticket */
 
 static void
 one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
@@ -140,8 +141,12 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 	size_t n;
 
 	if (pass == WANT) {
-		if (norm_ids(d, upd, &uuid, &bpid))
-			all_cached &= names_want(&nm, uuid, bpid);
+		if (norm_ids(d, upd, &uuid, &bpid)) {
+			unsigned long t = names_want(&nm, uuid, bpid);
+
+			if (t > line_need)
+				line_need = t;
+		}
 		return;
 	}
 	switch (norm_update(d, upd, &nopt, &sout.b, &why)) {
@@ -230,20 +235,46 @@ one_line(json_doc *d, const char *where, unsigned long lineno,
 		each_update(d, where, lineno, p, n, EMIT);
 }
 
-/* Fetch the names the queued lines need, then write their Events in order. */
+/* Write the Events of the queued lines whose names are in, in order. */
 static void
-drain(json_doc *d, const char *where)
+emit_ready(json_doc *d, const char *where)
 {
+	nm.now = rl_now();
+	while (q.head < q.n && names_ready(&nm, q.need[q.head])) {
+		one_line(d, where, q.lineno[q.head], q.text.p + q.off[q.head],
+		    q.len[q.head]);
+		q.head++;
+	}
+	if (q.head == q.n) {
+		q.head = q.n = 0;
+		buf_reset(&q.text);
+	}
+}
+
+static int
+queue_full(void)
+{
+	return q.n - q.head >= QUEUE_LINES ||
+	    (q.n > q.head && q.text.len - q.off[q.head] >= QUEUE_BYTES);
+}
+
+/* Make room at the end of the queue by moving its lines to the front. */
+static void
+queue_compact(void)
+{
+	size_t skip = q.head < q.n ? q.off[q.head] : q.text.len;
 	int k;
 
-	if (q.n == 0)
-		return;
-	names_fetch(&nm);
-	nm.now = rl_now();
-	for (k = 0; k < q.n; k++)
-		one_line(d, where, q.lineno[k], q.text.p + q.off[k], q.len[k]);
-	q.n = 0;
-	buf_reset(&q.text);
+	memmove(q.text.p, q.text.p + skip, q.text.len - skip);
+	q.text.len -= skip;
+	for (k = q.head; k < q.n; k++) {
+		q.off[k - q.head] = q.off[k] - skip;
+		q.len[k - q.head] = q.len[k];
+		q.lineno[k - q.head] = q.lineno[k];
+		q.need[k - q.head] = q.need[k];
+	}
+	q.n -= q.head;
+	q.head = 0;
 }
 
 static void
@@ -253,33 +284,64 @@ online_line(json_doc *d, const char *where, unsigned long lineno,
 	if (parse_line(d, where, lineno, p, n) != 0)
 		return;
 	nm.now = rl_now();
-	all_cached = 1;
+	line_need = 0;
 	if (each_update(d, where, lineno, p, n, WANT) == -1) {
-		if (q.n > 0)	/* its verdict must not overtake queued lines */
+		if (q.n > q.head)	/* its verdict must not overtake queued lines */
 			goto queue;
 		each_update(d, where, lineno, p, n, EMIT);
 		return;
 	}
-	if (q.n == 0 && all_cached) {
+	if (q.n == q.head && names_ready(&nm, line_need)) {
 		/* Nothing to wait for: d holds the line, parsed once. */
 		each_update(d, where, lineno, p, n, EMIT);
 		return;
 	}
 queue:
-	if (q.n == 0)
-		q.first = rl_now();
+	if (q.n == QUEUE_LINES || q.text.len >= QUEUE_BYTES)
+		queue_compact();	/* serve() left room */
 	q.off[q.n] = q.text.len;
 	q.len[q.n] = n;
+	q.need[q.n] = line_need;
 	q.lineno[q.n++] = lineno;
 	buf_put(&q.text, p, n);
-	if (q.n == QUEUE_LINES || q.text.len >= QUEUE_BYTES ||
-	    names_pending(&nm) >= 1000)
-		drain(d, where);
+}
+
+/*
+ * Between lines: take in the names that came, write the Events they were
+ * waiting for, send what is due. Return when the next line may be read:
+ * one is at hand and the queue has room, or nothing waits for the API (a
+ * read may then block). At the end of the input (eof), return once every
+ * queued Event is out.
+ */
+static void
+serve(linerd *r, json_doc *d, const char *where, int eof)
+{
+	int idle, ms;
+
+	for (;;) {
+		idle = eof || !line_ready(r);
+		names_run(&nm, idle);
+		emit_ready(d, where);
+		if (want_stats) {
+			want_stats = 0;
+			print_stats();
+		}
+		if (sout.err || (q.n == q.head && (eof || !names_busy(&nm))))
+			return;
+		if (!idle && !queue_full())
+			return;
+		/* Nothing to read, or no room for it: wait for the API (or input). */
+		flush_all(NULL);
+		ms = names_timeout(&nm);
+		if (ms < 0 || ms > 1000)
+			ms = 1000;
+		names_wait(&nm, eof || queue_full() ? -1 : r->fd, ms);
+	}
 }
 
 /* Returns 0, or -1 if the input could not be read. */
 static int
-run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
+run(int fd, const char *name, size_t maxline, json_doc *d)
 {
 	linerd r;
 	const char *p;
@@ -293,14 +355,8 @@ run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
 	r.wait_hook = flush_all;
 	r.intr = &want_stats;
 	while (!sout.err) {
-		if (q.n > 0) {
-			/* Hold a batch only while more lines are coming, and
-			 * never past the window. */
-			long left = window_ms - (long)((rl_now() - q.first) * 1000);
-
-			if (left <= 0 || !line_wait(&r, (int)left))
-				drain(d, where);
-		}
+		if (online)
+			serve(&r, d, where, 0);
 		if ((st = line_next(&r, &p, &n)) == LINE_EOF)
 			break;
 		if (want_stats) {
@@ -327,7 +383,8 @@ run(int fd, const char *name, size_t maxline, long window_ms, json_doc *d)
 			break;
 		}
 	}
-	drain(d, where);
+	if (online)
+		serve(&r, d, where, 1);
 	line_close(&r);
 	return ret;
 }
@@ -360,7 +417,6 @@ go_online(const char *tokfile, struct names_conf *nc)
 		log_warn("cannot set up the VK API client: %s", err);
 		return -1;
 	}
-	nm.stop = NULL;
 	nopt.names = names_lookup;
 	nopt.names_arg = &nm;
 	memset(token, 0, strlen(token));
@@ -386,15 +442,15 @@ open_reject(const char *path, int unbuffered)
 
 /* Each FILE in turn ("-" and none: standard input). 1 if one could not be read. */
 static int
-read_inputs(int argc, char **argv, size_t maxline, long window, json_doc *d)
+read_inputs(int argc, char **argv, size_t maxline, json_doc *d)
 {
 	int fd, status = 0;
 
-	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, window, d) == -1)
+	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, d) == -1)
 		status = 1;
 	for (; argc > 0 && !sout.err; argc--, argv++) {
 		if (strcmp(argv[0], "-") == 0) {
-			if (run(STDIN_FILENO, NULL, maxline, window, d) == -1)
+			if (run(STDIN_FILENO, NULL, maxline, d) == -1)
 				status = 1;
 			continue;
 		}
@@ -403,7 +459,7 @@ read_inputs(int argc, char **argv, size_t maxline, long window, json_doc *d)
 			status = 1;
 			continue;
 		}
-		if (run(fd, argv[0], maxline, window, d) == -1)
+		if (run(fd, argv[0], maxline, d) == -1)
 			status = 1;
 		close(fd);
 	}
@@ -472,9 +528,8 @@ main(int argc, char *argv[])
 	};
 	const char *rejpath = NULL, *tokfile = NULL;
 	struct names_conf nc = { NULL, VKAPI_DEFAULT_VERSION, NULL, 100000, 600,
-	    20, 3, 10000 };
+	    20, 3, 10000, 20 };
 	size_t maxline = LINE_MAX_DEFAULT;
-	long window = 20;
 	opt op = { "" };
 	int c, status, unbuffered = 0, offline = 0, stats = 0;
 	struct sigaction sa;
@@ -501,7 +556,7 @@ main(int argc, char *argv[])
 		case O_CSIZE:
 			nc.cache_size = (size_t)opt_num(&op, "--cache-size", optarg, 1, 10000000);
 			break;
-		case O_WINDOW: window = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
+		case O_WINDOW: nc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
 		case O_RATE: nc.rate = (int)opt_num(&op, "--rate", optarg, 1, 1000); break;
 		case O_TRIES: nc.tries = (int)opt_num(&op, "--tries", optarg, 1, 100); break;
 		case 'h':
@@ -537,7 +592,7 @@ main(int argc, char *argv[])
 		return 3;
 
 	json_init(&d);
-	status = read_inputs(argc, argv, maxline, window, &d);
+	status = read_inputs(argc, argv, maxline, &d);
 	json_free(&d);
 	return finish(status, rejpath, stats);
 }
