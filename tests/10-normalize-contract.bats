@@ -61,8 +61,10 @@ vk-normalize: 26 lines read, 17 events written, 1 rejected, 7 dropped (other upd
 	while IFS= read -r line; do
 		keys=$(jq -c 'keys_unsorted' <<< "$line")
 		case $(jq -r .event_type <<< "$line") in
-		command|message) assert_equal "$keys" '["event_type","event_id","user","peer","message"]' ;;
-		button) assert_equal "$keys" '["event_type","event_id","user","peer","button"]' ;;
+		command|message) assert_equal "$keys" '["event_type","event_id","user","peer","message"]'
+			assert_equal "$(jq -c '.message | keys_unsorted' <<< "$line")" '["cmid","text","reply","forward","attachments","date","payload","action"]' ;;
+		button) assert_equal "$keys" '["event_type","event_id","user","peer","button"]'
+			assert_equal "$(jq -c '.button | keys_unsorted' <<< "$line")" '["cmid","beid","payload"]' ;;
 		reaction) assert_equal "$keys" '["event_type","event_id","user","peer","reaction"]' ;;
 		*) false ;;
 		esac

@@ -23,3 +23,11 @@ JQ="$REPO_DIR/tests/bench/normalize.jq"
 	jq -c -f "$JQ" "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/theirs"
 	diff -u "$BATS_TEST_TMPDIR/theirs" "$BATS_TEST_TMPDIR/ours"
 }
+
+@test "jq agrees on the additions: date, payload, action, cmid null, commands after a mention (but the bad lines and a lone surrogate)" {
+	grep -v -e '"k4"' -e '"m99"' -e '"y9"' "$FIXTURES/normalize/additions.in.ndjson" > "$BATS_TEST_TMPDIR/in"
+	vk-normalize "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/ours" 2>/dev/null
+	jq -c -f "$JQ" "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/theirs"
+	[ "$(wc -l < "$BATS_TEST_TMPDIR/ours")" -eq 36 ]
+	diff -u "$BATS_TEST_TMPDIR/theirs" "$BATS_TEST_TMPDIR/ours"
+}

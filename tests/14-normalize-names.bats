@@ -39,7 +39,7 @@ msg() { # event_id from_id peer_id [text]
 	} > "$BATS_TEST_TMPDIR/in"
 	run --separate-stderr vk-normalize "$BATS_TEST_TMPDIR/in"
 	assert_success
-	assert_line --index 0 '{"event_type":"command","event_id":"a","user":{"uuid":5,"name":"Имя5 Фамилия5","firstname":"Имя5","lastname":"Фамилия5","nick":"id5"},"peer":{"bpid":2000000002,"cid":2,"name":"Чат 2"},"message":{"cmid":1,"text":"/hi","reply":null,"forward":[],"attachments":[]}}'
+	assert_line --index 0 '{"event_type":"command","event_id":"a","user":{"uuid":5,"name":"Имя5 Фамилия5","firstname":"Имя5","lastname":"Фамилия5","nick":"id5"},"peer":{"bpid":2000000002,"cid":2,"name":"Чат 2"},"message":{"cmid":1,"text":"/hi","reply":null,"forward":[],"attachments":[],"date":null,"payload":null,"action":null}}'
 	assert_line --index 1 --partial '"user":{"uuid":-7,"name":"Сообщество 7","firstname":"Сообщество 7","lastname":null,"nick":"club7"},"peer":{"bpid":2000000002,"cid":2,"name":"Чат 2"}'
 	assert_line --index 2 --partial '"peer":{"bpid":6,"cid":null,"name":"Имя6 Фамилия6"}'
 	assert_line --index 3 --partial '"user":{"uuid":5,"name":"Имя5 Фамилия5","firstname":"Имя5","lastname":"Фамилия5","nick":"id5"},"peer":{"bpid":-7,"cid":null,"name":"Сообщество 7"}'

@@ -2,8 +2,11 @@
 """gen-updates.py N [SEED] - N realistic raw VK updates, one per line.
 
 Deterministic for a given N and SEED. Mixed types (message_new as commands
-and messages, message_event with payloads of every JSON type, reactions set
-and removed, and a few types vk-normalize drops), Cyrillic and emoji text,
+and messages, some commands after a mention of the community or of another
+one, keyboard payloads as JSON strings (and some that hold no JSON), service
+messages with an action, message_event with payloads of every JSON type and
+some without conversation_message_id, reactions set and removed, and a few
+types vk-normalize drops), Cyrillic and emoji text,
 attachments, replies, forwards, chats and DMs, community authors; some lines
 escape non-ASCII as \\uXXXX and '/' as '\\/', as VK's servers do. About 600
 bytes a line on average. Ids stay below 2**53 so that jq, which reads
@@ -18,6 +21,12 @@ WORDS = ["привет", "как", "дела", "бот", "команда", "иг
          "😀", "🔥", "👍", "🎉", "❤️", "тест", "ответ", "вопрос", "погода"]
 COMMANDS = ["/start", "/help", "!ban", "!kick", "/stats", "/top", "!warn", "/roll"]
 ATT = ["photo", "doc", "video", "audio", "sticker", "audio_message", "wall", "link"]
+GROUP = 218730916
+MENTIONS = ["[club%d|@toaster] " % GROUP, "[public%d|Тостер], " % GROUP, "[club%d|@bot]: " % GROUP,
+            "[club777|@other] ", "[club%d|@toaster] " % GROUP]
+ACTIONS = [{"type": "chat_invite_user", "member_id": 5}, {"type": "chat_kick_user", "member_id": 6},
+           {"type": "chat_title_update", "text": "Новое имя"}]
+MSG_PAYLOADS = ['{"command":"start"}', '{"button":"1"}', "not json", '"str"', "42"]
 PAYLOADS = [{"cmd": "vote", "value": 1}, ["a", 1, True], "plain", 42, True, False,
             None, {"data": "clicked", "values": [11, 22, 33], "status": {"active": True}}]
 
@@ -60,6 +69,8 @@ def message_new(r, users, peers):
     peer = r.choice(peers) if r.random() < 0.7 else abs(sender)
     t = r.random()
     body = r.choice(COMMANDS) + " " + text(r) if t < 0.25 else (text(r) if t < 0.95 else "")
+    if r.random() < 0.08:
+        body = r.choice(MENTIONS) + body
     m = {"date": 1700000000 + r.randint(0, 10**6), "from_id": sender,
          "id": 0 if peer > 2000000000 else r.randint(1, 10**6), "out": 0,
          "version": r.randint(10**7, 10**8), "attachments": [],
@@ -75,7 +86,10 @@ def message_new(r, users, peers):
     if r.random() < 0.05:
         m["geo"] = {"type": "point", "coordinates": {"latitude": 55, "longitude": 37}}
     if r.random() < 0.1:
-        m["payload"] = json.dumps({"command": "start"})
+        m["payload"] = r.choice(MSG_PAYLOADS)
+    if r.random() < 0.03:
+        m["action"] = r.choice(ACTIONS)
+        m["text"] = ""
     return {"object": {"message": m, "client_info": {
         "button_actions": ["text", "vkpay", "open_app", "location", "open_link", "callback"],
         "keyboard": True, "inline_keyboard": True, "carousel": True, "lang_id": 0}}}
@@ -89,14 +103,15 @@ def main():
     out = sys.stdout
     for _ in range(n):
         k = r.random()
-        upd = {"group_id": 218730916, "event_id": "%040x" % r.getrandbits(160), "v": "5.199"}
+        upd = {"group_id": GROUP, "event_id": "%040x" % r.getrandbits(160), "v": "5.199"}
         if k < 0.7:
             upd["type"] = "message_new"
             upd.update(message_new(r, users, peers))
         elif k < 0.85:
             u = r.choice(users[:200])
-            obj = {"user_id": u, "peer_id": r.choice(peers + [u]), "event_id": "%012x" % r.getrandbits(48),
-                   "conversation_message_id": r.randint(1, 10**5)}
+            obj = {"user_id": u, "peer_id": r.choice(peers + [u]), "event_id": "%012x" % r.getrandbits(48)}
+            if r.random() < 0.8:	# absent for a non-inline keyboard
+                obj["conversation_message_id"] = r.randint(1, 10**5)
             if r.random() < 0.9:
                 obj["payload"] = r.choice(PAYLOADS)
             upd["type"] = "message_event"

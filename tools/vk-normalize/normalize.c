@@ -1,4 +1,5 @@
 /* normalize.c - the Event contract: raw update → Event line. */
+#include <stdio.h>
 #include <string.h>
 
 #include "jsonw.h"
@@ -8,6 +9,8 @@
 
 static buf scratch = BUF_INIT;	/* unescaping space for the writer */
 static buf text = BUF_INIT;	/* the message text, unescaped */
+static buf inner = BUF_INIT;	/* a payload string, unescaped */
+static json_doc inner_doc;	/* … and parsed */
 
 #define GET(d, i, k)	json_get((d), (i), (k), sizeof(k) - 1)
 
@@ -111,6 +114,59 @@ is_command(const char *s, size_t n, const char *prefix)
 	return 0;
 }
 
+/*
+ * Where a command addressed to this community starts: text that begins
+ * with a mention of group g ("[club<g>|…]" or "[public<g>|…]"), then an
+ * optional ',' or ':' and white space, then a prefix. Returns the offset of
+ * the prefix, or 0 when text is no such command.
+ */
+static size_t
+after_mention(const char *s, size_t n, int64_t g, const char *prefix)
+{
+	char id[24];
+	size_t i, k;
+	const char *close;
+
+	if (n == 0 || s[0] != '[' || g <= 0)
+		return 0;
+	if (n > 5 && memcmp(s, "[club", 5) == 0)
+		i = 5;
+	else if (n > 7 && memcmp(s, "[public", 7) == 0)
+		i = 7;
+	else
+		return 0;
+	k = (size_t)snprintf(id, sizeof(id), "%lld|", (long long)g);
+	if (n - i < k || memcmp(s + i, id, k) != 0 ||
+	    (close = memchr(s + i + k, ']', n - i - k)) == NULL)
+		return 0;
+	i = (size_t)(close - s) + 1;
+	if (i < n && (s[i] == ',' || s[i] == ':'))
+		i++;
+	while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r'))
+		i++;
+	return is_command(s + i, n - i, prefix) ? i : 0;
+}
+
+/*
+ * A keyboard button's payload: VK sends it as a JSON string; write the
+ * value that string holds, or the string itself when it holds no JSON.
+ * Any other value is carried over as it is.
+ */
+static void
+write_payload(buf *b, const json_doc *d, int i)
+{
+	if (json_type(d, i) != JSON_STRING) {
+		jw_value(b, d, i, &scratch);	/* absent → null */
+		return;
+	}
+	buf_reset(&inner);
+	json_unescape(d, i, &inner);
+	if (json_parse(&inner_doc, inner.p ? inner.p : "", inner.len) == 0)
+		jw_value(b, &inner_doc, 0, &scratch);
+	else
+		jw_tokstr(b, d, i, &scratch);
+}
+
 /* The message object of a message_new: object.message, or, in the legacy
  * (API < 5.103) shape, the object itself. */
 static int
@@ -126,11 +182,12 @@ message_of(const json_doc *d, int obj)
 }
 
 static enum norm_result
-message_new(const json_doc *d, int evid, int obj, const norm_opts *o,
+message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
     buf *b, const char **why)
 {
-	int m, t, att, fwd, rep, geo, i, k, n;
-	int64_t from, peer, cmid;
+	int m, t, att, fwd, rep, geo, act, i, k, n, cmd;
+	int64_t from, peer, cmid, group;
+	size_t start = 0;
 
 	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
 		return *why = "message_new without object.message", NORM_REJECT;
@@ -147,12 +204,16 @@ message_new(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (json_type(d, t) == JSON_STRING)
 		json_unescape(d, t, &text);
 
-	write_head(b, is_command(text.p, text.len, o->prefix) ? "command" :
-	    "message", d, evid, from, peer, o);
+	cmd = is_command(text.p, text.len, o->prefix);
+	if (!cmd && text.len > 0 && text.p[0] == '[' &&
+	    req_int(d, upd, "group_id", &group) == 0)
+		cmd = (start = after_mention(text.p, text.len, group, o->prefix)) > 0;
+
+	write_head(b, cmd ? "command" : "message", d, evid, from, peer, o);
 	JW_LIT(b, "\"message\":{\"cmid\":");
 	jw_int(b, cmid);
 	JW_LIT(b, ",\"text\":");
-	jw_str(b, text.p ? text.p : "", text.len);
+	jw_str(b, text.p ? text.p + start : "", text.len - start);
 
 	JW_LIT(b, ",\"reply\":");
 	rep = GET(d, m, "reply_message");
@@ -195,7 +256,17 @@ message_new(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (n > 0)
 		ATT("\"forward\"");
 #undef ATT
-	JW_LIT(b, "]}}\n");
+	JW_LIT(b, "],\"date\":");
+	write_int_or_null(b, d, GET(d, m, "date"));
+	JW_LIT(b, ",\"payload\":");
+	write_payload(b, d, GET(d, m, "payload"));
+	JW_LIT(b, ",\"action\":");
+	act = GET(d, m, "action");
+	if (json_type(d, act) == JSON_OBJECT)
+		jw_value(b, d, act, &scratch);
+	else
+		jw_null(b);
+	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
 
@@ -203,15 +274,17 @@ static enum norm_result
 message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
     buf *b, const char **why)
 {
-	int64_t user, peer, cmid;
-	int beid, payload;
+	int64_t user, peer, v;
+	int beid, payload, cmid;
 
 	if (req_int(d, obj, "user_id", &user) == -1)
 		return *why = "message_event without an integer object.user_id", NORM_REJECT;
 	if (req_int(d, obj, "peer_id", &peer) == -1)
 		return *why = "message_event without an integer object.peer_id", NORM_REJECT;
-	if (req_int(d, obj, "conversation_message_id", &cmid) == -1)
-		return *why = "message_event without an integer object.conversation_message_id", NORM_REJECT;
+	/* Absent for a press on a non-inline keyboard: the Event says null. */
+	cmid = GET(d, obj, "conversation_message_id");
+	if (cmid >= 0 && json_type(d, cmid) != JSON_NULL && json_int64(d, cmid, &v) == -1)
+		return *why = "message_event whose object.conversation_message_id is not an integer", NORM_REJECT;
 	beid = GET(d, obj, "event_id");
 	if (json_type(d, beid) != JSON_STRING)
 		return *why = "message_event without a string object.event_id", NORM_REJECT;
@@ -219,7 +292,7 @@ message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
 
 	write_head(b, "button", d, evid, user, peer, o);
 	JW_LIT(b, "\"button\":{\"cmid\":");
-	jw_int(b, cmid);
+	write_int_or_null(b, d, cmid);
 	JW_LIT(b, ",\"beid\":");
 	jw_tokstr(b, d, beid, &scratch);
 	JW_LIT(b, ",\"payload\":");
@@ -298,7 +371,7 @@ norm_update(const json_doc *d, int upd, const norm_opts *o, buf *out,
 		if (json_type(d, obj) != JSON_OBJECT)
 			return *why = "update without an \"object\"", NORM_REJECT;
 		if (json_streq(d, ty, "message_new", 11))
-			r = message_new(d, evid, obj, o, out, why);
+			r = message_new(d, upd, evid, obj, o, out, why);
 		else if (json_streq(d, ty, "message_event", 13))
 			r = message_event(d, evid, obj, o, out, why);
 		else
