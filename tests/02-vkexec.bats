@@ -6,24 +6,18 @@ load helper
 
 vx() { "$VKPIPE_UNIT/vkexec-test" "$@"; }
 
-# fake_start SCENARIO_JSON: the fake VK API; its URL in API.
+# fake_start SCENARIO_JSON: the fake VK API, its requests logged in $LOG.
 fake_start() {
 	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/sc.json"
 	LOG="$BATS_TEST_TMPDIR/api.log"
 	: > "$LOG"
-	python3 "$TESTS_DIR/fake-vk.py" "$BATS_TEST_TMPDIR/sc.json" \
-		--port-file "$BATS_TEST_TMPDIR/port" --log "$LOG" > /dev/null &
-	FAKE_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	API="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/method"
+	fake_vk_start "$BATS_TEST_TMPDIR/sc.json" "$LOG"
+	API=$API_URL
 	export VK_TOKEN=test-token
 }
 
 teardown() {
-	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	fake_vk_stop
 }
 
 @test "vkexec: the program for a batch of calls; 25 at most; only plain names" {

@@ -6,38 +6,21 @@ load helper
 
 TOKEN="exec-test-token-7b21"
 
-# fake SCENARIO_JSON: start the fake VK API, wait (5 s at most) for its port.
+# fake SCENARIO_JSON: the fake VK API, its requests logged in $LOG.
 fake() {
 	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/sc.json"
 	LOG="$BATS_TEST_TMPDIR/api.log"
 	: > "$LOG"
-	rm -f "$BATS_TEST_TMPDIR/port"
-	python3 "$REPO_DIR/tests/fake-vk.py" "$BATS_TEST_TMPDIR/sc.json" \
-		--port-file "$BATS_TEST_TMPDIR/port" --log "$LOG" > /dev/null &
-	FAKE_PID=$!
-	for _ in $(seq 100); do
-		[ -s "$BATS_TEST_TMPDIR/port" ] && break
-		sleep 0.05
-	done
-	export VK_API_URL="http://127.0.0.1:$(cat "$BATS_TEST_TMPDIR/port")/method"
+	fake_vk_start "$BATS_TEST_TMPDIR/sc.json" "$LOG"
 	export VK_TOKEN="$TOKEN"
 }
 
 teardown() {
-	[ -z "${NORM_PID:-}" ] || kill "$NORM_PID" 2>/dev/null || true
-	[ -z "${FAKE_PID:-}" ] || kill "$FAKE_PID" 2>/dev/null || true
+	[ -z "${NORM_PID:-}" ] || stop_pid "$NORM_PID"
+	fake_vk_stop
 }
 
-# until_ok SECONDS CMD...: run CMD every 50 ms until it succeeds; fail after SECONDS.
-until_ok() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || { echo "timed out: $*" >&2; return 1; }
-		sleep 0.05
-	done
-}
-log_has() { [ "$(wc -l < "$LOG")" -ge "$1" ]; }
+log_has() { lines_at_least "$1" "$LOG"; }
 out_has() { [ "$(grep -c . "$BATS_TEST_TMPDIR/out")" -ge "$1" ]; }
 param() { jq -r --arg m "$1" --arg k "$2" '[.calls, .call_params] | transpose | .[] | select(.[0] == $m) | .[1][$k]' "$LOG"; }
 
@@ -77,12 +60,12 @@ msg() { # event_id from_id peer_id
 	NORM_PID=$!
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	msg a 1 1 >&7
-	until_ok 10 log_has 1
+	wait_until 10 log_has 1
 	msg b 2 2 >&7
-	until_ok 10 log_has 2	# the second request, while the first is held 3 s
+	wait_until 10 log_has 2	# the second request, while the first is held 3 s
 	msg c 1 1 >&7		# user 1 is being asked for: no third request
 	msg d 3 3 >&7
-	until_ok 10 log_has 3
+	wait_until 10 log_has 3
 	exec 7>&-
 	wait "$NORM_PID"
 	assert_equal "$(jq -r .event_id "$BATS_TEST_TMPDIR/out" | paste -sd,)" "a,b,c,d"
@@ -100,13 +83,13 @@ msg() { # event_id from_id peer_id
 	NORM_PID=$!
 	exec 7> "$BATS_TEST_TMPDIR/in"
 	msg a 1 1 >&7
-	until_ok 10 out_has 1
+	wait_until 10 out_has 1
 	msg b 2 2 >&7		# held 2 s by the API
-	until_ok 10 log_has 2
+	wait_until 10 log_has 2
 	msg c 1 1 >&7		# cached, but after b
 	sleep 0.5		# (not a synchronisation: c must stay behind b meanwhile)
 	assert_equal "$(grep -c . "$BATS_TEST_TMPDIR/out")" 1
-	until_ok 10 out_has 3
+	wait_until 10 out_has 3
 	exec 7>&-
 	wait "$NORM_PID"
 	assert_equal "$(jq -r .event_id "$BATS_TEST_TMPDIR/out" | paste -sd,)" "a,b,c"
