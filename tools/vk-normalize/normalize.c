@@ -21,11 +21,38 @@ req_int(const json_doc *d, int obj, const char *key, int64_t *v)
 	return json_int64(d, json_get(d, obj, key, strlen(key)), v);
 }
 
+/*
+ * An integer token as it is spelled, when that is how jw_int would write
+ * it: JSON's grammar leaves only "-0" and forms with a fraction or an
+ * exponent to tell apart, and up to 18 digits always fit an int64. Copying
+ * is cheaper than parsing and formatting it again. 0 if not such a token.
+ */
+static int
+copy_int(buf *b, const json_doc *d, int i)
+{
+	const char *p;
+	size_t n, k;
+
+	if (json_type(d, i) != JSON_NUMBER)
+		return 0;
+	p = json_raw(d, i, &n);
+	k = n > 0 && p[0] == '-';
+	if (n - k == 0 || n - k > 18 || (k && p[1] == '0'))
+		return 0;
+	for (; k < n; k++)
+		if (p[k] < '0' || p[k] > '9')
+			return 0;
+	buf_put(b, p, n);
+	return 1;
+}
+
 static void
 write_int_or_null(buf *b, const json_doc *d, int i)
 {
 	int64_t v;
 
+	if (copy_int(b, d, i))
+		return;
 	if (json_int64(d, i, &v) == 0)
 		jw_int(b, v);
 	else
@@ -167,6 +194,57 @@ write_payload(buf *b, const json_doc *d, int i)
 		jw_tokstr(b, d, i, &scratch);
 }
 
+/* The members of a message that message_new reads. */
+enum { M_PEER, M_FROM, M_CMID, M_TEXT, M_REPLY, M_FWD, M_ATT, M_GEO, M_DATE,
+	M_PAYLOAD, M_ACTION, M_N };
+static const struct { const char *k; size_t n; } mkey[M_N] = {
+	{ "peer_id", 7 }, { "from_id", 7 }, { "conversation_message_id", 23 },
+	{ "text", 4 }, { "reply_message", 13 }, { "fwd_messages", 12 },
+	{ "attachments", 11 }, { "geo", 3 }, { "date", 4 }, { "payload", 7 },
+	{ "action", 6 }
+};
+
+/*
+ * Find them all in one pass over the message (v[M_...]: the value's token,
+ * or -1), rather than one json_get each: a message has a dozen members and
+ * most of those asked for are absent, so each lookup would walk them all.
+ * The key's length picks the one candidate to compare. The first of
+ * repeated keys counts, as for json_get.
+ */
+static void
+message_members(const json_doc *d, int m, int *v)
+{
+	const char *raw;
+	size_t len;
+	int k, n, key, j;
+
+	for (j = 0; j < M_N; j++)
+		v[j] = -1;
+	n = json_size(d, m);
+	for (k = 0, key = json_child(d, m); k < n; k++, key = json_next(d, key + 1)) {
+		raw = json_raw(d, key, &len);
+		if (json_escaped(d, key)) {
+			for (j = 0; j < M_N; j++)
+				if (v[j] < 0 && json_streq(d, key, mkey[j].k, mkey[j].n))
+					v[j] = key + 1;
+			continue;
+		}
+		switch (len) {
+		case 3: j = M_GEO; break;
+		case 4: j = raw[0] == 't' ? M_TEXT : M_DATE; break;
+		case 6: j = M_ACTION; break;
+		case 7: j = raw[0] == 'f' ? M_FROM : raw[1] == 'e' ? M_PEER : M_PAYLOAD; break;
+		case 11: j = M_ATT; break;
+		case 12: j = M_FWD; break;
+		case 13: j = M_REPLY; break;
+		case 23: j = M_CMID; break;
+		default: continue;
+		}
+		if (v[j] < 0 && memcmp(raw, mkey[j].k, len) == 0)
+			v[j] = key + 1;
+	}
+}
+
 /* The message object of a message_new: object.message, or, in the legacy
  * (API < 5.103) shape, the object itself. */
 static int
@@ -185,19 +263,20 @@ static enum norm_result
 message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
     buf *b, const char **why)
 {
-	int m, t, att, fwd, rep, geo, act, i, k, n, cmd;
+	int m, t, att, fwd, rep, geo, act, i, k, n, cmd, v[M_N];
 	int64_t from, peer, cmid, group;
 	size_t start = 0;
 
 	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
 		return *why = "message_new without object.message", NORM_REJECT;
-	if (req_int(d, m, "peer_id", &peer) == -1)
+	message_members(d, m, v);
+	if (json_int64(d, v[M_PEER], &peer) == -1)
 		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
-	if (req_int(d, m, "from_id", &from) == -1)
+	if (json_int64(d, v[M_FROM], &from) == -1)
 		return *why = "message_new without an integer object.message.from_id", NORM_REJECT;
-	if (req_int(d, m, "conversation_message_id", &cmid) == -1)
+	if (json_int64(d, v[M_CMID], &cmid) == -1)
 		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
-	t = GET(d, m, "text");
+	t = v[M_TEXT];
 	if (t >= 0 && json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NULL)
 		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
 	buf_reset(&text);
@@ -211,19 +290,20 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 
 	write_head(b, cmd ? "command" : "message", d, evid, from, peer, o);
 	JW_LIT(b, "\"message\":{\"cmid\":");
-	jw_int(b, cmid);
+	if (!copy_int(b, d, v[M_CMID]))
+		jw_int(b, cmid);
 	JW_LIT(b, ",\"text\":");
 	jw_str(b, text.p ? text.p + start : "", text.len - start);
 
 	JW_LIT(b, ",\"reply\":");
-	rep = GET(d, m, "reply_message");
+	rep = v[M_REPLY];
 	if (json_type(d, rep) == JSON_OBJECT)
 		write_reply(b, d, rep);
 	else
 		jw_null(b);
 
 	JW_LIT(b, ",\"forward\":[");
-	fwd = GET(d, m, "fwd_messages");
+	fwd = v[M_FWD];
 	n = json_type(d, fwd) == JSON_ARRAY ? json_size(d, fwd) : 0;
 	for (k = 0, i = fwd + 1; k < n; k++, i = json_next(d, i)) {
 		if (k > 0)
@@ -233,7 +313,7 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 
 	JW_LIT(b, "],\"attachments\":[");
 	k = 0;
-	att = GET(d, m, "attachments");
+	att = v[M_ATT];
 	if (json_type(d, att) == JSON_ARRAY) {
 		int na = json_size(d, att), j;
 
@@ -247,7 +327,7 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 			jw_tokstr(b, d, ty, &scratch);
 		}
 	}
-	geo = GET(d, m, "geo");
+	geo = v[M_GEO];
 #define ATT(lit)	do { if (k++ > 0) buf_putc(b, ','); JW_LIT(b, lit); } while (0)
 	if (geo >= 0 && json_type(d, geo) != JSON_NULL)
 		ATT("\"geo\"");
@@ -257,11 +337,11 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 		ATT("\"forward\"");
 #undef ATT
 	JW_LIT(b, "],\"date\":");
-	write_int_or_null(b, d, GET(d, m, "date"));
+	write_int_or_null(b, d, v[M_DATE]);
 	JW_LIT(b, ",\"payload\":");
-	write_payload(b, d, GET(d, m, "payload"));
+	write_payload(b, d, v[M_PAYLOAD]);
 	JW_LIT(b, ",\"action\":");
-	act = GET(d, m, "action");
+	act = v[M_ACTION];
 	if (json_type(d, act) == JSON_OBJECT)
 		jw_value(b, d, act, &scratch);
 	else
@@ -349,30 +429,30 @@ enum norm_result
 norm_update(const json_doc *d, int upd, const norm_opts *o, buf *out,
     const char **why)
 {
-	int ty, evid, obj;
+	int ty, evid, obj, kind;
 	size_t mark = out->len;
 	enum norm_result r;
 
 	if (json_type(d, upd) != JSON_OBJECT)
 		return *why = "not a JSON object", NORM_REJECT;
-	ty = GET(d, upd, "type");
-	if (ty < 0)
+	if ((ty = GET(d, upd, "type")) < 0)
 		return *why = "not a VK update: no \"type\"", NORM_REJECT;
 	if (json_type(d, ty) != JSON_STRING)
 		return *why = "\"type\" is not a string", NORM_REJECT;
 	evid = GET(d, upd, "event_id");
 	obj = GET(d, upd, "object");
+	kind = json_streq(d, ty, "message_new", 11) ? 1 :
+	    json_streq(d, ty, "message_event", 13) ? 2 :
+	    json_streq(d, ty, "message_reaction_event", 22) ? 3 : 0;
 
-	if (json_streq(d, ty, "message_new", 11) ||
-	    json_streq(d, ty, "message_event", 13) ||
-	    json_streq(d, ty, "message_reaction_event", 22)) {
+	if (kind != 0) {
 		if (json_type(d, evid) != JSON_STRING)
 			return *why = "update without a string \"event_id\"", NORM_REJECT;
 		if (json_type(d, obj) != JSON_OBJECT)
 			return *why = "update without an \"object\"", NORM_REJECT;
-		if (json_streq(d, ty, "message_new", 11))
+		if (kind == 1)
 			r = message_new(d, upd, evid, obj, o, out, why);
-		else if (json_streq(d, ty, "message_event", 13))
+		else if (kind == 2)
 			r = message_event(d, evid, obj, o, out, why);
 		else
 			r = reaction(d, evid, obj, o, out, why);
