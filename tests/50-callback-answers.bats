@@ -237,3 +237,13 @@ teardown() {
 	assert_equal "$status" 0
 	assert_equal "$(jq -r .event_id "$BATS_TEST_TMPDIR/first")" e2
 }
+
+@test "--check: the settings checked, nothing bound, nothing written" {
+	run -0 vk-callback --check --listen 127.0.0.1:0 --ack "$BATS_TEST_TMPDIR/not-yet"
+	run -3 vk-callback --check --listen nonsense
+	run -3 vk-callback --check --secret-file "$BATS_TEST_TMPDIR/nonexistent"
+	run -3 vk-callback --check --tls-cert "$BATS_TEST_TMPDIR/x" --tls-key "$BATS_TEST_TMPDIR/y"
+	run -2 vk-callback --check --setup https://x/
+	VK_CALLBACK_CONFIRM='a b' run -3 vk-callback --check
+	[ ! -e "$BATS_TEST_TMPDIR/not-yet" ]
+}

@@ -35,6 +35,7 @@ static const char usage_text[] =
 "usage: vk-callback [--listen HOST:PORT] [--confirm CODE] [--secret-file FILE]\n"
 "                   [--group-id N] [--ack PATH [--ack-timeout SECONDS]]\n"
 "                   [--max-body BYTES] [--tls-cert FILE --tls-key FILE] [-v]\n"
+"                   [--check]\n"
 "       vk-callback --setup URL [--group-id N] [--token-file FILE]\n"
 "                   [--secret-file FILE] [--api-url URL]\n";
 
@@ -56,6 +57,8 @@ static const char help_text[] =
 "                      the events on, print the confirmation code, exit\n"
 "  --token-file FILE   --setup: the community token (or VK_TOKEN)\n"
 "  --api-url URL       --setup: API base (or VK_API_URL; default " VKAPI_DEFAULT_URL ")\n"
+"  --check             check the options, environment, secret and TLS files and\n"
+"                      the address; listen on nothing, write nothing, exit\n"
 "  -v, --verbose       log confirmations, retries and held answers on stderr\n"
 "  -h, --help          this help;  --version  the version\n";
 
@@ -187,7 +190,7 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONFIRM, O_SECRETFILE, O_SECRET, O_GROUP, O_ACK,
 	    O_ACKTIMEOUT, O_MAXBODY, O_SETUP, O_TOKFILE, O_TOKEN, O_URL, O_CERT, O_KEY,
-	    O_VERSION };
+	    O_CHECK, O_VERSION };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "confirm", required_argument, NULL, O_CONFIRM },
@@ -203,6 +206,7 @@ main(int argc, char *argv[])
 		{ "api-url", required_argument, NULL, O_URL },
 		{ "tls-cert", required_argument, NULL, O_CERT },
 		{ "tls-key", required_argument, NULL, O_KEY },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -217,7 +221,7 @@ main(int argc, char *argv[])
 	struct server_stats st = { 0 };
 	struct sigaction sa;
 	long long hold = -1;
-	int c, rc, status = 0, secret_argv = 0, token_argv = 0;
+	int c, rc, status = 0, secret_argv = 0, token_argv = 0, check = 0;
 	opt op = { "" };
 
 	log_init(argv[0]);
@@ -239,6 +243,7 @@ main(int argc, char *argv[])
 		case O_URL: api_url = optarg; break;
 		case O_CERT: cert_file = optarg; break;
 		case O_KEY: key_file = optarg; break;
+		case O_CHECK: check = 1; break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -272,6 +277,9 @@ main(int argc, char *argv[])
 		return warn_usage("--tls-cert and --tls-key go together");
 	if (hold != -1 && conf.ack_path == NULL)
 		return warn_usage("--ack-timeout only goes with --ack PATH");
+	if (setup && check)
+		return warn_usage("--check is for serving: --setup itself changes nothing "
+		    "it has not printed");
 	if (setup && (conf.ack_path || cert_file || conf.confirm))
 		return warn_usage("--setup registers the server and exits: --ack, --confirm "
 		    "and --tls-* are for serving");
@@ -332,6 +340,13 @@ main(int argc, char *argv[])
 	}
 	conf.tls_cert = cert;
 	conf.tls_key = key;
+	if (check) {	/* all is checked: nothing bound, nothing written */
+		if (net_check(listen, err, sizeof(err)) == -1) {
+			log_warn("%s", err);
+			status = EXIT_CONFIG;
+		}
+		goto out;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;	/* no SA_RESTART: poll(2) returns */

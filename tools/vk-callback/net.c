@@ -33,15 +33,14 @@ split(const char *spec, char *host, size_t hostlen, const char **port)
 	return 0;
 }
 
-int
-net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errlen)
+/* spec's addresses, for binding. 0, or -1 with err set. */
+static int
+resolve(const char *spec, struct addrinfo **res, char *err, size_t errlen)
 {
-	struct addrinfo hints, *res, *ai;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[256], h[NI_MAXHOST], p[NI_MAXSERV];
+	struct addrinfo hints;
+	char host[256];
 	const char *port;
-	int fd = -1, rc, one = 1, e = 0;
+	int rc;
 
 	if (split(spec, host, sizeof(host), &port) == -1) {
 		snprintf(err, errlen, "--listen %s: not HOST:PORT (an IPv6 host in brackets)",
@@ -52,10 +51,35 @@ net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errle
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+	if ((rc = getaddrinfo(host, port, &hints, res)) != 0) {
 		snprintf(err, errlen, "--listen %s: %s", spec, gai_strerror(rc));
 		return -1;
 	}
+	return 0;
+}
+
+int
+net_check(const char *spec, char *err, size_t errlen)
+{
+	struct addrinfo *res;
+
+	if (resolve(spec, &res, err, errlen) == -1)
+		return -1;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errlen)
+{
+	struct addrinfo *res, *ai;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char h[NI_MAXHOST], p[NI_MAXSERV];
+	int fd = -1, one = 1, e = 0;
+
+	if (resolve(spec, &res, err, errlen) == -1)
+		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
 		if (fd == -1) {

@@ -10,5 +10,7 @@
  * ("127.0.0.1:34567", "[::1]:34567"), or -1 with err set.
  */
 int	net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errlen);
+/* Is spec an address to listen on (nothing bound)? 0, or -1 with err set. */
+int	net_check(const char *spec, char *err, size_t errlen);
 
 #endif
