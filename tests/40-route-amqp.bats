@@ -239,6 +239,31 @@ for i in range(0, len(lines), 100):
 	assert_equal "$(qget "$Q" | ids)" ""
 }
 
+@test "vkpipe: with VKPIPE_AMQP_URL each event goes to the durable queue of its type" {
+	local W="$T" vkpipe="$REPO_DIR/tools/vkpipe/vkpipe"
+	# generated updates that are all Events (no message_event, which the generator
+	# writes without a conversation_message_id)
+	"$PYTHON" "$REPO_DIR/tests/bench/gen-updates.py" 200 9 |
+		jq -c 'select(.type != "message_event")' >"$W/updates.ndjson"
+	printf '{"token":"entry-token-77","group_id":42,"batch":50,"updates_file":"%s"}\n' \
+		"$W/updates.ndjson" >"$W/sc.json"
+	FAKE_DIR=$W fake_vk_start "$W/sc.json"
+	PIDS="$PIDS $FAKE_PID"
+	vk-normalize --offline "$W/updates.ndjson" >"$W/want"
+	VKPIPE_STATE_DIR="$W/state" VK_GROUP_ID=42 VK_TOKEN=entry-token-77 \
+		VKPIPE_AMQP_URL="amqp://guest:guest@127.0.0.1:$RMQ_PORT/" \
+		VKPIPE_POLL_ARGS="--max-events $(wc -l <"$W/updates.ndjson") --wait 1" run --separate-stderr sh "$vkpipe"
+	assert_success
+	assert_equal "$output" ""
+	local t n=0
+	for t in $(jq -r .event_type "$W/want" | sort -u); do
+		assert_equal "$(qget "$t" | jq -r .event_id)" "$(jq -r "select(.event_type == \"$t\") | .event_id" "$W/want")"
+		n=$((n + 1))
+	done
+	[ "$n" -ge 2 ]
+	[[ "$stderr" != *guest:guest* ]]
+}
+
 @test "amqp URLs are checked when the rules are loaded" {
 	run vk-route --check -e '* -> amqp://127.0.0.1'
 	assert_failure 3
