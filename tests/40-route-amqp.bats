@@ -250,18 +250,33 @@ for i in range(0, len(lines), 100):
 	FAKE_DIR=$W fake_vk_start "$W/sc.json"
 	PIDS="$PIDS $FAKE_PID"
 	vk-normalize --offline "$W/updates.ndjson" >"$W/want"
+	rabbitctl add_user vkp 'pw%S3CRET' >/dev/null
+	rabbitctl set_permissions -p / vkp '.*' '.*' '.*' >/dev/null
+	# the password is in no process's argv while it runs
+	(
+		while [ ! -e "$W/done" ]; do
+			ps -eo args= >"$W/ps.tmp"
+			grep -q S3CRET "$W/ps.tmp" && echo leak >>"$W/ps"
+			grep -q '^vk-route ' "$W/ps.tmp" && echo seen >>"$W/ps"
+			sleep 0.05
+		done
+	) &
+	PIDS="$PIDS $!"
 	VKPIPE_STATE_DIR="$W/state" VK_GROUP_ID=42 VK_TOKEN=entry-token-77 \
-		VKPIPE_AMQP_URL="amqp://guest:guest@127.0.0.1:$RMQ_PORT/" \
+		VKPIPE_AMQP_URL="amqp://vkp:pw%25S3CRET@127.0.0.1:$RMQ_PORT/" \
 		VKPIPE_POLL_ARGS="--max-events $(wc -l <"$W/updates.ndjson") --wait 1" run --separate-stderr sh "$vkpipe"
+	touch "$W/done"
 	assert_success
 	assert_equal "$output" ""
+	grep -q seen "$W/ps"
+	! grep -q leak "$W/ps"
 	local t n=0
 	for t in $(jq -r .event_type "$W/want" | sort -u); do
 		assert_equal "$(qget "$t" | jq -r .event_id)" "$(jq -r "select(.event_type == \"$t\") | .event_id" "$W/want")"
 		n=$((n + 1))
 	done
 	[ "$n" -ge 2 ]
-	[[ "$stderr" != *guest:guest* ]]
+	[[ "$stderr" != *S3CRET* ]]
 }
 
 @test "amqp URLs are checked when the rules are loaded" {
