@@ -4,7 +4,7 @@
  * vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]
  *              [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]
  *              [--api-url URL] [--cache-ttl S] [--cache-size N]
- *              [--batch-window MS] [--rate N] [--tries N] [FILE ...]
+ *              [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -29,7 +29,7 @@ static const char usage_text[] =
 "usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
 "                    [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]\n"
 "                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
-"                    [--batch-window MS] [--rate N] [--tries N] [FILE ...]\n";
+"                    [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]\n";
 
 static const char help_text[] =
 "Read raw VK updates (or whole long-poll responses), one JSON object per line,\n"
@@ -51,6 +51,8 @@ static const char help_text[] =
 "      --batch-window MS   longest an Event waits for others to share a request (20)\n"
 "      --rate N            API requests per second at most (default 20)\n"
 "      --tries N           attempts per API request before names stay null (3)\n"
+"      --check             check the options, the token and the reject file,\n"
+"                          read nothing and write nothing\n"
 "  -h, --help              show this help\n"
 "      --version           show the version\n"
 "\n"
@@ -500,12 +502,35 @@ finish(int status, const char *rejpath, int stats)
 	return status;
 }
 
+/* --check: could the reject file be opened for appending (not made now)? */
+static int
+check_done(const char *rejpath)
+{
+	const char *slash = rejpath ? strrchr(rejpath, '/') : NULL;
+	char dir[4096];
+	int ok = 1;
+
+	if (online)
+		names_free(&nm);
+	if (rejpath == NULL || access(rejpath, W_OK) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rejpath) + 1 : 1,
+		    slash ? rejpath : ".");
+		ok = access(dir, W_OK) == 0;
+	} else
+		ok = 0;
+	if (!ok)
+		log_warn("cannot open reject file %s: %s", rejpath, strerror(errno));
+	return ok ? 0 : 3;
+}
+
 int
 main(int argc, char *argv[])
 {
 	enum { O_OFFLINE = 256, O_PREFIX, O_KEEP, O_REJECT, O_MAXLINE, O_STATS,
 	    O_TOKENFILE, O_APIURL, O_APIVER, O_TTL, O_CSIZE, O_WINDOW, O_RATE,
-	    O_TRIES, O_VERSION };
+	    O_TRIES, O_VERSION, O_CHECK };
 	static const struct option longopts[] = {
 		{ "offline",	  no_argument,	     NULL, O_OFFLINE },
 		{ "prefix",	  required_argument, NULL, O_PREFIX },
@@ -522,6 +547,7 @@ main(int argc, char *argv[])
 		{ "batch-window", required_argument, NULL, O_WINDOW },
 		{ "rate",	  required_argument, NULL, O_RATE },
 		{ "tries",	  required_argument, NULL, O_TRIES },
+		{ "check",	  no_argument,	     NULL, O_CHECK },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -531,7 +557,7 @@ main(int argc, char *argv[])
 	    20, 3, 10000, 20 };
 	size_t maxline = LINE_MAX_DEFAULT;
 	opt op = { "" };
-	int c, status, unbuffered = 0, offline = 0, stats = 0;
+	int c, status, unbuffered = 0, offline = 0, stats = 0, check = 0;
 	struct sigaction sa;
 	json_doc d;
 
@@ -563,6 +589,7 @@ main(int argc, char *argv[])
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
 			return 0;
+		case O_CHECK: check = 1; break;
 		case O_VERSION:
 			puts("vk-normalize " VKPIPE_VERSION);
 			return 0;
@@ -586,6 +613,8 @@ main(int argc, char *argv[])
 
 	if (!offline && go_online(tokfile, &nc) == -1)
 		return 3;
+	if (check)	/* the reject file would be made: it must be possible */
+		return check_done(rejpath);
 	out_open(&sout, STDOUT_FILENO);
 	sout.unbuffered = unbuffered;
 	if (rejpath != NULL && open_reject(rejpath, unbuffered) == -1)

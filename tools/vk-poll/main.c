@@ -28,7 +28,7 @@
 static const char usage_text[] =
 "usage: vk-poll [-v] [--group-id N] [--token-file FILE] [--api-url URL]\n"
 "               [--api-version V] [--wait N] [--timeout N] [--state FILE]\n"
-"               [--once] [--max-events N] [--mark-gaps]\n"
+"               [--once] [--max-events N] [--mark-gaps] [--stats] [--check]\n"
 "               [--ack PATH [--ack-window N] [--ack-drain N]]\n";
 
 static const char help_text[] =
@@ -49,16 +49,21 @@ static const char help_text[] =
 "  --ack-window N     pause polling while N updates are unacknowledged\n"
 "                     (default 100000)\n"
 "  --ack-drain N      at exit, wait up to N seconds for acks (default 5)\n"
+"  --stats            write statistics to stderr at exit (always on SIGUSR1)\n"
+"  --check            check the options, environment, token and state file;\n"
+"                     exit without polling or writing anything\n"
 "  -v, --verbose      log each poll on stderr\n"
 "  -h, --help         this help;  --version  the version\n";
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_stats;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		want_stats = 1;
+	else
+		stop = 1;
 }
 
 static void
@@ -208,7 +213,8 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_GROUP = 256, O_TOKFILE, O_TOKEN, O_URL, O_APIV, O_WAIT, O_TIMEOUT,
-	    O_STATE, O_ONCE, O_MAX, O_GAPS, O_ACK, O_ACKWIN, O_ACKDRAIN, O_VERSION };
+	    O_STATE, O_ONCE, O_MAX, O_GAPS, O_ACK, O_ACKWIN, O_ACKDRAIN, O_VERSION,
+	    O_STATS, O_CHECK };
 	static const struct option opts[] = {
 		{ "group-id", required_argument, NULL, O_GROUP },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -224,6 +230,8 @@ main(int argc, char *argv[])
 		{ "ack", required_argument, NULL, O_ACK },
 		{ "ack-window", required_argument, NULL, O_ACKWIN },
 		{ "ack-drain", required_argument, NULL, O_ACKDRAIN },
+		{ "stats", no_argument, NULL, O_STATS },
+		{ "check", no_argument, NULL, O_CHECK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -234,7 +242,7 @@ main(int argc, char *argv[])
 	    .ack_drain_ms = ACK_DRAIN_S * 1000L };
 	const char *token_file = NULL, *api_url = NULL, *group = NULL, *ack_path = NULL;
 	long long timeout = 0, ack_window = 0, ack_drain = -1;
-	int token_argv = 0;
+	int token_argv = 0, stats = 0, check = 0;
 	opt op = { "" };
 	char *token = NULL;
 	struct sigaction sa;
@@ -266,6 +274,8 @@ main(int argc, char *argv[])
 		case O_ACK: ack_path = optarg; break;
 		case O_ACKWIN: ack_window = opt_num(&op, "--ack-window", optarg, 1, 100000000); break;
 		case O_ACKDRAIN: ack_drain = opt_num(&op, "--ack-drain", optarg, 0, 3600); break;
+		case O_STATS: stats = 1; break;
+		case O_CHECK: check = 1; break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -301,10 +311,15 @@ main(int argc, char *argv[])
 	if (configure(&conf, group, &api_url) == -1 || (token = load_token(token_file)) == NULL)
 		return EXIT_CONFIG;
 	if (load_state(&conf, &ts) == -1 ||
-	    (ack_path && open_acks(&ack, ack_path, (size_t)ack_window) == -1)) {
+	    (!check && ack_path && open_acks(&ack, ack_path, (size_t)ack_window) == -1)) {
 		free(token);
 		buf_free(&ts);
 		return EXIT_CONFIG;
+	}
+	if (check) {	/* all is checked: nothing asked of VK, nothing written */
+		free(token);
+		buf_free(&ts);
+		return 0;
 	}
 
 	memset(&sa, 0, sizeof(sa));
@@ -312,6 +327,7 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = vkapi_init(&api, api_url, conf.version, token, &e);
@@ -325,12 +341,15 @@ main(int argc, char *argv[])
 	api.stop = &stop;
 	out_open(&o, STDOUT_FILENO);
 	poll_init(&p, &conf, &api, &o, ack_path ? &ack : NULL, &stop);
+	p.want_stats = &want_stats;
 	if (ts.len) {
 		poll_resume(&p, ts.p, ts.len);
 		log_info("resuming from ts %s (%s)", buf_cstr(&ts), conf.state);
 	}
 
 	status = report(poll_run(&p), &p, &o, ack_path ? &ack : NULL);
+	if (stats || want_stats)
+		poll_stats(&p);
 	if (ack_path)
 		ack_close(&ack);
 	poll_free(&p);

@@ -129,10 +129,28 @@ poll_tick(void *arg)
 	struct poller *p = arg;
 	long long t = now_ms();
 
-	if (t - p->tick_ms < 100)
+	if (p->want_stats && *p->want_stats) {
+		*p->want_stats = 0;
+		poll_stats(p);
+	}
+	if (p->ack == NULL || t - p->tick_ms < 100)
 		return;
 	p->tick_ms = t;
 	ack_sync(p, 0);
+}
+
+void
+poll_stats(const struct poller *p)
+{
+	log_warn("stats: poll polls=%llu updates=%llu gaps=%llu retries=%llu "
+	    "reconnects=%llu key_expired=%llu history_lost=%llu http_status=%llu "
+	    "bad_reply=%llu", p->polls, p->events, p->gaps, p->retries,
+	    p->re_expired + p->re_lost + p->re_http + p->re_bad,
+	    p->re_expired, p->re_lost, p->re_http, p->re_bad);
+	if (p->ack)
+		log_warn("stats: ack acks=%llu unknown=%llu unacknowledged=%zu",
+		    (unsigned long long)p->ack->acks,
+		    (unsigned long long)p->ack->unknown, ack_pending(p->ack));
 }
 
 /* Too much unacknowledged: poll no more until acks make room. -1: stopped. */
@@ -151,6 +169,7 @@ ack_hold(struct poller *p)
 	while (ack_full(a)) {
 		if (*p->stop)
 			return -1;
+		poll_tick(p);
 		ack_sync(p, 200);
 	}
 	log_info("acknowledgements caught up: polling again");
@@ -190,6 +209,7 @@ retry_after(struct poller *p, const char *what, const char *then)
 {
 	long ms = backoff_next(&p->bo);
 
+	p->retries++;
 	log_warn("%s; retrying in %.1f s%s", what, ms / 1000.0, then);
 	return backoff_sleep(ms, p->stop) ? STEP_STOP : STEP_RETRY;
 }
@@ -347,6 +367,7 @@ poll_once(struct poller *p)
 		return STEP_STOP;
 	if (st == VKAPI_EHTTP && (e.code < 500 || e.code > 599)) {
 		snprintf(what, sizeof(what), "long-poll server answered %s", e.msg);
+		p->re_http++;
 		return retry_after(p, what, ", with a new key and the same ts") ==
 		    STEP_STOP ? STEP_STOP : STEP_REINIT;
 	}
@@ -389,16 +410,20 @@ poll_once(struct poller *p)
 	case REPLY_FAILED2:
 		log_info("key expired (failed:2): asking for a new one, keeping ts %s",
 		    p->ts.p);
+		p->re_expired++;
 		return STEP_REKEY;
 	case REPLY_FAILED3:
 		log_info("information lost (failed:3): asking for a new key and ts");
+		p->re_lost++;
 		return STEP_NEWTS;
 	case REPLY_FAILED:
 		snprintf(what, sizeof(what), "long-poll server replied failed:%lld",
 		    (long long)r.code);
+		p->re_bad++;
 		return retry_after(p, what, ", with a new key and the same ts") ==
 		    STEP_STOP ? STEP_STOP : STEP_REINIT;
 	case REPLY_BAD:
+		p->re_bad++;
 		return retry_after(p, "long-poll reply has neither ts and updates nor failed",
 		    ", with a new key and the same ts") == STEP_STOP ? STEP_STOP : STEP_REINIT;
 	case REPLY_UPDATES:
@@ -433,11 +458,10 @@ poll_run(struct poller *p)
 	int st = STEP_REINIT, take_ts = 0, checked = 0, rekeys = 0;
 	buf old = BUF_INIT;
 
-	if (p->ack) {
-		p->api->tick = poll_tick;
-		p->api->tick_arg = p;
-	}
+	p->api->tick = poll_tick;	/* acks and SIGUSR1 during a long poll */
+	p->api->tick_arg = p;
 	while (!*p->stop && !p->o->err) {
+		poll_tick(p);
 		if (st == STEP_REKEY || st == STEP_NEWTS) {
 			if (st == STEP_NEWTS)
 				take_ts = 1;

@@ -44,6 +44,7 @@ struct poller {
 	vkapi		*api;
 	out		*o;
 	volatile sig_atomic_t *stop;
+	volatile sig_atomic_t *want_stats;	/* SIGUSR1: poll_stats() soon */
 	ackin		*ack;		/* the ack channel, or NULL */
 	buf		 server, key, ts, url, tmp, id;
 	int		 have_ts;
@@ -52,6 +53,10 @@ struct poller {
 	backoff		 bo;
 	long long	 tick_ms;	/* when acks were last read during a transfer */
 	unsigned long long events, polls, gaps, holds;
+	unsigned long long retries;	/* failed requests tried again */
+	/* New key and server, by cause: failed:2, failed:3, an HTTP status
+	 * other than 5xx, another failed code or a reply that makes no sense. */
+	unsigned long long re_expired, re_lost, re_http, re_bad;
 };
 
 /* ack: the ack channel (opened; the caller closes it), or NULL. */
@@ -60,6 +65,8 @@ void	poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
 /* Resume from a ts read from the state file (raw JSON token). */
 void	poll_resume(struct poller *p, const char *ts, size_t n);
 int	poll_run(struct poller *p);
+/* One stats line on stderr (vkpipe(1), STATISTICS); the ack line too. */
+void	poll_stats(const struct poller *p);
 void	poll_free(struct poller *p);
 
 /* check.c: warn about Long Poll settings that make events go missing. */

@@ -1,0 +1,69 @@
+# vkpipe.bash - loaded by the tests/8x-vkpipe*.bats files, after helper:
+# vkpipe against the fake VK server, each run's files under the test's
+# directory (TMPDIR, so vkpipe's run directory and its pid files too).
+
+VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
+
+vkpipe_setup() {
+	W="$BATS_TEST_TMPDIR"
+	export TMPDIR="$W"
+	export VKPIPE_STATE_DIR="$W/state" VK_GROUP_ID=42 VK_TOKEN=entry-token-77
+	unset VK_TOKEN_FILE VKPIPE_RULES VKPIPE_REDIS_URL VKPIPE_AMQP_URL VKPIPE_POLL_ARGS \
+		VKPIPE_NORMALIZE_ARGS VKPIPE_ROUTE_ARGS VKPIPE_DEDUP VK_API_URL \
+		VKPIPE_BACKOFF_MS RUNTIME_DIRECTORY
+	PIPE_PID=
+}
+
+vkpipe_teardown() {
+	[ -z "$PIPE_PID" ] || kill -9 "$PIPE_PID" 2>/dev/null || true
+	# the stages of a run that a test left behind (none, if vkpipe works)
+	for f in "$W"/vkpipe.*/*.pid; do
+		[ -f "$f" ] && kill -9 "$(cat "$f")" 2>/dev/null || true
+	done
+	fake_vk_stop
+}
+
+# gen N FILE: N generated raw updates
+gen() {
+	python3 "$REPO_DIR/tests/bench/gen-updates.py" "$1" 9 > "$2"
+}
+
+# scenario UPDATES_FILE [BATCH]: (re)write the fake's scenario; the fake
+# starts afresh with it at its next request
+scenario() {
+	printf '{"token":"entry-token-77","group_id":42,"batch":%s,"updates_file":"%s"}\n' \
+		"${2:-50}" "$1" > "$W/sc.tmp"
+	mv "$W/sc.tmp" "$W/sc.json"
+}
+
+# fake N [BATCH]: serve N generated updates; $W/want: their Events' ids.
+fake() {
+	gen "$1" "$W/updates.ndjson"
+	scenario "$W/updates.ndjson" "${2:-50}"
+	: > "$W/api.log"
+	fake_vk_start "$W/sc.json" "$W/api.log"
+	vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_id > "$W/want"
+}
+
+# stage_pid NAME: the pid of a stage of the running vkpipe (its pid file)
+stage_pid() {
+	local f
+	for f in "$W"/vkpipe.*/"$1.pid"; do
+		[ -s "$f" ] && cat "$f" && return 0
+	done
+	return 1
+}
+
+# all_stages_up: the three stages have written their pid files
+all_stages_up() {
+	stage_pid vk-poll > /dev/null && stage_pid vk-normalize > /dev/null &&
+		stage_pid vk-route > /dev/null
+}
+
+# all_gone PID...: none of them runs any more
+all_gone() {
+	local p
+	for p in "$@"; do
+		gone "$p" || return 1
+	done
+}
