@@ -56,7 +56,7 @@ teardown() {
 	fake 300 100
 	cat > "$W/slow.sh" <<'EOF2'
 #!/bin/sh
-while IFS= read -r line; do printf '%s\n' "$line" >> "$1"; sleep 0.005; done
+while IFS= read -r line; do printf '%s\n' "$line" >> "$1"; sleep 0.02; done
 EOF2
 	chmod +x "$W/slow.sh"
 	printf '* -> exec:%s %s\n' "$W/slow.sh" "$W/handled" > "$W/rules.conf"

@@ -19,9 +19,13 @@ W=$(mktemp -d "${TMPDIR:-/tmp}/vkpipe-chaos.XXXXXX")
 PATH=$bin:$here/../tools/vkpipe:$PATH
 export PATH
 fake='' redis='' pipe=''
+# each vkpipe run its own TMPDIR, where it keeps its stages' pid files
+runs=0
+stage_pid() { cat "$W/run$runs"/vkpipe.*/"$1.pid" 2>/dev/null; }
 cleanup() {
 	for p in $pipe $fake $redis; do kill -9 "$p" 2>/dev/null; done
-	pkill -9 -f "$W/" 2>/dev/null
+	for p in "$W"/run*/vkpipe.*/*.pid; do [ -f "$p" ] && kill -9 "$(cat "$p")" 2>/dev/null; done
+	for p in $pipe $fake $redis; do wait "$p" 2>/dev/null; done
 	rm -rf "$W"
 }
 trap cleanup EXIT INT TERM
@@ -68,7 +72,13 @@ export VKPIPE_POLL_ARGS="--wait 1" VKPIPE_NORMALIZE_ARGS="--max-line 16777215"
 printf '* -> redis://127.0.0.1:%s/xadd/events\n' "$port" > "$W/rules.conf"
 export VKPIPE_RULES="$W/rules.conf"
 
-start_pipe() { vkpipe > /dev/null 2>> "$W/vkpipe.log" & pipe=$!; }
+start_pipe() {
+	runs=$((runs + 1))
+	mkdir "$W/run$runs"
+	TMPDIR=$W/run$runs vkpipe > /dev/null 2>> "$W/vkpipe.log" &
+	pipe=$!
+	until_ok 20 sh -c "ls '$W/run$runs'/vkpipe.*/vk-poll.pid"
+}
 stream_len() { redis-cli -p "$port" xlen events 2>/dev/null || echo 0; }
 
 start_pipe
@@ -82,9 +92,7 @@ while [ $k -lt "$kills" ]; do
 		kill -9 "$redis"; wait "$redis" 2>/dev/null
 		sleep "$(rnd 0.1 0.5)"
 		start_redis ;;
-	vk-poll) pkill -9 -f "vk-poll .*--state $W/state" ;;
-	vk-normalize) pkill -9 -f "vk-normalize --max-line 16777215" ;;
-	vk-route) pkill -9 -f "vk-route .*--dedup-state $W/state" ;;
+	*) kill -9 "$(stage_pid "$victim")" ;;
 	esac
 	echo "chaos: kill $k: $victim (stream at $(stream_len))" >&2
 	if [ "$victim" != redis ]; then
