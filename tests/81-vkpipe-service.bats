@@ -192,7 +192,7 @@ bad() {
 	cd "$W/cwd"
 	VKPIPE_ROUTE_ARGS='--queue *' run --separate-stderr sh "$VKPIPE" --check
 	assert_failure 3
-	[[ "$stderr" == *"vk-route: --queue takes a number of lines > 0, not '*'"* ]]
+	[[ "$stderr" == *"vk-route: --queue takes "*", not '*'"* ]]
 	VKPIPE_ROUTE_ARGS='--queue   5 --drain-timeout 2' run --separate-stderr sh "$VKPIPE" --check
 	assert_success
 }
