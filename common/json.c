@@ -27,6 +27,16 @@ fail(char *err, size_t errlen, const char *s, const char *at, const char *what)
 	return -1;
 }
 
+/* No number at p: a word, or punctuation, where a value was expected? */
+static const char * __attribute__((cold, noinline))
+not_a_value(const char *p, const char *why)
+{
+	if (*p == '-' || (*p >= '0' && *p <= '9'))
+		return why;
+	return (*p | 0x20) >= 'a' && (*p | 0x20) <= 'z' ? "invalid literal" :
+	    "unexpected character";
+}
+
 static int __attribute__((cold, noinline))
 truncated(char *err, size_t errlen, const char *what)
 {
@@ -102,8 +112,8 @@ str_run(const char *p, const char *e)
 }
 
 /*
- * The string whose opening quote is at p (before e): the byte after its
- * closing quote; *esc set if it holds an escape. NULL if it is bad: *why
+ * The string whose opening quote is at p (before e): its closing quote;
+ * *esc set if it holds an escape. NULL if it is bad: *why
  * says why and *at where, or *why is NULL when the text ends inside it.
  */
 static inline __attribute__((always_inline)) const char *
@@ -114,7 +124,7 @@ scan_string(const char *p, const char *e, int *esc, const char **why, const char
 		if (p == e)
 			break;
 		if (*p == '"')
-			return p + 1;
+			return p;
 		*at = p;
 		if (*p != '\\') {
 			*why = "control character in a string";
@@ -202,7 +212,7 @@ json_scalar(const char *s, size_t n, const char **why, size_t *at)
 		*at = *why ? (size_t)(bad - s) : 0;
 		return 0;
 	}
-	return (size_t)(q - s);
+	return (size_t)(q - s) + (*s == '"');	/* a string: with its closing quote */
 }
 
 /* The type of the validated value that starts with byte c. */
@@ -282,11 +292,8 @@ value:
 		}
 		return fail(err, errlen, s, p, "invalid literal");
 	default:
-		if (*p != '-' && !isdig(*p))	/* no value starts so: a word, or punctuation */
-			return fail(err, errlen, s, p, ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z') ?
-			    "invalid literal" : "unexpected character");
 		if ((q = scan_number(p, e, &why)) == NULL)
-			return fail(err, errlen, s, p, why);
+			return fail(err, errlen, s, p, not_a_value(p, why));
 		p = q;
 		goto after;
 	}
@@ -321,7 +328,7 @@ string:
 			buf_put(escs, &start, sizeof(start));
 		}
 	}
-	p = q - 1;	/* the closing quote */
+	p = q;	/* the closing quote */
 	p++;
 	if (depth < 0) {
 		depth = -depth - 1;
