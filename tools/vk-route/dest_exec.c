@@ -279,6 +279,18 @@ exec_check(const char *arg, char *err, size_t errlen, size_t *col)
 	return 0;
 }
 
+/* #confirm: the handler's replies are event_ids. */
+static int
+exec_wants_ids(const char *arg)
+{
+	struct execd x;
+	const char *hash = exec_fragment(arg);
+	char err[128];
+
+	memset(&x, 0, sizeof(x));
+	return hash != NULL && exec_opts(hash + 1, &x, err, sizeof(err)) == 0 && x.confirm;
+}
+
 /* A template value becomes exactly one word, whatever it holds. */
 static void
 exec_quote(buf *out, const char *s, size_t n)
@@ -679,6 +691,7 @@ const struct dest_kind dest_exec_kind = {
 	.prefix = "exec:",
 	.flags = DEST_TAKEN_LATER,
 	.check = exec_check,
+	.wants_ids = exec_wants_ids,
 	.quote = exec_quote,
 	.init = exec_init,
 	.pick = exec_pick,

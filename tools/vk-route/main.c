@@ -202,7 +202,10 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 	rt->events++;
 	{
 		size_t idn = 0;
-		const char *id = event_id(rt, &root, &idn);
+		/* Only acks, dedup and #confirm handlers need the id: not looked
+		 * up (nor kept) otherwise. */
+		const char *id = ack_enabled() || dedup_enabled() || rs->wants_ids ?
+		    event_id(rt, &root, &idn) : NULL;
 
 		track_begin(ack_of(id, idn, lineno), idn);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {

@@ -694,6 +694,8 @@ parse_dest(struct parser *p, struct rule *r, size_t at)
 		    dest_kinds_help());
 	if (r->kind->check(arg, why, sizeof(why), &k) == -1)
 		return perr(p, i + (size_t)(arg - r->dest_text) + k, "%s", why);
+	if (r->kind->wants_ids != NULL && r->kind->wants_ids(arg))
+		p->rs->wants_ids = 1;
 	for (k = b = i; k < e; k++) {
 		size_t close;
 		struct path *pa;

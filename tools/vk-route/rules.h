@@ -99,6 +99,7 @@ struct ruleset {
 	struct path **paths;
 	int	 npath;
 	int	 nelse;
+	int	 wants_ids;	/* a destination needs each Event's id (exec:…#confirm) */
 };
 
 /* Where rules come from: a file, or one -e string. */
