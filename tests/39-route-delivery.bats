@@ -294,7 +294,7 @@ for i in range(20000):
 	run --separate-stderr vk-route --drain-timeout 0.3 -e "* -> exec:false {.message.text}" <"$T/in"
 	assert_failure 1
 	[[ "$stderr" == *'a\x0avk-route: FORGED'* ]]
-	! grep -q '^vk-route: FORGED' <<<"$stderr"
+	[ "$(grep -c '^vk-route: FORGED' <<<"$stderr")" -eq 0 ]
 	printf '* -> bogus\rvk-route: FORGED2\n' >"$T/rules"
 	run --separate-stderr vk-route --check "$T/rules"
 	assert_failure 3
@@ -321,6 +321,6 @@ for i in range(20000):
 	wait_until 10 grep_file "stats: dest" "$T/err"
 	exec 5>&-
 	wait "$pid"
-	! grep -q "new.ndjson" <(grep "stats: dest" "$T/err")
+	[ "$(grep "stats: dest" "$T/err" | grep -c new.ndjson)" -eq 0 ]
 	grep -q "stats: dest file:$T/one.ndjson" "$T/err"
 }
