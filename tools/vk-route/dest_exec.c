@@ -287,8 +287,12 @@ exec_wants_ids(const char *arg)
 	const char *hash = exec_fragment(arg);
 	char err[128];
 
+	int yes;
+
 	memset(&x, 0, sizeof(x));
-	return hash != NULL && exec_opts(hash + 1, &x, err, sizeof(err)) == 0 && x.confirm;
+	yes = hash != NULL && exec_opts(hash + 1, &x, err, sizeof(err)) == 0 && x.confirm;
+	free(x.by);
+	return yes;
 }
 
 /* A template value becomes exactly one word, whatever it holds. */
