@@ -836,7 +836,7 @@ stream_taken(struct dest *d)
 static void
 stream_cut(struct dest *d)
 {
-	size_t frag = d->q.sent - d->q.head;
+	size_t frag = dq_inflight(&d->q);
 	struct stat st;
 	off_t end;
 
@@ -975,7 +975,7 @@ service_one(struct dest *d, double now, int idle)
 
 	if (d->dead || d->evicted)
 		return;
-	if (d->want_reopen && d->q.head == d->q.sent) {
+	if (d->want_reopen && dq_inflight(&d->q) == 0) {
 		d->want_reopen = 0;
 		if (d->fd != -1)
 			dest_close(d);
@@ -1006,7 +1006,7 @@ service_one(struct dest *d, double now, int idle)
 	if (!d->wait_out && unsent > 0 &&
 	    (idle || unsent >= dest_opt.hiwat || d->full))
 		stream_write(d, now);
-	if (d->kind->taken != NULL && d->fd != -1 && d->q.sent > d->q.head)
+	if (d->kind->taken != NULL && d->fd != -1 && dq_inflight(&d->q) > 0)
 		d->look_ms = d->kind->taken(d, now);
 }
 
@@ -1038,7 +1038,7 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 			pfd[n].revents = 0;
 			who[n++] = d;
 		}
-		if (d->kind->taken != NULL && d->look_ms >= 0 && d->q.sent > d->q.head &&
+		if (d->kind->taken != NULL && d->look_ms >= 0 && dq_inflight(&d->q) > 0 &&
 		    (*timeout < 0 || d->look_ms < *timeout))
 			*timeout = d->look_ms;
 		if (d->fd == -1 || d->connecting) {

@@ -126,6 +126,8 @@ dq_unsent(const struct dq *q, size_t *n)
 	*n = q->b.len - q->sent;
 	return q->b.p + q->sent;
 }
+/* Bytes handed over and not settled (in flight). */
+static inline size_t dq_inflight(const struct dq *q) { return q->sent - q->head; }
 /* n more bytes were handed over. */
 static inline void dq_sent(struct dq *q, size_t n) { q->sent += n; }
 /* Free the first k lines, unreported: dest.c only (kinds use dest_settle). */

@@ -455,7 +455,7 @@ static void
 take(struct dest *d)
 {
 	struct execd *x = d->priv;
-	size_t inflight = d->q.sent - d->q.head, left = unread(x), k, j;
+	size_t inflight = dq_inflight(&d->q), left = unread(x), k, j;
 
 	if (left > inflight)
 		left = inflight;
