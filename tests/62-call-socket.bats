@@ -36,6 +36,11 @@ more_requests_than() { [ "$(http_requests)" -gt "$1" ]; }
 	assert_equal "$(http_requests)" 60
 	[ "$(max_per_second)" -le 20 ]
 	refute grep -q rate_limited "$LOG"
+	# SIGUSR1: the counters, in vkpipe's one format
+	kill -USR1 "$SRV_PID"
+	wait_until 10 grep_file "stats: api" "$BATS_TEST_TMPDIR/srv.err"
+	assert grep -q 'vk-call: stats: api calls=60 http=60 execute=0 retries=0 errors=0 queued=0' "$BATS_TEST_TMPDIR/srv.err"
+	assert grep -q 'vk-call: stats: input lines=60 bad_lines=0 results=60 errors=0 clients=' "$BATS_TEST_TMPDIR/srv.err"
 }
 
 @test "socket: a shell handler sends one request and reads its result; the socket is mode 0660" {

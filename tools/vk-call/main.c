@@ -4,7 +4,7 @@
  *
  * vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]
  *         [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]
- *         [--check]
+ *         [--stats] [--check]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -24,7 +24,7 @@
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
 "               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n"
-"               [--check]\n";
+"               [--stats] [--check]\n";
 
 static const char help_text[] =
 "Read VK API requests, one JSON object per line, and write one result line\n"
@@ -41,6 +41,7 @@ static const char help_text[] =
 "      --max-batch N        calls per execute, 1 to 25 (default 25)\n"
 "      --batch-window MS    longest a request waits for others to share an execute (10)\n"
 "  -v, --verbose            say what goes to VK and what comes back\n"
+"      --stats              print counters at exit (and always on SIGUSR1)\n"
 "      --check              check the options, the token and the socket path; start nothing\n"
 "  -h, --help               show this help\n"
 "      --version            show the version\n"
@@ -73,7 +74,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
-	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK };
+	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS };
 	static const struct option longopts[] = {
 		{ "listen",	  required_argument, NULL, O_LISTEN },
 		{ "connect",	  required_argument, NULL, O_CONNECT },
@@ -85,6 +86,7 @@ main(int argc, char *argv[])
 		{ "batch-window", required_argument, NULL, O_WINDOW },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "check",	  no_argument,	     NULL, O_CHECK },
+		{ "stats",	  no_argument,	     NULL, O_STATS },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
@@ -93,7 +95,7 @@ main(int argc, char *argv[])
 	const char *listen_at = NULL, *connect_to = NULL, *tokfile = NULL;
 	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
 	char *token = NULL, err[256];
-	int c, status, check = 0;
+	int c, status, check = 0, stats = 0;
 	opt op = { "" };
 	vkapi api;
 	vkasync m;
@@ -121,6 +123,7 @@ main(int argc, char *argv[])
 		case O_WINDOW: sc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
 		case 'v': log_verbose = 1; break;
 		case O_CHECK: check = 1; break;
+		case O_STATS: stats = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -189,9 +192,8 @@ main(int argc, char *argv[])
 
 	status = listen_at ? serve_socket(&m, listen_at) : serve_stdio(&m);
 
-	log_info("stats: %llu calls in %llu HTTP requests (%llu execute), "
-	    "%llu retries, %llu errors", sched_st.calls, sched_st.http,
-	    sched_st.executes, sched_st.retries, sched_st.errors);
+	if (stats)
+		serve_stats();
 	sched_free();
 	vka_free(&m);
 	vkapi_free(&api);

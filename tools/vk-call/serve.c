@@ -37,8 +37,8 @@ typedef struct client {
 static client *clients;
 static int nclients;
 static int sigpipe_fd[2] = { -1, -1 };
-static volatile sig_atomic_t stopping;
-static unsigned long long nresults, nerrors;
+static volatile sig_atomic_t stopping, want_stats;
+static unsigned long long nresults, nerrors, nlines, nbad, naccepted;
 static int io_failed;
 static json_doc doc;
 static buf idbuf;
@@ -48,10 +48,12 @@ on_stop(int sig)
 {
 	int saved = errno;
 
-	(void)sig;
-	if (stopping)	/* a second signal: do not wait any longer */
+	if (sig == SIGUSR1)
+		want_stats = 1;
+	else if (stopping)	/* a second signal: do not wait any longer */
 		_exit(1);
-	stopping = 1;
+	else
+		stopping = 1;
 	if (write(sigpipe_fd[1], "x", 1) == -1)
 		(void)0;
 	errno = saved;
@@ -74,6 +76,7 @@ serve_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);	/* even where it came ignored (vkpipe) */
 	return 0;
 }
 
@@ -140,6 +143,17 @@ client_flush(client *c)
 }
 
 void
+serve_stats(void)
+{
+	log_warn("stats: input lines=%llu bad_lines=%llu results=%llu errors=%llu "
+	    "clients=%llu connected=%d", nlines, nbad, nresults, nerrors, naccepted,
+	    nclients);
+	log_warn("stats: api calls=%llu http=%llu execute=%llu retries=%llu "
+	    "errors=%llu queued=%lu", sched_st.calls, sched_st.http, sched_st.executes,
+	    sched_st.retries, sched_st.errors, sched_pending());
+}
+
+void
 result_out(req *r, const buf *line, int error)
 {
 	client *c = r->cl;
@@ -158,6 +172,7 @@ line_error(client *c, unsigned long lineno, const char *why)
 	char text[300];
 	req r;
 
+	nbad++;
 	snprintf(text, sizeof(text), "line %lu: %s", lineno, why);
 	memset(&r, 0, sizeof(r));
 	r.cl = c;
@@ -209,6 +224,7 @@ client_read(client *c)
 			c->eof = 1;
 			return;
 		}
+		nlines++;
 		buf_reset(&idbuf);
 		if (st == LINE_TOOLONG) {
 			snprintf(why, sizeof(why), "longer than %u bytes", MAX_LINE);
@@ -356,6 +372,8 @@ turn(vkasync *m, int lfd, int stdio)
 				fcntl(fd, F_SETFD, FD_CLOEXEC);
 				if (client_new(fd, fd) == NULL)
 					close(fd);
+				else
+					naccepted++;
 			}
 			continue;
 		}
@@ -368,6 +386,10 @@ turn(vkasync *m, int lfd, int stdio)
 			client_flush(c);
 	}
 	drain_calls(m);
+	if (want_stats) {
+		want_stats = 0;
+		serve_stats();
+	}
 	/* Lines already buffered need no POLLIN: a client held back by its
 	 * share of the queue goes on as soon as results free room. */
 	for (c = clients; c; c = c->next)

@@ -16,7 +16,9 @@ int	serve_socket(vkasync *m, const char *path);
 int	serve_check(const char *path);
 /* The client side: stdin to the socket, results to stdout. */
 int	connect_socket(const char *path);
-/* Set up SIGTERM/SIGINT handling (a self-pipe the loops watch). */
+/* The counters, in vkpipe's one format (also on SIGUSR1). */
+void	serve_stats(void);
+/* Set up SIGTERM/SIGINT (and SIGUSR1) handling (a self-pipe the loops watch). */
 int	serve_signals(void);
 
 #endif
