@@ -46,11 +46,13 @@ run() {
 	end=$(date +%s.%N)
 	echo "$(wc -l < "$work/log") $(echo "$end - $start" | bc) $(grep -c '"error"' "$work/$name.out" || true)"
 }
-set -- $(run burst)
-burst_req=$1 burst_s=$2 burst_err=$3
+read -r burst_req burst_s burst_err <<EOF
+$(run burst)
+EOF
 sleep 1.1	# the fake's window forgets the burst (a new vk-call knows nothing of it)
-set -- $(run peer --max-batch 1)
-peer_req=$1 peer_s=$2
+read -r peer_req peer_s _ <<EOF
+$(run peer --max-batch 1)
+EOF
 awk -v r="$burst_req" -v s="$burst_s" -v e="$burst_err" -v pr="$peer_req" -v ps="$peer_s" 'BEGIN {
 	printf "burst of 1000 sends: %d HTTP requests, %.1f calls per request, %.2f s (%.0f calls/s), %d errors\n",
 		r, 1000 / r, s, 1000 / s, e
