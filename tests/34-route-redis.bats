@@ -80,7 +80,7 @@ check_stream() {
 
 @test "XADD: Redis killed mid-stream and restarted: every event, in order, duplicates within the window" {
 	# the restarted server must keep what it confirmed: fsync before replying
-	kill -9 "$RPID"
+	kill_redis
 	run_redis "$T" "$RPORT" --appendonly yes --appendfsync always
 	gen 20000 >"$T/in"
 	mkfifo "$T/fifo"
@@ -98,7 +98,7 @@ for i in range(0, len(lines), 200):
 	PIDS="$PIDS $!"
 	above() { [ "$(redis-cli -p "$RPORT" xlen s 2>/dev/null)" -ge 3000 ]; }
 	wait_until 20 above
-	kill -9 "$RPID"
+	kill_redis
 	wait_until 10 grep_file "will retry" "$T/err"
 	run_redis "$T" "$RPORT" --appendonly yes --appendfsync always
 	wait "$vr"
@@ -110,7 +110,7 @@ for i in range(0, len(lines), 200):
 }
 
 @test "a Redis that is down holds back no other destination; what is left is spilled" {
-	kill -9 "$RPID"
+	kill_redis
 	mkdir "$T/spill"
 	run --separate-stderr vk-route --drain-timeout 0.3 --spill "$T/spill" \
 		-e "* -> redis://127.0.0.1:$RPORT/xadd/s" -e '* -> stdout' <"$EVENTS"
@@ -147,7 +147,7 @@ for i in range(0, len(lines), 200):
 	assert_line --partial "redis://router:***@127.0.0.1:$RPORT/publish/c: refused the login or database: WRONGPASS"
 	refute_output --partial WR0NG
 	# and down: the connection error too
-	kill -9 "$RPID"
+	kill_redis
 	run vk-route --drain-timeout 0.2 -e "* -> redis://:pw-S3CRET@127.0.0.1:$RPORT/xadd/s" <"$EVENTS"
 	assert_failure 1
 	assert_line --partial "redis://:***@127.0.0.1:$RPORT/xadd/s: cannot connect"
@@ -176,7 +176,7 @@ for i in range(0, len(lines), 200):
 }
 
 @test "SIGTERM with Redis down: stops reading, drains, spills what is left, exits 0" {
-	kill -9 "$RPID"
+	kill_redis
 	mkdir "$T/spill"
 	mkfifo "$T/fifo"
 	vk-route --drain-timeout 0.3 --spill "$T/spill" \

@@ -4,6 +4,11 @@
 # on 127.0.0.1, fed with a bundled sample of VK updates (real payloads
 # captured by other VK libraries, and generated ones), routed by the
 # example rules. No token, no network.
+#
+# However it ends (done, ^C, SIGTERM, the reader gone as in
+# `make demo | head -1`), it stops what it started, waits for it, and
+# removes its directory. DEMO_PIDS=FILE: the pids of what it starts are
+# appended to FILE (for the tests, which check they are gone).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../bin}
@@ -11,17 +16,24 @@ repo=$(dirname "$here")
 sample=$here/fixtures/demo/updates.ndjson
 rules=$repo/tools/vkpipe/rules.conf
 work=$(mktemp -d "${TMPDIR:-/tmp}/vkpipe-demo.XXXXXX")
-fake=
+fake='' pipe=''
 cleanup() {
-	[ -z "$fake" ] || kill "$fake" 2>/dev/null || true
+	set +e	# every step, whatever the one before said
+	trap '' PIPE	# nothing is written from here on: no reader is needed
+	for p in $pipe $fake; do
+		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP PIPE	# then the EXIT trap: SIGPIPE too, or head -1 leaves all behind
+started() { [ -z "${DEMO_PIDS:-}" ] || echo "$1" >> "$DEMO_PIDS"; }
 
 n=$(wc -l < "$sample")
 printf '{"token":"demo-token","group_id":42,"batch":8,"updates_file":"%s"}\n' "$sample" > "$work/scenario.json"
 python3 "$here/fake-vk.py" "$work/scenario.json" --port-file "$work/port" > /dev/null &
 fake=$!
+started "$fake"
 i=0
 while [ ! -s "$work/port" ]; do
 	i=$((i + 1))
@@ -45,7 +57,11 @@ grep -v '^#' "$rules" | sed 's/^/  /'
 echo
 mkdir "$work/out"
 status=0
-(cd "$work/out" && vkpipe) 2> "$work/stderr" || status=$?
+(cd "$work/out" && exec vkpipe) 2> "$work/stderr" &
+pipe=$!
+started "$pipe"
+wait "$pipe" || status=$?
+pipe=
 
 echo "What went where:"
 for f in "$work"/out/*.ndjson; do

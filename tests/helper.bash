@@ -8,12 +8,12 @@ bats_load_library bats-assert
 TESTS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$TESTS_DIR")"
 FIXTURES="$TESTS_DIR/fixtures"
-SAMPLES="$REPO_DIR/../shared/data/vk-samples"
+SAMPLES="$FIXTURES/vk-samples"	# real VK payloads, sources in its README.md
 : "${VKPIPE_BIN:=$REPO_DIR/bin}"
 : "${VKPIPE_UNIT:=$REPO_DIR/build/unit}"
 export PATH="$VKPIPE_BIN:$PATH"
 
-# compact_sample NAME: a shared VK sample as one NDJSON line.
+# compact_sample NAME: a VK sample as one NDJSON line.
 compact_sample() {
 	jq -c . "$SAMPLES/$1"
 }
