@@ -110,17 +110,19 @@ EOF
 	wait_until 20 test -s "$W/env"
 	route=$(stage_pid vk-route)
 	tr '\0' '\n' < "/proc/$route/environ" > "$W/route-env"
+	ls -l "/proc/$route/fd/" > "$W/route-fds"
 	stop
 	assert_equal "$status" 0
 	grep -q "^VK_GROUP_ID=42$" "$W/env"	# the dump worked
-	! grep -q entry-token-77 "$W/env" "$W/route-env"
+	run ! grep -q entry-token-77 "$W/env" "$W/route-env"
 	# no descriptor open on the token's file (it would show as ".../token (deleted)")
 	grep -q ' 0 -> ' "$W/fds"
-	! grep -q token "$W/fds"
-	! ls -l "/proc/$route/fd/" | grep -q token
-	! grep -q '^VK_TOKEN=' "$W/env" "$W/route-env"
+	run ! grep -q token "$W/fds"
+	grep -q ' 0 -> ' "$W/route-fds"
+	run ! grep -q token "$W/route-fds"
+	run ! grep -q '^VK_TOKEN=' "$W/env" "$W/route-env"
 	# nor is it in any file of the run directory, nor on stderr
-	! grep -rq entry-token-77 "$W/err" "$W/out"
+	run ! grep -rq entry-token-77 "$W/err" "$W/out"
 }
 
 @test "vkpipe: the token from VK_TOKEN_FILE still reaches vk-poll and vk-normalize" {
