@@ -268,15 +268,15 @@ for i in range(0, len(lines), 100):
 	touch "$W/done"
 	assert_success
 	assert_equal "$output" ""
+	[[ "$stderr" != *S3CRET* ]]
 	grep -q seen "$W/ps"
-	! grep -q leak "$W/ps"
+	run ! grep -q leak "$W/ps"
 	local t n=0
 	for t in $(jq -r .event_type "$W/want" | sort -u); do
 		assert_equal "$(qget "$t" | jq -r .event_id)" "$(jq -r "select(.event_type == \"$t\") | .event_id" "$W/want")"
 		n=$((n + 1))
 	done
 	[ "$n" -ge 2 ]
-	[[ "$stderr" != *S3CRET* ]]
 }
 
 @test "amqp URLs are checked when the rules are loaded" {
