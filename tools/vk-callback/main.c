@@ -35,7 +35,7 @@ static const char usage_text[] =
 "usage: vk-callback [--listen HOST:PORT] [--confirm CODE] [--secret-file FILE]\n"
 "                   [--group-id N] [--ack PATH [--ack-timeout SECONDS]]\n"
 "                   [--max-body BYTES] [--tls-cert FILE --tls-key FILE] [-v]\n"
-"                   [--check]\n"
+"                   [--stats] [--check]\n"
 "       vk-callback --setup URL [--group-id N] [--token-file FILE]\n"
 "                   [--secret-file FILE] [--api-url URL]\n";
 
@@ -57,18 +57,21 @@ static const char help_text[] =
 "                      the events on, print the confirmation code, exit\n"
 "  --token-file FILE   --setup: the community token (or VK_TOKEN)\n"
 "  --api-url URL       --setup: API base (or VK_API_URL; default " VKAPI_DEFAULT_URL ")\n"
+"  --stats             write statistics to stderr at exit (always on SIGUSR1)\n"
 "  --check             check the options, environment, secret and TLS files and\n"
 "                      the address; listen on nothing, write nothing, exit\n"
 "  -v, --verbose       log confirmations, retries and held answers on stderr\n"
 "  -h, --help          this help;  --version  the version\n";
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, want_stats;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	stop = 1;
+	if (sig == SIGUSR1)
+		want_stats = 1;
+	else
+		stop = 1;
 }
 
 static void
@@ -190,7 +193,7 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONFIRM, O_SECRETFILE, O_SECRET, O_GROUP, O_ACK,
 	    O_ACKTIMEOUT, O_MAXBODY, O_SETUP, O_TOKFILE, O_TOKEN, O_URL, O_CERT, O_KEY,
-	    O_CHECK, O_VERSION };
+	    O_CHECK, O_STATS, O_VERSION };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "confirm", required_argument, NULL, O_CONFIRM },
@@ -207,6 +210,7 @@ main(int argc, char *argv[])
 		{ "tls-cert", required_argument, NULL, O_CERT },
 		{ "tls-key", required_argument, NULL, O_KEY },
 		{ "check", no_argument, NULL, O_CHECK },
+		{ "stats", no_argument, NULL, O_STATS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -221,7 +225,7 @@ main(int argc, char *argv[])
 	struct server_stats st = { 0 };
 	struct sigaction sa;
 	long long hold = -1;
-	int c, rc, status = 0, secret_argv = 0, token_argv = 0, check = 0;
+	int c, rc, status = 0, secret_argv = 0, token_argv = 0, check = 0, stats = 0;
 	opt op = { "" };
 
 	log_init(argv[0]);
@@ -244,6 +248,7 @@ main(int argc, char *argv[])
 		case O_CERT: cert_file = optarg; break;
 		case O_KEY: key_file = optarg; break;
 		case O_CHECK: check = 1; break;
+		case O_STATS: stats = 1; break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -353,6 +358,7 @@ main(int argc, char *argv[])
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if ((conf.listen_fd = net_listen(listen, addr, sizeof(addr), err, sizeof(err))) == -1) {
@@ -362,7 +368,7 @@ main(int argc, char *argv[])
 	}
 	log_warn("listening on %s", addr);
 
-	rc = server_run(&conf, &stop, &st, err, sizeof(err));
+	rc = server_run(&conf, &stop, &want_stats, &st, err, sizeof(err));
 
 	switch (rc) {
 	case SERVER_SETUP:
@@ -376,9 +382,8 @@ main(int argc, char *argv[])
 	case SERVER_EPIPE:
 		break;	/* the reader left: quietly, as vk-poll does */
 	}
-	log_info("%llu lines written, %llu repeats answered without a line, %llu answered "
-	    "503, %llu refused, %llu confirmations", st.lines, st.dups, st.held_out,
-	    st.refused, st.confirms);
+	if (stats || want_stats || log_verbose)
+		server_stats_log(&st);
 out:
 	wipe_free(secret);
 	wipe_free(key);

@@ -617,9 +617,17 @@ poll_timeout(struct srv *s)
 	return t <= 0 ? 0 : (int)(t * 1000.0) + 1;
 }
 
+void
+server_stats_log(const struct server_stats *st)
+{
+	log_warn("stats: callback lines=%llu repeats=%llu unsafe_503=%llu refused=%llu "
+	    "confirmations=%llu held=%zu", st->lines, st->dups, st->held_out, st->refused,
+	    st->confirms, st->held);
+}
+
 int
 server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
-    struct server_stats *st, char *err, size_t errlen)
+    volatile sig_atomic_t *want_stats, struct server_stats *st, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *di;
 	struct pollfd pfd[3];
@@ -693,6 +701,11 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		 * when some other socket wakes the loop. */
 		if (release(&s, 0))
 			MHD_run(s.d);
+		st->held = s.h_n;
+		if (*want_stats) {
+			*want_stats = 0;
+			server_stats_log(st);
+		}
 	}
 	if (s.out_err == EPIPE)
 		rc = SERVER_EPIPE;
@@ -705,6 +718,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		size_t i;
 
 		release(&s, 1);
+		st->held = 0;
 		for (i = 0; i < 20 && s.answering; i++) {
 			MHD_run(s.d);
 			poll(NULL, 0, 5);

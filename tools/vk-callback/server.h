@@ -47,10 +47,17 @@ enum server_result {
 
 struct server_stats {
 	unsigned long long lines, dups, held_out, refused, confirms;
+	size_t	held;		/* answers waiting now */
 };
 
-/* Run until *stop; err (errlen bytes) says what went wrong. */
+/*
+ * Run until *stop; err (errlen bytes) says what went wrong. When
+ * *want_stats is set, it is cleared and server_stats_log() called.
+ */
 int	server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
-	    struct server_stats *st, char *err, size_t errlen);
+	    volatile sig_atomic_t *want_stats, struct server_stats *st,
+	    char *err, size_t errlen);
+/* One "stats:" line on stderr, in the shape of every vkpipe program's. */
+void	server_stats_log(const struct server_stats *st);
 
 #endif
