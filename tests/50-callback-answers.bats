@@ -88,7 +88,7 @@ teardown() {
 	assert_equal "$(grep -c 'wrong secret\|no secret' "$CB_ERR")" 5
 	grep -q '^vk-callback: 127\.0\.0\.1: 403: wrong secret$' "$CB_ERR"
 	no_secret "$CB_OUT" "$CB_ERR"
-	! grep -F 'not-the-secret' "$CB_ERR"
+	run ! grep -F 'not-the-secret' "$CB_ERR"
 }
 
 @test "the secret from --secret-file; never on the command line" {
@@ -198,7 +198,7 @@ teardown() {
 	assert_equal "$(wc -l <"$CB_OUT")" 1
 	assert_equal "$(jq -r .object.text "$CB_OUT")" '"}
 {"type":"forged"}'
-	! grep -q 'rm -rf\|forged' "$CB_ERR"
+	run ! grep -q 'rm -rf\|forged' "$CB_ERR"
 	grep -q 'X-Retry-Counter 2' "$CB_ERR"
 }
 

@@ -49,8 +49,8 @@ answered() { [ -s "$T/$1.code" ]; }
 	# e3 is delivered, but the ack of e2 (and so of e3) waits for the stuck FIFO.
 	wait_until 10 lines_at_least 3 "$T/live.ndjson"
 	sleep 0.5	# room for a wrong ok to show up
-	! answered two
-	! answered three
+	run ! answered two
+	run ! answered three
 	cat "$T/stuck" >"$T/stuck.out" &
 	READER_PID=$!
 	wait_until 10 answered two

@@ -58,7 +58,7 @@ stop_vkpipe() {
 		"$(ids "$EXPECTED" | tr ' ' '\n' | sort | paste -sd' ')"
 	assert_equal "$(jq -r .event_type "$W/out" | sort -u)" message
 	# The token and the secret were never shown.
-	! grep -F -e entry-token-77 -e "$CB_SECRET" "$W/out" "$W/err"
+	run ! grep -F -e entry-token-77 -e "$CB_SECRET" "$W/out" "$W/err"
 }
 
 @test "vkpipe callback: a restart drops VK's resends of what was delivered (vk-route's dedup state)" {
@@ -93,7 +93,7 @@ EOF2
 	run -0 send
 	wait_until 10 grep_file PATH "$W/env"
 	stop_vkpipe
-	! grep -F "$CB_SECRET" "$W/env"
+	run ! grep -F "$CB_SECRET" "$W/env"
 }
 
 @test "vkpipe callback: a bad source, an unreadable secret file, a bad listen address: exit 3" {
