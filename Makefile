@@ -7,6 +7,7 @@
 #   make bench        the benchmarks in tests/bench/
 #   make fuzz         libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make install      PREFIX=/usr/local DESTDIR=
+#   make deb          the Debian package, vkpipe_VERSION_ARCH.deb, here
 
 VERSION	= 0.1.0
 PREFIX	?= /usr/local
@@ -30,7 +31,10 @@ BIN	?= bin
 BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev
 TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl
 RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12
-DEPS	   = $(BUILD_DEPS) $(TEST_DEPS)
+# What `make deb` needs on top of BUILD_DEPS (the libraries are in
+# debian/control's Build-Depends too: tests/82-deb.bats keeps the two equal).
+DEB_DEPS   = debhelper dpkg-dev fakeroot lintian
+DEPS	   = $(BUILD_DEPS) $(TEST_DEPS) $(DEB_DEPS)
 
 # Per-program libraries.
 LIBS_vk-normalize = -lcurl
@@ -47,6 +51,7 @@ LIBCOMMON  := $(BUILD)/libcommon.a
 UNIT_SRC   := $(wildcard tests/unit/*.c)
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
+.PHONY: deb
 .PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint \
 	print-build-deps print-run-deps fuzz-regress chaos soak
 
@@ -150,6 +155,16 @@ soak: all
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
 	shellcheck -S warning tools/vkpipe/vkpipe tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
+
+# The Debian package (debian/): built by dpkg-buildpackage, checked by
+# lintian; the .deb and its .buildinfo and .changes are moved here from
+# the parent directory, where dpkg-buildpackage leaves them.
+deb:
+	@sh tests/deps.sh $(BUILD_DEPS) $(DEB_DEPS)
+	dpkg-buildpackage -us -uc -b
+	mv ../vkpipe_$(VERSION)_*.deb ../vkpipe-dbgsym_$(VERSION)_*.deb \
+		../vkpipe_$(VERSION)_*.buildinfo ../vkpipe_$(VERSION)_*.changes .
+	lintian --fail-on warning --info vkpipe_$(VERSION)_*.changes
 
 print-build-deps:
 	@echo $(BUILD_DEPS)

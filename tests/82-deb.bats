@@ -1,0 +1,90 @@
+#!/usr/bin/env bats
+# The Debian package: `make deb` (dpkg-buildpackage -us -uc -b, then
+# lintian) in a copy of the tree; what the .deb holds; the systemd unit.
+
+load helper
+
+setup_file() {
+	command -v dpkg-buildpackage > /dev/null || return 0
+	D="$BATS_FILE_TMPDIR/build"
+	mkdir -p "$D/src"
+	tar -C "$REPO_DIR" --exclude=./.git --exclude=./bin --exclude=./bin-asan \
+		--exclude='./build*' --exclude='./vkpipe*_*' -cf - . | tar -C "$D/src" -xf -
+	make -C "$D/src" deb > "$D/log" 2>&1 && echo 0 > "$D/status" || echo $? > "$D/status"
+	mkdir "$D/root"
+	deb=$(ls "$D"/src/vkpipe_*_*.deb)
+	dpkg-deb -x "$deb" "$D/root"
+	dpkg-deb -c "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' > "$D/files"
+	dpkg-deb -e "$deb" "$D/control"
+	export D
+}
+
+setup() {
+	command -v dpkg-buildpackage > /dev/null ||
+		skip "dpkg-buildpackage is missing (apt-get install dpkg-dev debhelper): no package test"
+	D="$BATS_FILE_TMPDIR/build"
+}
+
+@test "deb: make deb builds vkpipe_VERSION_ARCH.deb, lintian clean at warning level" {
+	cat "$D/log" | tail -n 20
+	assert_equal "$(cat "$D/status")" 0
+	version=$(sed -n 's/^VERSION[[:space:]]*=[[:space:]]*//p' "$REPO_DIR/Makefile")
+	ls "$D/src/vkpipe_${version}_$(dpkg --print-architecture).deb"
+	run grep -E '^[EW]: ' "$D/log"
+	assert_failure
+}
+
+@test "deb: every program of tools/ in /usr/bin, every man page, the examples, the unit, the env file" {
+	local t m
+	for t in $(ls "$REPO_DIR/tools"); do
+		grep -qx "/usr/bin/$t" "$D/files" || { echo "no /usr/bin/$t"; return 1; }
+		[ -x "$D/root/usr/bin/$t" ]
+	done
+	for m in "$REPO_DIR"/man/*.[1-8]; do
+		m=${m##*/}
+		grep -qx "/usr/share/man/man${m##*.}/$m.gz" "$D/files" || { echo "no page $m"; return 1; }
+	done
+	grep -qx /usr/share/doc/vkpipe/examples/rules.conf.example "$D/files"
+	for t in $(ls "$REPO_DIR/examples"); do
+		grep -qx "/usr/share/doc/vkpipe/examples/$t" "$D/files"
+	done
+	grep -qx /lib/systemd/system/vkpipe.service "$D/files"
+	grep -qx /etc/vkpipe/vkpipe.env "$D/files"
+	grep -qx /etc/vkpipe/vkpipe.env "$D/control/conffiles"
+	# the built programs run, and the example rules check out
+	"$D/root/usr/bin/vk-route" --check -c "$D/root/usr/share/doc/vkpipe/examples/rules.conf.example"
+	run "$D/root/usr/bin/vk-poll" --version
+	assert_output --partial "vk-poll "
+	# nothing else than what is listed here and in debian/
+	run grep -v -e '^/usr/bin/' -e '^/usr/share/man/' -e '^/usr/share/doc/vkpipe/' \
+		-e '^/lib/systemd/system/vkpipe.service$' -e '^/etc/vkpipe/' -e '/$' "$D/files"
+	assert_output ""
+}
+
+@test "deb: the package makes its system user; the unit runs as it, hardened, restarting but not on 2, 3, 4" {
+	grep -q 'adduser --system --group' "$D/control/postinst"
+	u="$D/root/lib/systemd/system/vkpipe.service"
+	for want in User=vkpipe StateDirectory=vkpipe EnvironmentFile=/etc/vkpipe/vkpipe.env \
+	    Restart=always 'RestartPreventExitStatus=2 3 4' 'ExecReload=/bin/kill -HUP $MAINPID' \
+	    KillMode=mixed NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+	    ExecStart=/usr/bin/vkpipe WantedBy=multi-user.target; do
+		grep -qxF -- "$want" "$u" || { echo "not in the unit: $want"; return 1; }
+	done
+}
+
+@test "deb: systemd-analyze verify finds nothing wrong with the unit" {
+	command -v systemd-analyze > /dev/null || skip "systemd-analyze is missing"
+	# the unit as installed, but with the package's vkpipe where it is unpacked
+	sed "s|/usr/bin/vkpipe|$D/root/usr/bin/vkpipe|" "$D/root/lib/systemd/system/vkpipe.service" \
+		> "$BATS_TEST_TMPDIR/vkpipe.service"
+	MANPATH="$D/root/usr/share/man" run systemd-analyze verify "$BATS_TEST_TMPDIR/vkpipe.service"
+	assert_success
+	assert_output ""
+}
+
+@test "deb: debian/control builds with the Makefile's BUILD_DEPS (less build-essential's)" {
+	want=$(make -s -C "$REPO_DIR" print-build-deps | tr ' ' '\n' | grep -vx -e gcc -e libc6-dev -e make | sort)
+	got=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$REPO_DIR/debian/control" | tr ',' '\n' |
+		sed 's/^Build-Depends://; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep -v -e '^debhelper-compat' -e '^[A-Z]' -e '^$' | sort)
+	assert_equal "$got" "$want"
+}
