@@ -2,9 +2,10 @@
 #   docker build -t vkpipe .
 #   docker run -d --restart always -e VK_TOKEN -e VK_GROUP_ID=218730916 \
 #       -e VKPIPE_REDIS_URL=redis://redis:6379 -v vkpipe:/var/lib/vkpipe vkpipe
-# The package lists live in the Makefile (BUILD_DEPS, RUN_DEPS): this file
-# asks it for them, so the two never disagree. The token and the group id
-# are read at run time, never baked into the image.
+# The package lists live in the Makefile (BUILD_DEPS, RUN_DEPS, IMAGE_DEPS):
+# this file asks it for them, so the two never disagree. The token and the
+# group id are read at run time, never baked into the image. What the build
+# sees is the source only (.dockerignore: no host binaries, no .git).
 
 FROM debian:bookworm AS build
 RUN apt-get update && apt-get install -y --no-install-recommends make \
@@ -15,7 +16,7 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends $(make -s print-build-deps) \
     && make \
     && make install PREFIX=/usr/local DESTDIR=/out \
-    && make -s print-run-deps > /out/run-deps
+    && make -s print-run-deps print-image-deps > /out/run-deps
 
 FROM debian:bookworm-slim
 COPY --from=build /out/run-deps /tmp/run-deps
@@ -26,5 +27,14 @@ RUN apt-get update \
 COPY --from=build /out/usr/local /usr/local
 USER vkpipe
 ENV VKPIPE_STATE_DIR=/var/lib/vkpipe
+# relative file: destinations land in the volume
+WORKDIR /var/lib/vkpipe
 VOLUME /var/lib/vkpipe
-ENTRYPOINT ["vkpipe"]
+# Healthy while vk-poll keeps saving its position: it does after every poll,
+# an idle one included (at most --wait, 25 s, apart), so five minutes without
+# means it is stuck or VK has been unreachable for that long.
+HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
+    CMD find "$VKPIPE_STATE_DIR/vk-poll.ts" -mmin -5 | grep -q .
+# PID 1 is tini: it passes SIGTERM, SIGHUP, SIGUSR1 on to vkpipe (which stops
+# vk-poll first and lets the rest drain; reloads; reports) and reaps orphans.
+ENTRYPOINT ["/usr/bin/tini", "--", "vkpipe"]

@@ -31,6 +31,8 @@ BIN	?= bin
 BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev
 TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl
 RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12
+# What the container image adds: tini as PID 1 (signals passed on, orphans reaped).
+IMAGE_DEPS = tini
 # What `make deb` needs on top of BUILD_DEPS (the libraries are in
 # debian/control's Build-Depends too: tests/82-deb.bats keeps the two equal).
 DEB_DEPS   = debhelper dpkg-dev fakeroot lintian
@@ -53,7 +55,7 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(BUILD)/unit/%,$(UNIT_SRC))
 
 .PHONY: deb
 .PHONY: all clean check check-asan test-bins deps demo bench fuzz install uninstall lint \
-	print-build-deps print-run-deps fuzz-regress chaos soak
+	print-build-deps print-run-deps print-image-deps fuzz-regress chaos soak
 
 all: $(PROGS)
 
@@ -170,6 +172,8 @@ print-build-deps:
 	@echo $(BUILD_DEPS)
 print-run-deps:
 	@echo $(RUN_DEPS)
+print-image-deps:
+	@echo $(IMAGE_DEPS)
 
 SHAREDIR ?= $(PREFIX)/share/vkpipe
 MANPAGES := $(wildcard man/*.[1-8])

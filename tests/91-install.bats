@@ -31,16 +31,37 @@ load helper
 	assert_output ""
 }
 
-@test "install: the Dockerfile takes its package lists from the Makefile and runs vkpipe" {
+@test "install: the Dockerfile takes its package lists from the Makefile and runs vkpipe under tini" {
 	df="$REPO_DIR/Dockerfile"
 	grep -q 'make -s print-build-deps' "$df"
-	grep -q 'make -s print-run-deps' "$df"
-	grep -q '^ENTRYPOINT \["vkpipe"\]$' "$df"
+	grep -q 'make -s print-run-deps print-image-deps' "$df"
+	grep -q '^ENTRYPOINT \["/usr/bin/tini", "--", "vkpipe"\]$' "$df"
 	grep -q '^FROM debian:bookworm-slim$' "$df"
 	grep -q '^USER vkpipe$' "$df"
-	! grep -qiE '^(ARG|ENV) +VK_TOKEN' "$df"
+	grep -q '^WORKDIR /var/lib/vkpipe$' "$df"
+	grep -q '^HEALTHCHECK ' "$df"
+	grep -q 'CMD find .*vk-poll.ts' "$df"
+	run grep -qiE '^(ARG|ENV) +VK_TOKEN' "$df"
+	assert_failure
 	# every runtime package the Makefile names exists in Debian's lists
-	for p in $(make -s -C "$REPO_DIR" print-run-deps); do
+	for p in $(make -s -C "$REPO_DIR" print-run-deps print-image-deps); do
 		apt-cache show "$p" > /dev/null 2>&1 || dpkg -s "$p" > /dev/null
 	done
+	# the build context leaves out the host's binaries and the history
+	for d in .git bin build bin-asan build-asan; do
+		grep -qx "$d" "$REPO_DIR/.dockerignore" || grep -qx "${d%%-*}-*" "$REPO_DIR/.dockerignore"
+	done
+}
+
+@test "install: the image's health check passes on a fresh state file and fails on a stale one" {
+	cmd=$(sed -n '/^HEALTHCHECK/,/CMD/p' "$REPO_DIR/Dockerfile" | sed -n 's/.*CMD //p')
+	export VKPIPE_STATE_DIR="$BATS_TEST_TMPDIR"
+	run sh -c "$cmd"
+	assert_failure	# no state yet
+	echo '{}' > "$BATS_TEST_TMPDIR/vk-poll.ts"
+	run sh -c "$cmd"
+	assert_success
+	touch -d '10 minutes ago' "$BATS_TEST_TMPDIR/vk-poll.ts"
+	run sh -c "$cmd"
+	assert_failure
 }
