@@ -156,7 +156,7 @@ soak: all
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
-	shellcheck -S warning tools/vkpipe/vkpipe tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
+	shellcheck -S warning tools/vkpipe/vkpipe debian/vkpipe.postinst debian/vkpipe.postrm tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
 
 # The Debian package (debian/): built by dpkg-buildpackage, checked by
 # lintian; the .deb and its .buildinfo and .changes are moved here from
