@@ -56,6 +56,7 @@ load helper
 @test "install: the image's health check passes on a fresh state file and fails on a stale one" {
 	cmd=$(sed -n '/^HEALTHCHECK/,/CMD/p' "$REPO_DIR/Dockerfile" | sed -n 's/.*CMD //p')
 	export VKPIPE_STATE_DIR="$BATS_TEST_TMPDIR"
+	unset VKPIPE_SOURCE
 	run sh -c "$cmd"
 	assert_failure	# no state yet
 	echo '{}' > "$BATS_TEST_TMPDIR/vk-poll.ts"
