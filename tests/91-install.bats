@@ -40,7 +40,7 @@ load helper
 	grep -q '^USER vkpipe$' "$df"
 	grep -q '^WORKDIR /var/lib/vkpipe$' "$df"
 	grep -q '^HEALTHCHECK ' "$df"
-	grep -q 'CMD find .*vk-poll.ts' "$df"
+	grep -q 'CMD .*find .*vk-poll.ts' "$df"
 	run grep -qiE '^(ARG|ENV) +VK_TOKEN' "$df"
 	assert_failure
 	# every runtime package the Makefile names exists in Debian's lists
