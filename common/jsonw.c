@@ -2,6 +2,9 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "jsonw.h"
 
@@ -49,6 +52,31 @@ utf8_len(const unsigned char *s, size_t n)
 	return 0;
 }
 
+/* The first byte at or after s[i] (before n) that is not plain printable ASCII. */
+static size_t
+ascii_run(const unsigned char *s, size_t i, size_t n)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
+
+	while (n - i >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		/* a quote, a backslash, a byte <= 0x1f, or one >= 0x80 (its sign bit) */
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
+		    _mm_cmpeq_epi8(x, bslash)), _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
+		int bits = _mm_movemask_epi8(m) | _mm_movemask_epi8(x);
+
+		if (bits != 0)
+			return i + (size_t)__builtin_ctz((unsigned)bits);
+		i += 16;
+	}
+#endif
+	while (i < n && !special[s[i]])
+		i++;
+	return i;
+}
+
 /* The body of a string (no quotes): escapes and UTF-8 repair. */
 static void
 str_body(buf *b, const unsigned char *s, size_t n)
@@ -59,20 +87,17 @@ str_body(buf *b, const unsigned char *s, size_t n)
 	if (!special['"'])
 		init_special();
 	while (i < n) {
-		for (run = i; run < n && !special[s[run]]; run++)
+		/* Plain ASCII and valid UTF-8 go out as they are, in one piece. */
+		for (run = ascii_run(s, i, n); run < n && s[run] >= 0x80 &&
+		    (k = utf8_len(s + run, n - run)) != 0; run = ascii_run(s, run + k, n))
 			;
 		buf_put(b, s + i, run - i);
 		i = run;
 		if (i >= n)
 			break;
 		if (s[i] >= 0x80) {
-			if ((k = utf8_len(s + i, n - i)) == 0) {
-				buf_put(b, "\xEF\xBF\xBD", 3);
-				k = 1;
-			} else {
-				buf_put(b, s + i, k);
-			}
-			i += k;
+			buf_put(b, "\xEF\xBF\xBD", 3);	/* not UTF-8 */
+			i++;
 			continue;
 		}
 		switch (s[i]) {
