@@ -167,7 +167,7 @@ rules_error() {
 @test "events no rule takes are counted as unrouted" {
 	run vk-route --stats -e '.event_type == "button" -> file:/dev/null' <"$EVENTS"
 	assert_success
-	assert_line "vk-route: stats: lines=9 events=9 rejected=0 unrouted=7"
+	assert_line "vk-route: stats: input lines=9 events=9 rejected=0 unrouted=7"
 }
 
 @test "templates: one file per value, numbers and strings" {

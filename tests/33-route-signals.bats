@@ -114,7 +114,7 @@ finish() {
 	wait_until 10 stats_seen
 	finish
 	run cat "$T/err"
-	assert_line "vk-route: stats: lines=3 events=3 rejected=0 unrouted=0"
+	assert_line "vk-route: stats: input lines=3 events=3 rejected=0 unrouted=0"
 	assert_line "vk-route: stats: rule -e:1 -> file:$T/cmd.ndjson matched=1 delivered=1 failed=0"
 	assert_line "vk-route: stats: rule -e:2 -> file:/dev/null matched=2 delivered=2 failed=0"
 	assert_line "vk-route: stats: dest file:$T/cmd.ndjson delivered=1 queued=0 failed=0 spilled=0"

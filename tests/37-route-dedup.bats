@@ -24,7 +24,7 @@ evs() {
 	assert_equal "$(printf '%s\n' "$output" | ids)" "a b c d e a null"
 	assert_equal "$(tr '\n' ' ' <"$T/ack")" "a b a c d e a "
 	[[ "$stderr" == *"vk-route: 1 duplicate dropped (--dedup)"* ]]
-	[[ "$stderr" == *"vk-route: stats: dedup window=3/3 duplicates=1"* ]]
+	[[ "$stderr" == *"vk-route: stats: dedup window=3 max=3 duplicates=1"* ]]
 }
 
 @test "--dedup-state keeps the window across a restart" {

@@ -68,7 +68,7 @@ while i < len(lines):
     time.sleep(0.01)
 PY
 req1=$(requests)
-hits=$(sed -nE 's/.* ([0-9]+) cache hits, ([0-9]+) misses.*/\1 \2/p' "$work/stats1")
+hits=$(sed -nE 's/.* cache_hits=([0-9]+) cache_misses=([0-9]+).*/\1 \2/p' "$work/stats1")
 awk -v r="$req1" -v h="$hits" 'BEGIN { split(h, a, " ");
 	printf "stream of 1000 events (200 users, 20 chats, poll-sized bursts): %d requests, %.3f per event; cache hit ratio %.1f%%\n",
 		r, r / 1000, 100 * a[1] / (a[1] + a[2]) }'

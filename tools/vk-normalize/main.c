@@ -26,7 +26,7 @@
 #include "token.h"
 
 static const char usage_text[] =
-"usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
+"usage: vk-normalize [-qu] [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
 "                    [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]\n"
 "                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
 "                    [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]\n";
@@ -43,6 +43,7 @@ static const char help_text[] =
 "      --reject FILE       append rejected lines to FILE verbatim\n"
 "      --max-line BYTES    reject longer lines (default 16777216)\n"
 "  -u, --unbuffered        write each Event at once (default: adaptive)\n"
+"  -q, --quiet             no summary line when lines were only dropped\n"
 "      --stats             print counters at exit (and always on SIGUSR1)\n"
 "      --token-file FILE   read the VK token from FILE (else VK_TOKEN)\n"
 "      --api-url URL       VK API base (VK_API_URL; https://api.vk.com/method)\n"
@@ -73,6 +74,7 @@ static norm_opts nopt = { "/!", 0, NULL, NULL };
 static names nm;
 static int online;
 static volatile sig_atomic_t want_stats;
+static int quiet;	/* -q: no summary line on success */
 
 /* Lines held back while their names are fetched, in input order: lines
  * head..n-1, each with the names ticket it waits for. */
@@ -93,16 +95,13 @@ on_usr1(int sig)
 static void
 print_stats(void)
 {
+	log_warn("stats: input lines=%llu events=%llu rejected=%llu dropped=%llu",
+	    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
 	if (online)
-		log_warn("stats: %llu lines, %llu events, %llu rejected, %llu dropped; "
-		    "API: %llu requests, %llu cache hits, %llu misses, %llu retries, "
-		    "%llu names unavailable; %zu names cached",
-		    cnt.lines, cnt.events, cnt.rejected, cnt.dropped,
+		log_warn("stats: api requests=%llu cache_hits=%llu cache_misses=%llu "
+		    "retries=%llu unavailable=%llu cached=%zu",
 		    nm.st.requests, nm.st.hits, nm.st.misses, nm.st.retries,
 		    nm.st.unavailable, cache_count(nm.c));
-	else
-		log_warn("stats: %llu lines, %llu events, %llu rejected, %llu dropped; offline",
-		    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
 }
 
 static void
@@ -483,7 +482,7 @@ finish(int status, const char *rejpath, int stats)
 		status = 1;
 	}
 	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
-		if (cnt.rejected || cnt.dropped)
+		if (cnt.rejected || (cnt.dropped && !quiet))	/* -q: a failure only */
 			log_warn("%llu lines read, %llu events written, %llu rejected, "
 			    "%llu dropped (other update types and failed poll replies)",
 			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
@@ -538,6 +537,7 @@ main(int argc, char *argv[])
 		{ "reject",	  required_argument, NULL, O_REJECT },
 		{ "max-line",	  required_argument, NULL, O_MAXLINE },
 		{ "unbuffered",	  no_argument,	     NULL, 'u' },
+		{ "quiet",	  no_argument,	     NULL, 'q' },
 		{ "stats",	  no_argument,	     NULL, O_STATS },
 		{ "token-file",	  required_argument, NULL, O_TOKENFILE },
 		{ "api-url",	  required_argument, NULL, O_APIURL },
@@ -562,7 +562,7 @@ main(int argc, char *argv[])
 	json_doc d;
 
 	log_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "uh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "uqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_OFFLINE: offline = 1; break;
 		case O_PREFIX: nopt.prefix = optarg; break;
@@ -572,6 +572,7 @@ main(int argc, char *argv[])
 			maxline = (size_t)opt_num(&op, "--max-line", optarg, 1, 1L << 30);
 			break;
 		case 'u': unbuffered = 1; break;
+		case 'q': quiet = 1; break;
 		case O_STATS: stats = 1; break;
 		case O_TOKENFILE: tokfile = optarg; break;
 		case O_APIURL: nc.api_url = optarg; break;

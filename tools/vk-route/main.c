@@ -32,12 +32,38 @@
 #define BATCH		1024	/* lines read between two looks at signals */
 
 static const char usage_text[] =
-    "usage: vk-route [-v] [--check] [--stats] [--queue N] [--spill DIR] [--max-open N]\n"
+    "usage: vk-route [-qv] [--check] [--stats] [--queue N] [--spill DIR] [--max-open N]\n"
     "                [--drain-timeout SECS] [--reject FILE] [--unbuffered]\n"
     "                [--ack PATH] [--dedup N [--dedup-state FILE]]\n"
     "                [-e RULE]... [-c RULES | RULES]\n";
 
+static const char help_text[] =
+"Deliver each Event line of stdin to the destinations whose rules hold\n"
+"(vk-route.conf(5)): files, programs, TCP, Unix, HTTP, Redis, RabbitMQ.\n"
+"\n"
+"  -c RULES, RULES       the rules file (SIGHUP reloads it)\n"
+"  -e RULE               a rule, after the file's (more than one may be given)\n"
+"  --check               load the rules, report, exit; nothing is started\n"
+"  --stats               the counters on stderr at exit (always on SIGUSR1)\n"
+"  --queue N             lines a destination holds before input waits (10000)\n"
+"  --spill DIR           what cannot be delivered at exit goes to files in DIR\n"
+"  --max-open N          template destinations open at once (256)\n"
+"  --drain-timeout SECS  at the end of input, how long to keep delivering (10)\n"
+"  --reject FILE         append lines that are not Events to FILE\n"
+"  --unbuffered          write each line at once (default: batches)\n"
+"  --ack PATH            write the event_id of each delivered Event to PATH\n"
+"                        (a FIFO; vk-poll --ack PATH reads them)\n"
+"  --dedup N             drop an event_id seen among the last N\n"
+"  --dedup-state FILE    keep that window in FILE across restarts\n"
+"  -q, --quiet           no summary line of duplicates dropped\n"
+"  -v, --verbose         log more on stderr\n"
+"  -h, --help            this help;  --version  the version\n"
+"\n"
+"Exit status: 0 all delivered, 1 some lines rejected or not delivered,\n"
+"2 usage, 3 configuration (rules, files).\n";
+
 static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term;
+static int quiet;	/* -q: no summary line on success */
 
 static void
 on_signal(int sig)
@@ -248,7 +274,7 @@ stats(struct route *rt)
 	struct dest *d;
 	int k;
 
-	log_warn("stats: lines=%lu events=%lu rejected=%lu unrouted=%lu",
+	log_warn("stats: input lines=%lu events=%lu rejected=%lu unrouted=%lu",
 	    rt->lines, rt->events, rt->rejected, rt->unrouted);
 	for (k = 0; k < rt->rs.nrule; k++) {
 		struct rule *r = &rt->rs.rule[k];
@@ -274,7 +300,7 @@ stats(struct route *rt)
 			    dest_max_open(), dl, fl, sp);
 	}
 	if (dedup_enabled())
-		log_warn("stats: dedup window=%zu/%zu duplicates=%lu", dedup_size(),
+		log_warn("stats: dedup window=%zu max=%zu duplicates=%lu", dedup_size(),
 		    dedup_cap(), dedup_dropped());
 	if (ack_enabled())
 		log_warn("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
@@ -534,7 +560,7 @@ report(struct route *rt, int want_stats)
 {
 	if (rt->rejected > 0)
 		log_warn("%lu line%s rejected", rt->rejected, rt->rejected == 1 ? "" : "s");
-	if (dedup_dropped() > 0)
+	if (dedup_dropped() > 0 && !quiet)
 		log_warn("%lu duplicate%s dropped (--dedup)", dedup_dropped(),
 		    dedup_dropped() == 1 ? "" : "s");
 	if (want_stats)
@@ -554,7 +580,8 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "check", no_argument, NULL, 'C' },
 		{ "stats", no_argument, NULL, 'S' },
-		{ "queue", required_argument, NULL, 'q' },
+		{ "queue", required_argument, NULL, 'Q' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "max-open", required_argument, NULL, 'M' },
 		{ "spill", required_argument, NULL, 's' },
 		{ "drain-timeout", required_argument, NULL, 'd' },
@@ -583,13 +610,14 @@ main(int argc, char *argv[])
 	if ((rt.src = calloc((size_t)argc + 1, sizeof(*rt.src))) == NULL ||
 	    (etext = calloc((size_t)argc + 1, sizeof(*etext))) == NULL)
 		abort();
-	while ((ch = getopt_long(argc, argv, "c:e:vh", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:e:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': nrules_file++; rules_file = optarg; break;
 		case 'e': etext[ne++] = optarg; break;
 		case 'C': check = 1; break;
 		case 'S': want_stats = 1; break;
-		case 'q': dest_opt.qmax = (size_t)opt_num(&op, "--queue", optarg, 1, QUEUE_MAX); break;
+		case 'q': quiet = 1; break;
+		case 'Q': dest_opt.qmax = (size_t)opt_num(&op, "--queue", optarg, 1, QUEUE_MAX); break;
 		case 'M': dest_opt.max_open = (size_t)opt_num(&op, "--max-open", optarg, 1,
 		    OPEN_MAX); break;
 		case 's': dest_opt.spill_dir = optarg; break;
@@ -603,6 +631,7 @@ main(int argc, char *argv[])
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
+			fputs(help_text, stdout);
 			return 0;
 		case 'V':
 			printf("vk-route %s\n", VKPIPE_VERSION);
