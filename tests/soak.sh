@@ -37,12 +37,13 @@ printf '* -> redis://127.0.0.1:%s/xadd/events?maxlen=10000\n' "$port" > "$W/rule
 export VKPIPE_RULES="$W/rules.conf"
 
 start=$(date +%s)
-vkpipe > /dev/null 2> "$W/err" &
+mkdir "$W/run"
+TMPDIR=$W/run vkpipe > /dev/null 2> "$W/err" &	# its stages' pid files there
 pipe=$!
 : > "$W/rss"
 while kill -0 "$pipe" 2>/dev/null; do
 	for s in vk-poll vk-normalize vk-route; do
-		p=$(pgrep -n -x "$s") || continue
+		p=$(cat "$W"/run/vkpipe.*/"$s.pid" 2>/dev/null) || continue
 		kb=$(awk '/^VmRSS/ { print $2 }' "/proc/$p/status" 2>/dev/null) || continue
 		[ -n "$kb" ] && echo "$s $kb" >> "$W/rss"
 	done
