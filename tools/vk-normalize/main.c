@@ -26,8 +26,8 @@
 #include "token.h"
 
 static const char usage_text[] =
-"usage: vk-normalize [-qu] [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
-"                    [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]\n"
+"usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
+"                    [--max-line BYTES] [-qu] [--stats] [--token-file FILE]\n"
 "                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
 "                    [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]\n";
 
