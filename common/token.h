@@ -11,6 +11,14 @@
 
 #include <stddef.h>
 
+/*
+ * What a program says to "--token X": its long option table has a "token"
+ * entry only to refuse it, so getopt_long never takes "--token X" as an
+ * abbreviation of --token-file and then prints X, the token, as a file name.
+ */
+#define TOKEN_ARGV_MSG "the token is never a command-line argument (ps(1) shows " \
+	"it to everyone): set VK_TOKEN or use --token-file FILE"
+
 enum token_status {
 	TOKEN_OK = 0,
 	TOKEN_WARN = 1,		/* loaded, but err holds a warning (file readable by all) */

@@ -95,3 +95,11 @@ msg() { printf '{"type":"message_new","event_id":"%s","object":{"message":{"from
 	jq -r 'select(.type == "message_new" or .type == "message_event" or .type == "message_reaction_event") | .event_id' "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/want"
 	jq -r .event_id "$BATS_TEST_TMPDIR/out" | diff -u "$BATS_TEST_TMPDIR/want" -
 }
+
+@test "io: a token given as an argument is refused and never printed, abbreviated or not" {
+	for opt in --token --tok; do
+		run vk-normalize "$opt" secret-token-9f1e < /dev/null
+		assert_failure 2
+		refute_output --partial secret-token-9f1e
+	done
+}

@@ -529,7 +529,7 @@ main(int argc, char *argv[])
 {
 	enum { O_OFFLINE = 256, O_PREFIX, O_KEEP, O_REJECT, O_MAXLINE, O_STATS,
 	    O_TOKENFILE, O_APIURL, O_APIVER, O_TTL, O_CSIZE, O_WINDOW, O_RATE,
-	    O_TRIES, O_VERSION, O_CHECK };
+	    O_TRIES, O_VERSION, O_CHECK, O_TOKEN };
 	static const struct option longopts[] = {
 		{ "offline",	  no_argument,	     NULL, O_OFFLINE },
 		{ "prefix",	  required_argument, NULL, O_PREFIX },
@@ -540,6 +540,7 @@ main(int argc, char *argv[])
 		{ "quiet",	  no_argument,	     NULL, 'q' },
 		{ "stats",	  no_argument,	     NULL, O_STATS },
 		{ "token-file",	  required_argument, NULL, O_TOKENFILE },
+		{ "token",	  required_argument, NULL, O_TOKEN },
 		{ "api-url",	  required_argument, NULL, O_APIURL },
 		{ "api-version",  required_argument, NULL, O_APIVER },
 		{ "cache-ttl",	  required_argument, NULL, O_TTL },
@@ -557,7 +558,7 @@ main(int argc, char *argv[])
 	    20, 3, 10000, 20 };
 	size_t maxline = LINE_MAX_DEFAULT;
 	opt op = { "" };
-	int c, status, unbuffered = 0, offline = 0, stats = 0, check = 0;
+	int c, status, unbuffered = 0, offline = 0, stats = 0, check = 0, token_argv = 0;
 	struct sigaction sa;
 	json_doc d;
 
@@ -575,6 +576,7 @@ main(int argc, char *argv[])
 		case 'q': quiet = 1; break;
 		case O_STATS: stats = 1; break;
 		case O_TOKENFILE: tokfile = optarg; break;
+		case O_TOKEN: token_argv = 1; break;
 		case O_APIURL: nc.api_url = optarg; break;
 		case O_APIVER: nc.api_version = optarg; break;
 		case O_TTL:
@@ -601,6 +603,10 @@ main(int argc, char *argv[])
 	}
 	argc -= optind;
 	argv += optind;
+	if (token_argv) {
+		log_warn("%s", TOKEN_ARGV_MSG);
+		return 2;
+	}
 	if (op.err[0]) {
 		log_warn("%s", op.err);
 		return 2;

@@ -291,8 +291,7 @@ main(int argc, char *argv[])
 
 	/* The options, clean and consistent: one check a line. */
 	if (token_argv)
-		return warn_usage("the token is never a command-line argument (ps(1) shows "
-		    "it to everyone): set VK_TOKEN or use --token-file FILE");
+		return warn_usage(TOKEN_ARGV_MSG);
 	if (op.err[0])
 		return warn_usage(op.err);
 	if (optind < argc) {
