@@ -45,6 +45,24 @@ rules_error() {
 	[ ! -e "$T/never.ran" ]
 }
 
+@test "--check checks the paths the run would write, and creates none of them" {
+	: > "$T/file"
+	run vk-route --check -e '* -> stdout' --spill "$T/none"
+	assert_failure 3
+	assert_output "vk-route: --spill $T/none: not a writable directory"
+	run vk-route --check -e '* -> stdout' --reject "$T/file/rejected.ndjson"
+	assert_failure 3
+	assert_output "vk-route: --reject $T/file/rejected.ndjson: Not a directory"
+	run vk-route --check -e '* -> stdout' --dedup 10 --dedup-state "$T/file/x"
+	assert_failure 3
+	run vk-route --check -e '* -> stdout' --ack "$T/file/ack"
+	assert_failure 3
+	run vk-route --check -e '* -> stdout' --spill "$T" --reject "$T/r" --ack "$T/a" \
+		--dedup 10 --dedup-state "$T/d/state"
+	assert_success
+	assert_equal "$(ls "$T")" file
+}
+
 @test "rules errors: unknown and misspelt operators" {
 	rules_error '.a = 1 -> stdout' "1:4: unknown operator '=': compare with ==, match with =~"
 	rules_error '.a ! 1 -> stdout' "1:4: unknown operator '!': negate with not"

@@ -177,6 +177,8 @@ bad() {
 	bad VKPIPE_NORMALIZE_ARGS=--bogus
 	bad VKPIPE_NORMALIZE_ARGS="--rate 0"
 	bad VKPIPE_ROUTE_ARGS=--bogus
+	bad VKPIPE_ROUTE_ARGS="--spill $W/none"	# checked by vk-route --check too
+	bad VKPIPE_ROUTE_ARGS="--reject $W/want/rejected.ndjson"	# under a file
 	bad VK_API_URL=ftp://example.org/method
 	bad VKPIPE_BACKOFF_MS=fast
 	bad VKPIPE_STATE_DIR="$W/want/state"	# under a file

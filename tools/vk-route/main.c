@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -496,14 +497,11 @@ load_rules(struct route *rt, const char *rules_file, const char **etext, int ne)
 	return 0;
 }
 
-/* --spill, --reject, --dedup(-state) and --ack, ready. -1: a configuration error, said. */
+/* --spill DIR must be a writable directory. -1: said. */
 static int
-open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
-    const char *dedup_state, const char *ack_path)
+check_spill(void)
 {
-	char err[1024];
 	struct stat st;
-	int fd;
 
 	if (dest_opt.spill_dir != NULL &&
 	    (stat(dest_opt.spill_dir, &st) == -1 || !S_ISDIR(st.st_mode) ||
@@ -511,6 +509,65 @@ open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
 		log_warn("--spill %s: not a writable directory", dest_opt.spill_dir);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * --check: could path be opened for writing? An existing file must be
+ * writable, else the nearest directory above it that exists must be (vkpipe
+ * makes its state and run directories only once the check has passed).
+ * Nothing is created. -1: said.
+ */
+static int
+check_writable(const char *flag, const char *path)
+{
+	char *dir, *copy;
+	int rc;
+
+	if (path == NULL)
+		return 0;
+	if (access(path, F_OK) == 0)
+		rc = access(path, W_OK);
+	else if (errno != ENOENT)	/* ENOTDIR, ELOOP, ENAMETOOLONG: as the run would */
+		rc = -1;
+	else {
+		if ((copy = strdup(path)) == NULL)
+			abort();
+		dir = dirname(copy);
+		while (access(dir, F_OK) == -1 && errno == ENOENT && strcmp(dir, ".") != 0 &&
+		    strcmp(dir, "/") != 0)
+			dir = dirname(dir);
+		rc = access(dir, W_OK | X_OK);
+		free(copy);
+	}
+	if (rc == -1) {
+		log_warn("%s %s: %s", flag, path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* --check: every output path the run would open, checked without opening. */
+static int
+check_outputs(const char *reject_file, const char *dedup_state, const char *ack_path)
+{
+	if (check_spill() == -1 || check_writable("--reject", reject_file) == -1 ||
+	    check_writable("--dedup-state", dedup_state) == -1 ||
+	    check_writable("--ack", ack_path) == -1)
+		return -1;
+	return 0;
+}
+
+/* --spill, --reject, --dedup(-state) and --ack, ready. -1: a configuration error, said. */
+static int
+open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
+    const char *dedup_state, const char *ack_path)
+{
+	char err[1024];
+	int fd;
+
+	if (check_spill() == -1)
+		return -1;
 	if (reject_file != NULL) {
 		if ((fd = open(reject_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) == -1) {
 			log_warn("--reject %s: %s", reject_file, strerror(errno));
@@ -664,7 +721,10 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	if (check) {
-		log_info("%d rule%s OK", rt.rs.nrule, rt.rs.nrule == 1 ? "" : "s");
+		if (check_outputs(reject_file, dedup_state, ack_path) == -1)
+			rt.status = EXIT_CONFIG;
+		else
+			log_info("%d rule%s OK", rt.rs.nrule, rt.rs.nrule == 1 ? "" : "s");
 		goto done;
 	}
 	if (rules_bind(&rt.rs, err, sizeof(err)) == -1) {
