@@ -363,6 +363,9 @@ extern const struct dest_kind dest_amqp_kind, dest_amqps_kind;
 extern const struct dest_kind dest_http_kind, dest_https_kind;
 
 /* Network helpers (dest_net.c). */
+/* Percent-decode n bytes into a malloc'd, NUL-terminated *out (*outlen
+ * bytes, if not NULL). 0, or -1 on a bad escape. */
+int	dest_pct_decode(const char *s, size_t n, char **out, size_t *outlen);
 /* "HOST:PORT" or "[V6]:PORT", n bytes: 0, or -1 with err and *col. */
 int	dest_hostport(const char *s, size_t n, char **host, char **port,
 	    char *err, size_t errlen, size_t *col);

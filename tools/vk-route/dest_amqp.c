@@ -119,41 +119,6 @@ struct amqpd {
 
 /* --- the URL --------------------------------------------------------------- */
 
-/* %XX → byte; -1 on a bad escape. */
-static int
-pct_decode(const char *s, size_t n, char **out, size_t *outlen)
-{
-	char *o = malloc(n + 1);
-	size_t i, k = 0;
-	int hi, lo;
-
-	if (o == NULL)
-		abort();
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			o[k++] = s[i];
-			continue;
-		}
-#define HEX(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : \
-	(c) >= 'a' && (c) <= 'f' ? (c) - 'a' + 10 : \
-	(c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10 : -1)
-		hi = i + 2 < n ? HEX(s[i + 1]) : -1;
-		lo = i + 2 < n ? HEX(s[i + 2]) : -1;
-#undef HEX
-		if (hi < 0 || lo < 0) {
-			free(o);
-			return -1;
-		}
-		o[k++] = (char)(hi * 16 + lo);
-		i += 2;
-	}
-	o[k] = '\0';
-	*out = o;
-	if (outlen != NULL)
-		*outlen = k;
-	return 0;
-}
-
 /* One path segment, decoded: a name of at most 255 bytes (an AMQP shortstr). */
 static int
 name_seg(const char *arg, const char *s, size_t n, const char *what,
@@ -161,7 +126,7 @@ name_seg(const char *arg, const char *s, size_t n, const char *what,
 {
 	size_t len;
 
-	if (pct_decode(s, n, out, &len) == -1) {
+	if (dest_pct_decode(s, n, out, &len) == -1) {
 		snprintf(err, errlen, "a bad %%XX escape in the %s", what);
 		*col = (size_t)(s - arg);
 		return -1;
@@ -314,8 +279,8 @@ aparse(const char *arg, int tls, struct amqpd *a, char *err, size_t errlen,
 	if (at != NULL) {
 		const char *c = memchr(arg, ':', (size_t)(at - arg));
 
-		if (pct_decode(arg, (size_t)(c - arg), &a->user, NULL) == -1 ||
-		    pct_decode(c + 1, (size_t)(at - c - 1), &a->pass, NULL) == -1) {
+		if (dest_pct_decode(arg, (size_t)(c - arg), &a->user, NULL) == -1 ||
+		    dest_pct_decode(c + 1, (size_t)(at - c - 1), &a->pass, NULL) == -1) {
 			snprintf(err, errlen, "a bad %%XX escape in the credentials");
 			*col = 0;
 			return -1;

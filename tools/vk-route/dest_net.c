@@ -237,3 +237,42 @@ const struct dest_kind dest_unix_kind = {
 	.open = sock_open,
 	.free = sock_free,
 };
+
+/* %XX → byte (URL user, password and names); -1 on a bad escape. */
+int
+dest_pct_decode(const char *s, size_t n, char **out, size_t *outlen)
+{
+	char *o = malloc(n + 1);
+	size_t i, k = 0;
+	int hi, lo;
+
+	if (o == NULL)
+		abort();
+	for (i = 0; i < n; i++) {
+		if (s[i] != '%') {
+			o[k++] = s[i];
+			continue;
+		}
+		if (i + 2 >= n) {
+			free(o);
+			return -1;
+		}
+#define HEX(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : \
+	(c) >= 'a' && (c) <= 'f' ? (c) - 'a' + 10 : \
+	(c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10 : -1)
+		hi = HEX(s[i + 1]);
+		lo = HEX(s[i + 2]);
+#undef HEX
+		if (hi < 0 || lo < 0) {
+			free(o);
+			return -1;
+		}
+		o[k++] = (char)(hi * 16 + lo);
+		i += 2;
+	}
+	o[k] = '\0';
+	*out = o;
+	if (outlen != NULL)
+		*outlen = k;
+	return 0;
+}

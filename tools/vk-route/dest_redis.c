@@ -44,45 +44,6 @@ struct redisd {
 	size_t	 inflight;		/* lines sent, reply to come */
 };
 
-/* %XX → byte; -1 on a bad escape. */
-static int
-pct_decode(const char *s, size_t n, char **out, size_t *outlen)
-{
-	char *o = malloc(n + 1);
-	size_t i, k = 0;
-	int hi, lo;
-
-	if (o == NULL)
-		abort();
-	for (i = 0; i < n; i++) {
-		if (s[i] != '%') {
-			o[k++] = s[i];
-			continue;
-		}
-		if (i + 2 >= n) {
-			free(o);
-			return -1;
-		}
-#define HEX(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : \
-	(c) >= 'a' && (c) <= 'f' ? (c) - 'a' + 10 : \
-	(c) >= 'A' && (c) <= 'F' ? (c) - 'A' + 10 : -1)
-		hi = HEX(s[i + 1]);
-		lo = HEX(s[i + 2]);
-#undef HEX
-		if (hi < 0 || lo < 0) {
-			free(o);
-			return -1;
-		}
-		o[k++] = (char)(hi * 16 + lo);
-		i += 2;
-	}
-	o[k] = '\0';
-	*out = o;
-	if (outlen != NULL)
-		*outlen = k;
-	return 0;
-}
-
 /*
  * Parse the text after "redis://". With r NULL only check (templates may
  * still be in the key). 0, or -1 with err and *col.
@@ -166,7 +127,7 @@ rparse(const char *arg, struct redisd *r, char *err, size_t errlen,
 	r->db = db;
 	r->cmd = cmd;
 	r->maxlen = maxlen;
-	if (pct_decode(key, keyn, &r->key, &r->keylen) == -1) {
+	if (dest_pct_decode(key, keyn, &r->key, &r->keylen) == -1) {
 		snprintf(err, errlen, "a bad %%XX escape in the %s name",
 		    cmd == R_PUBLISH ? "channel" : "stream");
 		*col = (size_t)(key - arg);
@@ -178,8 +139,8 @@ rparse(const char *arg, struct redisd *r, char *err, size_t errlen,
 	if (at != NULL) {
 		const char *c = memchr(arg, ':', (size_t)(at - arg));
 
-		if (pct_decode(arg, (size_t)(c - arg), &r->user, NULL) == -1 ||
-		    pct_decode(c + 1, (size_t)(at - c - 1), &r->pass, NULL) == -1) {
+		if (dest_pct_decode(arg, (size_t)(c - arg), &r->user, NULL) == -1 ||
+		    dest_pct_decode(c + 1, (size_t)(at - c - 1), &r->pass, NULL) == -1) {
 			snprintf(err, errlen, "a bad %%XX escape in the credentials");
 			*col = 0;
 			return -1;
