@@ -1,12 +1,12 @@
 #!/bin/sh
-# bench-route-net.sh [N] - vk-route to the network: XADD and PUBLISH to a
+# bench-route-net.sh [BIN [N]] - vk-route to the network: XADD and PUBLISH to a
 # local redis-server (against redis-benchmark -P 100 doing the same
 # command), and HTTP to a local receiver with and without batching.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$(dirname "$here")")
-bin=${VKPIPE_BIN:-$repo/bin}
-n=${1:-200000}
+bin=${1:-${VKPIPE_BIN:-$repo/bin}}	# BIN first, as tests/bench/run.sh passes it
+n=${2:-200000}
 t=$(mktemp -d)
 pids=
 trap 'for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$t"' EXIT INT TERM
