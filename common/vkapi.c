@@ -79,8 +79,8 @@ fail(const vkapi *a, vkapi_err *e, int status, long code, const char *fmt, const
 	return status;
 }
 
-static int
-setup_fail(vkapi_err *e, const char *what)
+int
+vkapi_setup_fail(vkapi_err *e, const char *what)
 {
 	e->status = VKAPI_ESETUP;
 	e->code = 0;
@@ -117,15 +117,15 @@ vkapi_init(vkapi *a, const char *base, const char *version, const char *token,
 	a->timeout_ms = 30000;
 	a->max_body = VKAPI_MAX_BODY;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return setup_fail(e, "curl_global_init failed");
+		return vkapi_setup_fail(e, "curl_global_init failed");
 	if ((c = curl_easy_init()) == NULL)
-		return setup_fail(e, "curl_easy_init failed");
+		return vkapi_setup_fail(e, "curl_easy_init failed");
 	a->curl = c;
 	a->base = strdup(base);
 	a->version = strdup(version);
 	a->token = strdup(token);
 	if (!a->base || !a->version || !a->token)
-		return setup_fail(e, "out of memory");
+		return vkapi_setup_fail(e, "out of memory");
 	n = strlen(a->base);
 	while (n > 0 && a->base[n - 1] == '/')
 		a->base[--n] = '\0';

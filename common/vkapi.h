@@ -89,6 +89,8 @@ int	vkapi_get(vkapi *a, const char *url, long timeout_ms, vkapi_err *e);
  */
 /* Options every VK API handle has: TLS verification on, no redirects,
  * http(s) only, timeouts, keep-alive; errbuf has CURL_ERROR_SIZE bytes. */
+/* libcurl could not be set up (what failed): e says so. Returns -1. */
+int	vkapi_setup_fail(vkapi_err *e, const char *what);
 void	vkapi_easy_opts(void *curl, char *errbuf);
 /* url = the method's URL (NUL-terminated). */
 void	vkapi_url(const vkapi *a, buf *url, const char *method);

@@ -22,14 +22,6 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return n;
 }
 
-static void
-setup_err(vkapi_err *e, const char *what)
-{
-	e->status = VKAPI_ESETUP;
-	e->code = 0;
-	snprintf(e->msg, sizeof(e->msg), "cannot set up libcurl: %s", what);
-}
-
 int
 vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
 {
@@ -37,7 +29,7 @@ vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
 	m->api = api;
 	m->timeout_ms = 30000;
 	if ((m->multi = curl_multi_init()) == NULL) {
-		setup_err(e, "curl_multi_init failed");
+		vkapi_setup_fail(e, "curl_multi_init failed");
 		return -1;
 	}
 	return 0;
@@ -84,7 +76,7 @@ vka_start(vkasync *m, const char *method, const char *const *params,
 		if ((c = calloc(1, sizeof(*c))) == NULL ||
 		    (c->easy = curl_easy_init()) == NULL) {
 			free(c);
-			setup_err(e, "out of memory");
+			vkapi_setup_fail(e, "out of memory");
 			return -1;
 		}
 		c->all_next = m->all;
@@ -108,7 +100,7 @@ vka_start(vkasync *m, const char *method, const char *const *params,
 	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, m->timeout_ms);
 	if (curl_multi_add_handle(m->multi, c->easy) != CURLM_OK) {
 		vka_release(m, c);
-		setup_err(e, "curl_multi_add_handle failed");
+		vkapi_setup_fail(e, "curl_multi_add_handle failed");
 		return -1;
 	}
 	m->running++;
