@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "buf.h"
 
 int
@@ -29,12 +30,8 @@ buf_grow(buf *b, size_t n)
 static void
 buf_need(buf *b, size_t n)
 {
-	if (buf_grow(b, n) == -1) {
-		/* Every tool bounds its lines; running out here means the
-		 * machine is out of memory, which no caller can repair. */
-		fputs("vkpipe: out of memory\n", stderr);
-		abort();
-	}
+	if (buf_grow(b, n) == -1)
+		alloc_fail();
 }
 
 void

@@ -14,6 +14,7 @@
 
 #include "ackch.h"
 #include "idwin.h"
+#include "alloc.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -75,16 +76,6 @@ struct srv {
 	unsigned long log_dropped;
 	struct MHD_Response *r_ok, *r_400, *r_403, *r_405, *r_413, *r_503, *r_confirm;
 };
-
-static void *
-xrealloc(void *p, size_t n)
-{
-	if ((p = realloc(p, n)) == NULL) {
-		log_warn("out of memory");
-		abort();
-	}
-	return p;
-}
 
 /* --- diagnostics: never the body (hostile, and it holds the secret) --- */
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "alloc.h"
 #include "hash.h"
 #include "log.h"
 
@@ -25,18 +26,6 @@ struct ack_batch {
 	size_t	 n;
 	uint64_t end;	/* updates written up to the end of the batch */
 };
-
-static void *
-xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (p == NULL) {
-		log_warn("out of memory");
-		abort();
-	}
-	return p;
-}
 
 static char *
 xmemdup(const char *s, size_t n)
