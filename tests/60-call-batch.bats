@@ -191,3 +191,30 @@ PY
 	assert_equal "$(jq -r 'select(.endpoint == "messages.send") | .form.message | length' "$LOG")" 60000
 	assert_equal "$(jq -r '.message | length' "$SENT" | sort -u)" $'4000\n60000'
 }
+
+@test "call: a NUL or any byte outside the grammar in a method or parameter name is a bad line for that request alone; its batch goes out" {
+	call_fake '{}'
+	{
+		sends 10 ok
+		printf '%s\n' '{"id":"nul","method":"messages.send\u0000x","params":{"peer_id":2000000002,"message":"m"}}' \
+			'{"id":"nul2","method":"messages.\u0000send","params":{"peer_id":2000000002}}' \
+			'{"id":"esc","method":"messages\u002esend","params":{"peer_id":2000000005,"message":"escaped dot"}}' \
+			'{"id":"utf","method":"messages.sendé","params":{"peer_id":2000000002}}' \
+			'{"id":"pnul","method":"messages.send","params":{"peer_id\u0000x":2000000002,"message":"m"}}' \
+			'{"id":"pbad","method":"messages.send","params":{"peer id":2000000002,"message":"m"}}'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr vk-call --batch-window 300 < "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	assert_equal "${#lines[@]}" 16
+	assert_line '{"id":"nul","error":{"error_code":-1,"error_msg":"line 11: \"method\" is not a VK API method name"}}'
+	assert_line '{"id":"nul2","error":{"error_code":-1,"error_msg":"line 12: \"method\" is not a VK API method name"}}'
+	assert_line '{"id":"utf","error":{"error_code":-1,"error_msg":"line 14: \"method\" is not a VK API method name"}}'
+	assert_line --partial '{"id":"pnul","error":{"error_code":-1,"error_msg":"line 15: params: '
+	assert_line --partial '{"id":"pbad","error":{"error_code":-1,"error_msg":"line 16: params: '
+	assert_line --regexp '^\{"id":"esc","response":[0-9]+\}$'
+	for i in 0 1 2 3 4 5 6 7 8 9; do assert_line --regexp "^\{\"id\":\"ok$i\",\"response\":[0-9]+\}$"; done
+	# nothing with a stray name reached VK; the others went out together
+	assert_equal "$(wc -l < "$SENT")" 11
+	refute grep -q '"x"' "$SENT"
+	refute grep -q '"error"' <(grep -v '"error_code":-1' <<<"$output")
+}

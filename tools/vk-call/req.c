@@ -23,11 +23,13 @@ static const char *const alone_methods[] = {
 };
 
 /* A method name goes into a URL and into VKScript: letters, digits and
- * underscores, in segments that start with a letter, joined by dots. */
+ * underscores, in segments that start with a letter, joined by dots.
+ * Checked on all n bytes as unescaped: a NUL ("\u0000") is a byte outside
+ * the grammar, not the end of the name. */
 static int
-good_method(const char *s)
+good_method(const char *s, size_t n)
 {
-	size_t i, n = strlen(s);
+	size_t i;
 	int start = 1;
 
 	if (n == 0 || n >= MAX_NAME)	/* vkexec keeps 63 bytes of a method name */
@@ -237,11 +239,11 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 		goto bad;
 	}
 	json_unescape(d, meth, &strs);
-	buf_putc(&strs, '\0');
-	if (!good_method(strs.p)) {
+	if (!good_method(strs.p, strs.len)) {
 		snprintf(why, whylen, "\"method\" is not a VK API method name");
 		goto bad;
 	}
+	buf_putc(&strs, '\0');
 	if ((par = json_get(d, 0, "params", 6)) != -1 &&
 	    (np = parse_params(d, par, &strs, why, whylen)) == -1)
 		goto bad;

@@ -376,14 +376,23 @@ send_batch(struct batch *b, double now)
 
 	b->exec = b->n > 1;
 	if (b->exec) {
+		int j;
+
 		vkexec_init(&b->x);
-		for (k = 0, st = 0; k < b->n && st == 0; k++)
+		/* A call vkexec will not write fails alone (req_parse lets
+		 * none through; this keeps the others going if one did). */
+		for (k = j = 0; k < b->n; k++)
 			if (vkexec_add(&b->x, b->r[k]->method, b->r[k]->kv, &e) == -1)
-				st = -1;
-		if (st == 0) {
-			params[1] = vkexec_code(&b->x);
-			st = vka_start(api, "execute", params, b, &e);
+				answer_error(b->r[k], ERR_LINE, e.msg, NULL, -1);
+			else
+				b->r[j++] = b->r[k];
+		b->n = j;
+		if (b->n == 0) {
+			batch_free(b);
+			return;
 		}
+		params[1] = vkexec_code(&b->x);
+		st = vka_start(api, "execute", params, b, &e);
 		/* the form holds the program now: keep only the method names */
 		buf_free(&b->x.code);
 		sched_st.executes++;
