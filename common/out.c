@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "out.h"
 
 #define OUT_HIWAT	(64u << 10)
@@ -19,26 +20,14 @@ out_open(out *o, int fd)
 int
 out_flush(out *o)
 {
-	size_t off = 0;
-	ssize_t w;
-
 	if (o->err) {
 		o->b.len = 0;
 		return -1;
 	}
-	while (off < o->b.len) {
-		w = write(o->fd, o->b.p + off, o->b.len - off);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			o->err = errno;
-			o->b.len = 0;
-			return -1;
-		}
-		off += (size_t)w;
-	}
+	if (o->b.len > 0 && file_write_all(o->fd, o->b.p, o->b.len) == -1)
+		o->err = errno;
 	o->b.len = 0;
-	return 0;
+	return o->err ? -1 : 0;
 }
 
 void

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "json.h"
 #include "line.h"
 #include "log.h"
@@ -505,23 +506,12 @@ finish(int status, const char *rejpath, int stats)
 static int
 check_done(const char *rejpath)
 {
-	const char *slash = rejpath ? strrchr(rejpath, '/') : NULL;
-	char dir[4096];
-	int ok = 1;
-
 	if (online)
 		names_free(&nm);
-	if (rejpath == NULL || access(rejpath, W_OK) == 0)
+	if (rejpath == NULL || file_writable(rejpath) == 0)
 		return 0;
-	if (errno == ENOENT) {
-		snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - rejpath) + 1 : 1,
-		    slash ? rejpath : ".");
-		ok = access(dir, W_OK) == 0;
-	} else
-		ok = 0;
-	if (!ok)
-		log_warn("cannot open reject file %s: %s", rejpath, strerror(errno));
-	return ok ? 0 : 3;
+	log_warn("cannot open reject file %s: %s", rejpath, strerror(errno));
+	return 3;
 }
 
 int

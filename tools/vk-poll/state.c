@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "json.h"
 #include "state.h"
 
@@ -75,68 +76,40 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 state_save(const char *path, const char *group, const char *ts, size_t tslen,
     char *err, size_t errlen)
 {
-	buf tmp = BUF_INIT, line = BUF_INIT;
-	char *slash;
-	int fd, dfd, rc = -1;
+	buf line = BUF_INIT;
+	file_tmp t;
+	int rc = -1;
 
-	buf_puts(&tmp, path);
-	buf_puts(&tmp, ".tmp");
-	buf_cstr(&tmp);
 	buf_puts(&line, "{\"group_id\":");
 	buf_puts(&line, group);
 	buf_puts(&line, ",\"ts\":");
 	buf_put(&line, ts, tslen);
 	buf_puts(&line, "}\n");
 
-	if ((fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) == -1) {
-		snprintf(err, errlen, "cannot write state file %s: %s", tmp.p, strerror(errno));
+	if (file_replace_open(&t, path) == -1) {
+		snprintf(err, errlen, "cannot write state file %s: %s", t.tmp.p, strerror(errno));
+		file_replace_abort(&t);
 		goto out;
 	}
-	if (write_all(fd, line.p, line.len) == -1 || fsync(fd) == -1) {
-		snprintf(err, errlen, "cannot write state file %s: %s", tmp.p, strerror(errno));
-		close(fd);
-		unlink(tmp.p);
+	if (file_write_all(t.fd, line.p, line.len) == -1) {
+		snprintf(err, errlen, "cannot write state file %s: %s", t.tmp.p, strerror(errno));
+		file_replace_abort(&t);
 		goto out;
 	}
-	if (close(fd) == -1 || rename(tmp.p, path) == -1) {
+	switch (file_replace_commit(&t)) {
+	case FILE_EWRITE:
+		snprintf(err, errlen, "cannot write state file %s.tmp: %s", path, strerror(errno));
+		goto out;
+	case FILE_EREPLACE:
 		snprintf(err, errlen, "cannot replace state file %s: %s", path, strerror(errno));
-		unlink(tmp.p);
 		goto out;
-	}
-	/* The rename is durable only once the directory is on disk. */
-	slash = strrchr(tmp.p, '/');
-	if (slash == tmp.p)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	if ((dfd = open(slash ? tmp.p : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
 	}
 	rc = 0;
 out:
-	buf_free(&tmp);
 	buf_free(&line);
 	return rc;
 }

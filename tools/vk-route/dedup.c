@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "dedup.h"
+#include "file.h"
 #include "hash.h"
 #include "json.h"
 #include "jsonw.h"
@@ -224,16 +225,12 @@ out:
 static int
 save(unsigned long long done)
 {
-	buf tmp = BUF_INIT;
+	file_tmp t;
 	out o;
 	size_t k, count = 0;
-	const char *slash;
-	char *dir;
-	int fd, rc = -1, dfd, e;
+	int fd, rc = -1, e;
 
-	buf_puts(&tmp, dd.path);
-	buf_puts(&tmp, ".tmp");
-	fd = open(buf_cstr(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = file_replace_open(&t, dd.path) == -1 ? -1 : t.fd;
 	e = fd == -1 ? errno : 0;
 	out_open(&o, fd);
 	buf_puts(&o.b, MAGIC "\n");
@@ -254,34 +251,27 @@ save(unsigned long long done)
 		snprintf(end, sizeof(end), "end %zu\n", count);
 		buf_puts(&o.b, end);
 	}
-	if (fd != -1 && (out_flush(&o) == -1 || fsync(fd) == -1))
-		e = o.err ? o.err : errno;
+	if (fd != -1 && out_flush(&o) == -1)
+		e = o.err;
 	if (fd == -1 || o.err != 0 || e != 0) {
 		if (!dd.failing)
 			log_warn("--dedup-state %s: cannot write %s: %s; will retry",
-			    dd.path, tmp.p, strerror(e));
-		if (fd != -1) {
-			close(fd);
-			unlink(tmp.p);
-		}
+			    dd.path, t.tmp.p, strerror(e));
+		file_replace_abort(&t);
 		goto out;
 	}
-	if (close(fd) == -1 || rename(tmp.p, dd.path) == -1) {
+	switch (file_replace_commit(&t)) {
+	case FILE_EWRITE:
+		if (!dd.failing)
+			log_warn("--dedup-state %s: cannot write %s.tmp: %s; will retry",
+			    dd.path, dd.path, strerror(errno));
+		goto out;
+	case FILE_EREPLACE:
 		if (!dd.failing)
 			log_warn("--dedup-state %s: cannot replace it: %s; will retry",
 			    dd.path, strerror(errno));
-		unlink(tmp.p);
 		goto out;
 	}
-	/* Make the rename itself durable. */
-	slash = strrchr(dd.path, '/');
-	dir = slash == NULL ? strdup(".") : strndup(dd.path,
-	    slash == dd.path ? 1 : (size_t)(slash - dd.path));
-	if (dir != NULL && (dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		fsync(dfd);
-		close(dfd);
-	}
-	free(dir);
 	if (dd.failing)
 		log_warn("--dedup-state %s: saved again", dd.path);
 	dd.failing = 0;
@@ -291,7 +281,6 @@ out:
 	if (rc == -1)
 		dd.failing = 1;
 	buf_free(&o.b);
-	buf_free(&tmp);
 	return rc;
 }
 

@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <libgen.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "buf.h"
 #include "dedup.h"
 #include "dest.h"
+#include "file.h"
 #include "json.h"
 #include "line.h"
 #include "log.h"
@@ -512,35 +512,11 @@ check_spill(void)
 	return 0;
 }
 
-/*
- * --check: could path be opened for writing? An existing file must be
- * writable, else the nearest directory above it that exists must be (vkpipe
- * makes its state and run directories only once the check has passed).
- * Nothing is created. -1: said.
- */
+/* --check: could path be opened for writing (nothing created)? -1: said. */
 static int
 check_writable(const char *flag, const char *path)
 {
-	char *dir, *copy;
-	int rc;
-
-	if (path == NULL)
-		return 0;
-	if (access(path, F_OK) == 0)
-		rc = access(path, W_OK);
-	else if (errno != ENOENT)	/* ENOTDIR, ELOOP, ENAMETOOLONG: as the run would */
-		rc = -1;
-	else {
-		if ((copy = strdup(path)) == NULL)
-			abort();
-		dir = dirname(copy);
-		while (access(dir, F_OK) == -1 && errno == ENOENT && strcmp(dir, ".") != 0 &&
-		    strcmp(dir, "/") != 0)
-			dir = dirname(dir);
-		rc = access(dir, W_OK | X_OK);
-		free(copy);
-	}
-	if (rc == -1) {
+	if (path != NULL && file_writable(path) == -1) {
 		log_warn("%s %s: %s", flag, path, strerror(errno));
 		return -1;
 	}
