@@ -1,9 +1,13 @@
 #!/bin/sh
-# bench-normalize.sh BIN - vk-normalize --offline against jq doing the same
-# transform (normalize.jq) on the same generated updates, one core each, the
-# best of three runs each;
-# then peak memory over about 1 GB of input.
-#   N=100000 (updates raced against jq)   GB=1 (gigabytes streamed for the memory run)
+# bench-normalize.sh BIN - vk-normalize --offline against its limit, the
+# same transform written with simdjson (norm-simdjson.cpp, built here when
+# libsimdjson-dev and g++ are installed; its output must be byte for byte
+# vk-normalize's): CPU seconds, RUNS runs interleaved, medians, and the
+# ratio (issue 25: <= 1.30). With BASE=DIR (an older build's bin/), that
+# build's vk-normalize joins the interleaved runs: the ratio new/old.
+# Then against jq doing the same transform (normalize.jq), one core each,
+# the best of three runs each; then peak memory over about 1 GB of input.
+#   N=100000 (updates)   RUNS=5   GB=1 (gigabytes streamed for the memory run)
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../../bin}
@@ -22,6 +26,36 @@ measure() {
 	/usr/bin/time -f '%e %M' -o "$work/time" "$@" > "$work/out" 2>/dev/null || true
 	read -r secs kib < "$work/time"
 }
+
+# median of the numbers on standard input
+median() { sort -n | awk '{ v[NR] = $1 } END { print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+cpu() { $pin python3 "$here/cputime.py" "$@" || true; }
+
+sj=$work/norm-simdjson
+if [ -f /usr/include/simdjson.h ] && command -v g++ >/dev/null 2>&1; then
+	g++ -O2 -std=c++17 -o "$sj" "$here/norm-simdjson.cpp" -lsimdjson
+	"$sj" "$in" >"$work/sj.out"
+	"$bin/vk-normalize" --offline "$in" >"$work/vn.out" 2>/dev/null || true
+	if ! cmp -s "$work/sj.out" "$work/vn.out"; then
+		echo "WARNING: norm-simdjson's output differs from vk-normalize's: the limit means nothing" >&2
+		cmp "$work/sj.out" "$work/vn.out" >&2 || true
+	fi
+	: >"$work/c-vn"; : >"$work/c-sj"; : >"$work/c-base"
+	for _ in $(seq "${RUNS:-5}"); do
+		cpu "$bin/vk-normalize" --offline "$in" >>"$work/c-vn"
+		cpu "$sj" "$in" >>"$work/c-sj"
+		[ -z "${BASE:-}" ] || cpu "$BASE/vk-normalize" --offline "$in" >>"$work/c-base"
+	done
+	awk -v o="$(median <"$work/c-vn")" -v s="$(median <"$work/c-sj")" -v b="$bytes" 'BEGIN {
+		printf "CPU, medians of %d interleaved runs: vk-normalize %.3f s (%.0f MB/s), simdjson %.3f s (%.0f MB/s)\n",
+			ENVIRON["RUNS"] ? ENVIRON["RUNS"] : 5, o, b / 1e6 / o, s, b / 1e6 / s
+		printf "ratio: vk-normalize / simdjson CPU = %.2f (target <= 1.30)\n", o / s }'
+	[ -z "${BASE:-}" ] || awk -v o="$(median <"$work/c-vn")" -v p="$(median <"$work/c-base")" 'BEGIN {
+		printf "ratio: vk-normalize / BASE vk-normalize CPU = %.2f (BASE %.3f s)\n", o / p, p }'
+	rm -f "$work/sj.out" "$work/vn.out"
+else
+	echo "simdjson limit: skipped (needs libsimdjson-dev and g++)"
+fi
 
 best_ours=
 for _ in 1 2 3; do
