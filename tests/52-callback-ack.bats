@@ -99,3 +99,36 @@ answered() { [ -s "$T/$1.code" ]; }
 	wait_until 10 answered one
 	assert_equal "$(cat "$T/one.code")" 503
 }
+
+# ack_line ID: vk-route's ack of ID, appended to the ack file (a regular file: read as it grows).
+ack_line() { printf '%s\n' "$1" >>"$T/acks"; }
+
+@test "a late ack of an event's first copy covers that copy, not the lines written after it" {
+	: >"$T/acks"
+	cb_start --ack "$T/acks" --ack-timeout 3
+	post "$(event a)"
+	assert_equal "$code" 503	# written, not acknowledged in time
+	post_bg b "$(event b)"
+	post_bg c "$(event c)"
+	wait_until 10 lines_at_least 3 "$CB_OUT"
+	post_bg a2 "$(event a)"	# VK's resend: written again (the first copy may be lost)
+	wait_until 10 lines_at_least 4 "$CB_OUT"
+	assert_equal "$(ids "$CB_OUT")" "a b c a"
+	# b and c still wait: an ok for them now would be the bug itself.
+	run ! answered b
+	run ! answered c
+	ack_line a	# vk-route acknowledges the first copy of a, and nothing after it
+	wait_until 15 answered b
+	wait_until 15 answered c
+	wait_until 15 answered a2
+	assert_equal "$(cat "$T/b.code") $(cat "$T/c.code") $(cat "$T/a2.code")" "503 503 503"
+	# Then b, c and the second a come through: VK's resends get ok at once.
+	ack_line b
+	ack_line c
+	ack_line a
+	post "$(event c)"
+	assert_equal "$code" 200
+	post "$(event a)"
+	assert_equal "$code" 200
+	assert_equal "$(ids "$CB_OUT")" "a b c a"
+}

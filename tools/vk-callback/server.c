@@ -16,6 +16,7 @@
 #include "idwin.h"
 #include "alloc.h"
 #include "log.h"
+#include "pending.h"
 #include "ratelimit.h"
 #include "server.h"
 
@@ -23,6 +24,7 @@
 #define CONN_TIMEOUT_S	10		/* idle keep-alive, or a body that does not come */
 #define BODY_BUDGET	(64u << 20)	/* bodies being read, all connections together */
 #define OUT_BACKLOG	(16u << 20)	/* lines not yet taken by stdout's reader */
+#define ACK_BACKLOG	(16u << 20)	/* --ack: ids of lines written, not acknowledged */
 #define DRAIN_S		2.0		/* at a stop: how long held requests may wait on */
 #define LOG_PER_SEC	10		/* refused requests logged each second */
 #define RETRY_AFTER	"5"		/* seconds, with every 503 */
@@ -64,6 +66,7 @@ struct srv {
 	int	 out_err;	/* errno of the failed write, or 0 */
 	ackch	 ack;
 	int	 have_ack;
+	pending	 pend;		/* with --ack: lines acked + 1 .. queued, with their ids */
 	idwin	 seen;		/* event_id -> line number (| STALE) */
 	struct req **held;
 	size_t	 h_n, h_cap;
@@ -176,7 +179,7 @@ ready(const struct srv *s, uint64_t seq)
 }
 
 static void
-queue_line(struct srv *s, size_t len)
+queue_line(struct srv *s, size_t len, const char *id, size_t idlen)
 {
 	if (s->e_n == s->e_cap) {
 		size_t ncap = s->e_cap ? s->e_cap * 2 : 256, k;
@@ -193,6 +196,8 @@ queue_line(struct srv *s, size_t len)
 	s->ends[(s->e_head + s->e_n) & (s->e_cap - 1)] = s->out_bytes;
 	s->e_n++;
 	s->queued++;
+	if (s->have_ack)
+		pending_push(&s->pend, id, idlen);
 }
 
 static void
@@ -227,18 +232,29 @@ flush_out(struct srv *s)
 	}
 }
 
-/* An ack line: that event and every line before it are done. */
+/*
+ * An ack line: the oldest copy of that event not acknowledged yet, and
+ * every line before it, are done. Not a later copy: after a 503, VK's
+ * resend is written again, and the ack of the first copy (late, as the
+ * pipeline keeps order) must not answer for the lines written between.
+ */
 static void
 on_ack(void *arg, const char *id, size_t n)
 {
 	struct srv *s = arg;
-	uint64_t *v = idwin_find(&s->seen, id, n), seq;
+	uint64_t *v = idwin_find(&s->seen, id, n), last, seq;
 
 	if (v == NULL)
 		return;		/* not ours, or long forgotten: a later ack covers it */
-	seq = *v & ~STALE;
-	if (seq <= s->written && seq > s->acked)
-		s->acked = seq;
+	last = *v & ~STALE;	/* the newest copy */
+	if (last > s->written)
+		last = s->written;
+	if (last <= s->acked)
+		return;		/* a copy already covered */
+	if ((seq = pending_find(&s->pend, id, n, last)) == 0)
+		return;
+	s->acked = seq;
+	pending_drop(&s->pend, seq);
 }
 
 /* --- held requests --- */
@@ -365,7 +381,10 @@ event(struct srv *s, struct req *r)
 		log_info("%s: X-Retry-Counter %s", r->id[0] ? r->id : "(no event_id)", n);
 	}
 	if (s->id.len && (v = idwin_find(&s->seen, s->id.p, s->id.len)) != NULL) {
-		if (!(*v & STALE)) {
+		/* A copy not acknowledged in time is written again, unless its
+		 * ack came after all. */
+		if (!(*v & STALE) || (*v & ~STALE) <= s->acked) {
+			*v &= ~STALE;
 			s->ob.len = before;	/* a repeat: answered as its first copy */
 			s->st->dups++;
 			if (ready(s, *v))
@@ -374,12 +393,14 @@ event(struct srv *s, struct req *r)
 		}
 		stale = 1;
 	}
-	if (s->ob.len - s->ob_off > OUT_BACKLOG || s->out_err) {
-		s->ob.len = before;	/* stdout is not keeping up: VK will resend */
+	if (s->ob.len - s->ob_off > OUT_BACKLOG || s->out_err ||
+	    (s->have_ack && pending_bytes(&s->pend) > ACK_BACKLOG)) {
+		/* stdout, or the pipeline's acks, not keeping up: VK will resend */
+		s->ob.len = before;
 		s->st->held_out++;
 		return answer(s, r->conn, 503);
 	}
-	queue_line(s, s->ob.len - before);
+	queue_line(s, s->ob.len - before, s->id.p, s->id.len);
 	seq = s->queued;
 	s->st->lines++;
 	if (stale)
@@ -631,6 +652,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	s.st = st;
 	s.now = rl_now();
 	json_init(&s.doc);
+	pending_init(&s.pend);
 	if (idwin_init(&s.seen, c->dedup_ids, c->dedup_secs) == -1) {
 		snprintf(err, errlen, "out of memory for %zu event_ids", c->dedup_ids);
 		return SERVER_SETUP;
@@ -722,6 +744,7 @@ out:
 	if (s.have_ack)
 		ackch_close(&s.ack);
 	idwin_free(&s.seen);
+	pending_free(&s.pend);
 	json_free(&s.doc);
 	buf_free(&s.id);
 	buf_free(&s.scratch);

@@ -14,7 +14,11 @@
  * which goes on answering confirmations, refusals and duplicates.
  *
  * An event_id is remembered with its line number for a bounded window
- * (idwin.h): a repeat is answered like the first copy, never written again.
+ * (idwin.h): a repeat is answered like the first copy, never written again,
+ * unless that copy was written and not acknowledged in time (503): then
+ * downstream may have lost it, and the resend is written as a new line.
+ * An ack answers for the oldest copy still pending (pending.h), never for
+ * a later one.
  */
 #ifndef VKCALLBACK_SERVER_H
 #define VKCALLBACK_SERVER_H
