@@ -83,12 +83,3 @@ rl_recent(const ratelimit *r, double now)
 		n += r->t[k] + WINDOW > now;
 	return n;
 }
-
-double
-rl_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}

@@ -37,7 +37,5 @@ int	rl_start(ratelimit *r);
 void	rl_reply(ratelimit *r, int slot, double now);
 /* How many requests the last window holds (in flight ones included). */
 int	rl_recent(const ratelimit *r, double now);
-/* Monotonic clock in seconds. */
-double	rl_now(void);
 
 #endif

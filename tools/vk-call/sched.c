@@ -6,6 +6,7 @@
 #include "backoff.h"
 #include "jsonw.h"
 #include "log.h"
+#include "mono.h"
 #include "ratelimit.h"
 #include "sched.h"
 #include "vkexec.h"
@@ -167,7 +168,7 @@ sched_add(req *r)
 {
 	r->not_before = 0;
 	r->tries = 0;
-	r->arrived = rl_now();
+	r->arrived = mono_now();
 	npending++;
 	l_push(r->first ? &q_first : &q_rest, r);
 }
@@ -239,7 +240,7 @@ pause_method(const char *method, double until)
 	snprintf(pauses[slot].method, sizeof(pauses[slot].method), "%s", method);
 	if (pauses[slot].until < until)
 		pauses[slot].until = until;
-	log_warn("%s paused for %.0f s (VK's limit for it)", method, until - rl_now());
+	log_warn("%s paused for %.0f s (VK's limit for it)", method, until - mono_now());
 }
 
 /* Put r back in the queue to go again after delay_ms, or give up. */
@@ -251,7 +252,7 @@ retry(req *r, long delay_ms, long code_, const char *text, const json_doc *d, in
 		return;
 	}
 	sched_st.retries++;
-	r->not_before = rl_now() + (double)delay_ms / 1000;
+	r->not_before = mono_now() + (double)delay_ms / 1000;
 	l_unshift(r->first ? &q_first : &q_rest, r);
 }
 
@@ -288,7 +289,7 @@ call_error(req *r, long code_, const char *text, const json_doc *d, int err,
 		break;
 	case 9:		/* flood control */
 	case 29:	/* rate limit reached */
-		pause_method(r->method, rl_now() + (code_ == 9 ? PAUSE_9 : PAUSE_29));
+		pause_method(r->method, mono_now() + (code_ == 9 ? PAUSE_9 : PAUSE_29));
 		break;
 	case 5:
 		if (!sched_fatal)
@@ -333,7 +334,7 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 	if (b->next)
 		b->next->prev = b->prev;
 	nflying--;
-	rl_reply(&rl, b->slot, rl_now());
+	rl_reply(&rl, b->slot, mono_now());
 	if (st == VKAPI_OK || st == VKAPI_EAPI)
 		log_info("%s of %d call%s: %s", b->exec ? "execute" : b->r[0]->method,
 		    b->n, b->n == 1 ? "" : "s", st == VKAPI_OK ? "ok" : e->msg);

@@ -14,6 +14,7 @@
 
 #include "line.h"
 #include "log.h"
+#include "mono.h"
 #include "ratelimit.h"
 #include "req.h"
 #include "sched.h"
@@ -315,7 +316,7 @@ turn(vkasync *m, int lfd, int stdio)
 	char junk[64];
 
 	sched_eof = stdio && clients && clients->eof;
-	sched_run(rl_now());
+	sched_run(mono_now());
 	for (c = clients; c; c = nx) {
 		nx = c->next;
 		client_flush(c);
@@ -346,7 +347,7 @@ turn(vkasync *m, int lfd, int stdio)
 				pfd_add(&f, c->ofd, ev, c);
 		}
 	}
-	wake = sched_wake(rl_now());
+	wake = sched_wake(mono_now());
 	t = vka_timeout(m);
 	if (t >= 0 && (wake < 0 || t < wake))
 		wake = t;

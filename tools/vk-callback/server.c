@@ -16,6 +16,7 @@
 #include "idwin.h"
 #include "alloc.h"
 #include "log.h"
+#include "mono.h"
 #include "pending.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -650,7 +651,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	memset(&s, 0, sizeof(s));
 	s.c = c;
 	s.st = st;
-	s.now = rl_now();
+	s.now = mono_now();
 	json_init(&s.doc);
 	pending_init(&s.pend);
 	if (idwin_init(&s.seen, c->dedup_ids, c->dedup_secs) == -1) {
@@ -675,7 +676,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
 
 	for (;;) {
-		s.now = rl_now();
+		s.now = mono_now();
 		if (*stop && !s.stopping) {
 			size_t i;
 
@@ -705,7 +706,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 			rc = SERVER_SETUP;
 			break;
 		}
-		s.now = rl_now();
+		s.now = mono_now();
 		MHD_run(s.d);
 		flush_out(&s);
 		if (s.have_ack && (!s.ack.fifo || (n > 0 && pfd[2].revents)))

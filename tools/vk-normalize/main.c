@@ -19,6 +19,7 @@
 #include "json.h"
 #include "line.h"
 #include "log.h"
+#include "mono.h"
 #include "names.h"
 #include "normalize.h"
 #include "opt.h"
@@ -241,7 +242,7 @@ one_line(json_doc *d, const char *where, unsigned long lineno,
 static void
 emit_ready(json_doc *d, const char *where)
 {
-	nm.now = rl_now();
+	nm.now = mono_now();
 	while (q.head < q.n && names_ready(&nm, q.need[q.head])) {
 		one_line(d, where, q.lineno[q.head], q.text.p + q.off[q.head],
 		    q.len[q.head]);
@@ -285,7 +286,7 @@ online_line(json_doc *d, const char *where, unsigned long lineno,
 {
 	if (parse_line(d, where, lineno, p, n) != 0)
 		return;
-	nm.now = rl_now();
+	nm.now = mono_now();
 	line_need = 0;
 	if (each_update(d, where, lineno, p, n, WANT) == -1) {
 		if (q.n > q.head)	/* its verdict must not overtake queued lines */

@@ -6,6 +6,7 @@
 
 #include "jsonw.h"
 #include "log.h"
+#include "mono.h"
 #include "names.h"
 
 #define CHAT_PEER_BASE	2000000000LL
@@ -360,7 +361,7 @@ send_batch(names *n, int i)
 	ex[0] = "code";
 	ex[1] = vkexec_code(&b->x);
 	ex[2] = NULL;
-	rl_note(&n->rl, rl_now());
+	rl_note(&n->rl, mono_now());
 	n->st.requests++;
 	b->tries++;
 	b->inflight = 1;
@@ -415,7 +416,7 @@ static void
 finish(names *n, struct names_batch *b, int st, vkapi_err *e)
 {
 	struct vkexec_result res[VKEXEC_MAX];
-	double now = rl_now();
+	double now = mono_now();
 	int s, c, left = 0;
 
 	b->inflight = 0;
@@ -464,7 +465,7 @@ names_run(names *n, int idle)
 		give_up(n);
 		return;
 	}
-	now = rl_now();
+	now = mono_now();
 	for (i = 0; i < NAMES_INFLIGHT; i++) {
 		struct names_batch *b = &n->b[i];
 
@@ -518,7 +519,7 @@ names_busy(const names *n)
 int
 names_timeout(const names *n)
 {
-	double now = rl_now(), slot = rl_delay_even(&n->rl, now), t = -1, d;
+	double now = mono_now(), slot = rl_delay_even(&n->rl, now), t = -1, d;
 	int i, room = 0;
 
 	if (n->disabled)

@@ -87,7 +87,7 @@ struct names_conf {
 
 int	names_init(names *n, const struct names_conf *conf, char *err, size_t errlen);
 void	names_free(names *n);
-/* Set n->now = rl_now() before a line's names_want and names_lookup calls. */
+/* Set n->now = mono_now() before a line's names_want and names_lookup calls. */
 /* Note the names an update's Event needs: its ticket, 0 if all are cached. */
 unsigned long names_want(names *n, int64_t uuid, int64_t bpid);
 /* Have the names of this ticket been answered (or given up)? */

@@ -8,6 +8,7 @@
 #include "emit.h"
 #include "json.h"
 #include "log.h"
+#include "mono.h"
 #include "poll.h"
 #include "reply.h"
 #include "state.h"
@@ -113,21 +114,12 @@ save_state(struct poller *p)
 		p->dirty = 0;
 }
 
-static long long
-now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 /* During a transfer (a long poll may last --wait seconds): take the acks in. */
 static void
 poll_tick(void *arg)
 {
 	struct poller *p = arg;
-	long long t = now_ms();
+	long long t = mono_ms();
 
 	if (p->want_stats && *p->want_stats) {
 		*p->want_stats = 0;
@@ -184,7 +176,7 @@ ack_hold(struct poller *p)
 static void
 ack_drain(struct poller *p)
 {
-	long long end = now_ms() + p->conf->ack_drain_ms, left;
+	long long end = mono_ms() + p->conf->ack_drain_ms, left;
 
 	ack_sync(p, 0);
 	if (ack_pending(p->ack) == 0)
@@ -193,7 +185,7 @@ ack_drain(struct poller *p)
 		close(p->o->fd);
 		p->o->fd = -1;
 	}
-	while (ack_pending(p->ack) && (left = end - now_ms()) > 0)
+	while (ack_pending(p->ack) && (left = end - mono_ms()) > 0)
 		if (ack_sync(p, left < 200 ? (int)left : 200) == ACK_HUP) {
 			ack_sync(p, 0);
 			break;
