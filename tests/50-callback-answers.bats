@@ -171,6 +171,35 @@ teardown() {
 	assert_equal "$code" 413
 }
 
+@test "an event_id over 1024 bytes (what an ack line takes): 400, not written, not remembered" {
+	cb_start
+	local ok long
+	ok=$(head -c 1024 /dev/zero | tr '\0' f)
+	long=$(head -c 1025 /dev/zero | tr '\0' f)
+	post "$(event "$ok")"
+	assert_equal "$code" 200
+	post "$(event "$ok")"	# a repeat: remembered, so not written again
+	assert_equal "$code" 200
+	post "$(event "$long")"
+	assert_equal "$code" 400
+	# Escapes count as the bytes they stand for: 1025 bytes spelled in 1030.
+	post "$(event "\\u0066${long:1}")"
+	assert_equal "$code" 400
+	# Without a secret, anyone can send them: still refused, memory stays put.
+	cb_stop
+	unset VK_CALLBACK_SECRET
+	cb_start
+	event "$(head -c 900000 /dev/zero | tr '\0' x)" >"$BATS_TEST_TMPDIR/huge"
+	code=$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$BATS_TEST_TMPDIR/huge" \
+		"http://127.0.0.1:$CB_PORT/")
+	assert_equal "$code" 400
+	post "$(event e1)"
+	assert_equal "$code" 200
+	cb_stop
+	assert_equal "$(jq -r '.event_id | length' "$CB_OUT" | paste -sd' ' -)" "1024 2"
+	assert_equal "$(grep -c ': 400: an event_id over 1024 bytes' "$CB_ERR")" 3
+}
+
 @test "garbage: 400 each, the line number of nothing, the stream goes on" {
 	cb_start
 	for b in 'garbage' '' '[1,2]' '"str"' '{"type":1}' '{"event_id":"x"}' '{"a":1}{"b":2}' \

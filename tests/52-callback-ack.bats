@@ -109,6 +109,7 @@ ack_line() { printf '%s\n' "$1" >>"$T/acks"; }
 	post "$(event a)"
 	assert_equal "$code" 503	# written, not acknowledged in time
 	post_bg b "$(event b)"
+	wait_until 10 lines_at_least 2 "$CB_OUT"
 	post_bg c "$(event c)"
 	wait_until 10 lines_at_least 3 "$CB_OUT"
 	post_bg a2 "$(event a)"	# VK's resend: written again (the first copy may be lost)

@@ -7,7 +7,8 @@
  * an event is written only if the body is one JSON object with a string
  * type, the right secret and group; its line is one line of valid JSON,
  * an object with the same members but "secret", the same type, and, when
- * there was no secret member, a naive compaction of the body's bytes.
+ * there was no secret member, a naive compaction of the body's bytes;
+ * its event_id is no longer than an ack line takes.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -111,6 +112,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	if (json_type(&d2, json_get(&d2, 0, "type", 4)) != JSON_STRING)
 		abort();
+	if (id.len > EV_ID_MAX)
+		abort();	/* a window entry never outgrows an ack line */
 out:
 	buf_free(&line);
 	buf_free(&id);

@@ -133,9 +133,15 @@ ev_read(json_doc *d, const char *s, size_t n, const struct ev_conf *c,
 		r->kind = EV_CONFIRM;
 		return;
 	}
+	if (json_type(d, event_id) == JSON_STRING) {
+		json_unescape(d, event_id, id);
+		if (id->len > EV_ID_MAX) {
+			buf_reset(id);
+			r->why = "an event_id over 1024 bytes (VK's have 40 hex digits)";
+			return;
+		}
+	}
 	r->kind = EV_LINE;
 	line_without(line, d, s, n, secret_key);
 	buf_putc(line, '\n');
-	if (json_type(d, event_id) == JSON_STRING)
-		json_unescape(d, event_id, id);
 }

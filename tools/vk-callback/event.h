@@ -23,11 +23,19 @@
 enum ev_kind {
 	EV_LINE,	/* an event: the line and its event_id are filled */
 	EV_CONFIRM,	/* the confirmation request of a community we serve */
-	EV_BAD,		/* not one JSON object with a string "type" (400) */
+	EV_BAD,		/* not one JSON object with a string "type", or an
+			 * event_id longer than an ack line takes (400) */
 	EV_NOSECRET,	/* a secret is configured and the body has none (403) */
 	EV_BADSECRET,	/* the secret differs (403) */
 	EV_GROUP	/* group_id missing or another community's (403) */
 };
+
+/*
+ * The longest event_id taken: what an ack line carries (ACK_ID_MAX in
+ * common/ack.h; server.c checks they agree), so that every id remembered
+ * can be acknowledged and the id window is bounded in bytes, not only in ids.
+ */
+#define EV_ID_MAX	1024
 
 struct ev_conf {
 	const char	*secret;	/* NULL: no secret configured */

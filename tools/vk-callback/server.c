@@ -30,6 +30,8 @@
 #define LOG_PER_SEC	10		/* refused requests logged each second */
 #define RETRY_AFTER	"5"		/* seconds, with every 503 */
 
+_Static_assert(EV_ID_MAX == ACK_ID_MAX, "every event_id remembered fits an ack line");
+
 /* A line number's flag in the window: written, not acknowledged in time. */
 #define STALE		(1ULL << 63)
 
