@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "file.h"
+#include "held.h"
 #include "json.h"
 #include "line.h"
 #include "log.h"
@@ -62,9 +63,6 @@ static const char help_text[] =
 "Exit status: 0 all lines read, 1 some lines rejected or an I/O error, 2 usage,\n"
 "3 configuration (token file, reject file).\n";
 
-#define QUEUE_LINES	1000
-#define QUEUE_BYTES	(4u << 20)
-
 struct counts {
 	unsigned long long lines, events, rejected, dropped;
 };
@@ -78,14 +76,7 @@ static int online;
 static volatile sig_atomic_t want_stats;
 static int quiet;	/* -q: no summary line on success */
 
-/* Lines held back while their names are fetched, in input order: lines
- * head..n-1, each with the names ticket it waits for. */
-static struct {
-	buf		 text;
-	size_t		 off[QUEUE_LINES], len[QUEUE_LINES];
-	unsigned long	 lineno[QUEUE_LINES], need[QUEUE_LINES];
-	int		 head, n;
-} q;
+static held q;		/* lines waiting for their names */
 
 static void
 on_usr1(int sig)
@@ -243,41 +234,11 @@ static void
 emit_ready(json_doc *d, const char *where)
 {
 	nm.now = mono_now();
-	while (q.head < q.n && names_ready(&nm, q.need[q.head])) {
+	while (held_any(&q) && names_ready(&nm, q.need[q.head])) {
 		one_line(d, where, q.lineno[q.head], q.text.p + q.off[q.head],
 		    q.len[q.head]);
-		q.head++;
+		held_pop(&q);
 	}
-	if (q.head == q.n) {
-		q.head = q.n = 0;
-		buf_reset(&q.text);
-	}
-}
-
-static int
-queue_full(void)
-{
-	return q.n - q.head >= QUEUE_LINES ||
-	    (q.n > q.head && q.text.len - q.off[q.head] >= QUEUE_BYTES);
-}
-
-/* Make room at the end of the queue by moving its lines to the front. */
-static void
-queue_compact(void)
-{
-	size_t skip = q.head < q.n ? q.off[q.head] : q.text.len;
-	int k;
-
-	memmove(q.text.p, q.text.p + skip, q.text.len - skip);
-	q.text.len -= skip;
-	for (k = q.head; k < q.n; k++) {
-		q.off[k - q.head] = q.off[k] - skip;
-		q.len[k - q.head] = q.len[k];
-		q.lineno[k - q.head] = q.lineno[k];
-		q.need[k - q.head] = q.need[k];
-	}
-	q.n -= q.head;
-	q.head = 0;
 }
 
 static void
@@ -289,24 +250,18 @@ online_line(json_doc *d, const char *where, unsigned long lineno,
 	nm.now = mono_now();
 	line_need = 0;
 	if (each_update(d, where, lineno, p, n, WANT) == -1) {
-		if (q.n > q.head)	/* its verdict must not overtake queued lines */
+		if (held_any(&q))	/* its verdict must not overtake queued lines */
 			goto queue;
 		each_update(d, where, lineno, p, n, EMIT);
 		return;
 	}
-	if (q.n == q.head && names_ready(&nm, line_need)) {
+	if (!held_any(&q) && names_ready(&nm, line_need)) {
 		/* Nothing to wait for: d holds the line, parsed once. */
 		each_update(d, where, lineno, p, n, EMIT);
 		return;
 	}
 queue:
-	if (q.n == QUEUE_LINES || q.text.len >= QUEUE_BYTES)
-		queue_compact();	/* serve() left room */
-	q.off[q.n] = q.text.len;
-	q.len[q.n] = n;
-	q.need[q.n] = line_need;
-	q.lineno[q.n++] = lineno;
-	buf_put(&q.text, p, n);
+	held_push(&q, p, n, lineno, line_need);	/* serve() left room */
 }
 
 /*
@@ -329,16 +284,16 @@ serve(linerd *r, json_doc *d, const char *where, int eof)
 			want_stats = 0;
 			print_stats();
 		}
-		if (sout.err || (q.n == q.head && (eof || !names_busy(&nm))))
+		if (sout.err || (!held_any(&q) && (eof || !names_busy(&nm))))
 			return;
-		if (!idle && !queue_full())
+		if (!idle && !held_full(&q))
 			return;
 		/* Nothing to read, or no room for it: wait for the API (or input). */
 		flush_all(NULL);
 		ms = names_timeout(&nm);
 		if (ms < 0 || ms > 1000)
 			ms = 1000;
-		names_wait(&nm, eof || queue_full() ? -1 : r->fd, ms);
+		names_wait(&nm, eof || held_full(&q) ? -1 : r->fd, ms);
 	}
 }
 
@@ -474,7 +429,7 @@ static int
 finish(int status, const char *rejpath, int stats)
 {
 	flush_all(NULL);
-	buf_free(&q.text);
+	held_free(&q);
 	if (sout.err && sout.err != EPIPE) {
 		log_warn("write error: %s", strerror(sout.err));
 		status = 1;
