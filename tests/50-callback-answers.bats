@@ -276,3 +276,19 @@ teardown() {
 	VK_CALLBACK_CONFIRM='a b' run -3 vk-callback --check
 	[ ! -e "$BATS_TEST_TMPDIR/not-yet" ]
 }
+
+@test "--check binds the address and closes it: in use, or not this machine's, fails with why" {
+	cb_start
+	run -3 vk-callback --check --listen "127.0.0.1:$CB_PORT"
+	assert_output --partial "--listen 127.0.0.1:$CB_PORT: cannot listen there: "
+	assert_output --partial '(another program listens there)'
+	# 192.0.2.1 (TEST-NET-1) is no address of this machine.
+	run -3 vk-callback --check --listen 192.0.2.1:8080
+	assert_output --partial '(not an address of this machine)'
+	# The running server was not disturbed, and the probe left nothing bound.
+	post "$(event e1)"
+	assert_equal "$code" 200
+	cb_stop
+	run -0 vk-callback --check --listen "127.0.0.1:$CB_PORT"
+	assert_equal "$(jq -r .event_id "$CB_OUT")" e1
+}

@@ -104,4 +104,8 @@ EOF2
 	VKPIPE_LISTEN=nonsense run -3 sh "$VKPIPE" --check
 	assert_output --partial 'vk-callback: --listen nonsense'
 	run -0 sh "$VKPIPE" --check
+	# An address another program listens on fails the check, not the run.
+	cb_start
+	VKPIPE_LISTEN="127.0.0.1:$CB_PORT" run -3 sh "$VKPIPE" --check
+	assert_output --partial "vk-callback: --listen 127.0.0.1:$CB_PORT: cannot listen there"
 }

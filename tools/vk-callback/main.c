@@ -59,7 +59,7 @@ static const char help_text[] =
 "  --api-url URL       --setup: API base (or VK_API_URL; default " VKAPI_DEFAULT_URL ")\n"
 "  --stats             write statistics to stderr at exit (always on SIGUSR1)\n"
 "  --check             check the options, environment, secret and TLS files and\n"
-"                      the address; listen on nothing, write nothing, exit\n"
+"                      the address (bound and closed: in use fails); exit\n"
 "  -v, --verbose       log confirmations, retries and held answers on stderr\n"
 "  -h, --help          this help;  --version  the version\n";
 

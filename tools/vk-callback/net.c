@@ -58,14 +58,57 @@ resolve(const char *spec, struct addrinfo **res, char *err, size_t errlen)
 	return 0;
 }
 
+/* Why bind(2) failed, in the words an operator acts on. */
+static const char *
+bind_hint(int e)
+{
+	switch (e) {
+	case EADDRINUSE:	return " (another program listens there)";
+	case EADDRNOTAVAIL:	return " (not an address of this machine)";
+	case EACCES:		return " (a port below 1024 wants privileges)";
+	default:		return "";
+	}
+}
+
+/* A socket on one of spec's addresses, bound (and listening, unless probe). */
+static int
+bind_one(const struct addrinfo *ai, int probe, int *e)
+{
+	int fd, one = 1;
+
+	if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol)) == -1) {
+		*e = errno;
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && (probe || listen(fd, BACKLOG) == 0))
+		return fd;
+	*e = errno;
+	close(fd);
+	return -1;
+}
+
+/*
+ * Bound and closed again, as the run will bind it: an address in use or
+ * not this machine's fails the check, before vkpipe starts the other stages.
+ */
 int
 net_check(const char *spec, char *err, size_t errlen)
 {
-	struct addrinfo *res;
+	struct addrinfo *res, *ai;
+	int fd = -1, e = 0;
 
 	if (resolve(spec, &res, err, errlen) == -1)
 		return -1;
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = bind_one(ai, 1, &e);
 	freeaddrinfo(res);
+	if (fd == -1) {
+		snprintf(err, errlen, "--listen %s: cannot listen there: %s%s", spec,
+		    strerror(e), bind_hint(e));
+		return -1;
+	}
+	close(fd);
 	return 0;
 }
 
@@ -76,26 +119,16 @@ net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errle
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char h[NI_MAXHOST], p[NI_MAXSERV];
-	int fd = -1, one = 1, e = 0;
+	int fd = -1, e = 0;
 
 	if (resolve(spec, &res, err, errlen) == -1)
 		return -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, ai->ai_protocol);
-		if (fd == -1) {
-			e = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, BACKLOG) == 0)
-			break;
-		e = errno;
-		close(fd);
-		fd = -1;
-	}
+	for (ai = res; ai != NULL && fd == -1; ai = ai->ai_next)
+		fd = bind_one(ai, 0, &e);
 	freeaddrinfo(res);
 	if (fd == -1) {
-		snprintf(err, errlen, "--listen %s: %s", spec, strerror(e));
+		snprintf(err, errlen, "--listen %s: cannot listen there: %s%s", spec,
+		    strerror(e), bind_hint(e));
 		return -1;
 	}
 	if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1 ||

@@ -10,7 +10,11 @@
  * ("127.0.0.1:34567", "[::1]:34567"), or -1 with err set.
  */
 int	net_listen(const char *spec, char *addr, size_t addrlen, char *err, size_t errlen);
-/* Is spec an address to listen on (nothing bound)? 0, or -1 with err set. */
+/*
+ * Could the run listen on spec? Bound and closed at once (port 0 binds any
+ * free port): an address in use or not this machine's fails. 0, or -1
+ * with err set.
+ */
 int	net_check(const char *spec, char *err, size_t errlen);
 
 #endif
