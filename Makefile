@@ -84,14 +84,21 @@ test-bins: $(PROGS) $(UNIT_BINS)
 deps:
 	@BUILD_DEPS='$(BUILD_DEPS)' TEST_DEPS='$(TEST_DEPS)' sh tests/deps.sh $(DEPS)
 
-check: deps
+check: deps test-lint
 	@$(MAKE) --no-print-directory test-bins
 	VKPIPE_BIN=$(CURDIR)/$(BIN) VKPIPE_UNIT=$(CURDIR)/$(BUILD)/unit \
 		bats $(BATS_FLAGS) tests/
 
+# Each test file has a number of its own (as git's test-lint-duplicates):
+# two files NN-*.bats with one NN fail the check.
+.PHONY: test-lint
+test-lint:
+	@dups=$$(ls tests/*.bats | sed 's,^tests/\([0-9]*\)-.*,\1,' | sort | uniq -d); \
+	if [ -n "$$dups" ]; then echo "tests numbered twice:" $$dups >&2; exit 1; fi
+
 SAN_FLAGS = -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
-check-asan: deps
+check-asan: deps test-lint
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=bin-asan \
 		CFLAGS='$(SAN_FLAGS)' LDFLAGS='$(SAN_FLAGS)' test-bins
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

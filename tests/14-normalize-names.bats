@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# vk-normalize online: names from the fake VK API (tests/fake-vk.py),
+# vk-normalize online: names from the fake VK API (tests/fake/fake-vk.py),
 # cached, batched, rate-limited; Events never lost or reordered for a name.
 
 load helper

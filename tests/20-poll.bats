@@ -2,7 +2,7 @@
 # vk-poll: the protocol against the fake VK server, options, configuration.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 teardown_file() {
 	fake_stop_all

@@ -3,7 +3,7 @@
 # documented loss on failed:3), fatal API errors, and a token that never shows.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 teardown_file() {
 	fake_stop_all

@@ -2,7 +2,7 @@
 # vk-poll --state: resume, atomic saves, signals, and kill -9 at random points.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 teardown_file() {
 	fake_stop_all

@@ -2,7 +2,7 @@
 # vk-poll --ack: the state follows what the end of the pipeline acknowledged.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 teardown() {
 	[ -z "${VP:-}" ] || kill -KILL "$VP" 2>/dev/null || true

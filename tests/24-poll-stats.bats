@@ -3,7 +3,7 @@
 # by cause, as key=value pairs; --check reads and writes nothing.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 teardown_file() {
 	fake_stop_all

@@ -2,7 +2,7 @@
 # vk-route: the rules file, its errors (FILE:LINE:COL), --check, fan-out,
 # else, templates and their path check, rejected input lines, options.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 setup() {
 	T=$(mktemp -d)

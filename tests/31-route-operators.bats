@@ -2,7 +2,7 @@
 # vk-route: every operator of the rules language, against fixture Events,
 # including type mismatches and missing paths (which read as null).
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 ALL="e1 e2 e3 e4 e5 e6 e7 e8 e9"
 

@@ -2,7 +2,7 @@
 # vk-route destinations: stdout, stderr, files, FIFOs, exec handlers;
 # bounded queues, backpressure, spill, drain.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 setup() { route_setup; }
 teardown() { route_teardown; }

@@ -2,7 +2,7 @@
 # vk-route signals: SIGHUP reloads the rules (keeping them on error) and
 # reopens files; SIGUSR1 prints the counts; SIGTERM drains and stops.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 setup() {
 	T=$(mktemp -d)

@@ -3,8 +3,7 @@
 # route), a server killed and restarted, refusals, credentials masked.
 # A real redis-server runs on a free loopback port for each test.
 load helper
-load "$FIXTURES/route/helpers"
-load "$FIXTURES/route/net"
+load lib-route
 
 setup() {
 	route_setup

@@ -3,8 +3,7 @@
 # come late or go away), http:// and https:// (POST, batches, retries,
 # refusals).
 load helper
-load "$FIXTURES/route/helpers"
-load "$FIXTURES/route/net"
+load lib-route
 
 RECV="$FIXTURES/route/recv.py"
 

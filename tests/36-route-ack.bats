@@ -2,7 +2,7 @@
 # vk-route --ack: one line per Event, its event_id, once every destination
 # that took it has confirmed it; in input order, never one before another.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 setup() { route_setup; }
 teardown() { route_teardown; }

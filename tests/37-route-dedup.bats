@@ -2,7 +2,7 @@
 # vk-route --dedup N [--dedup-state FILE]: an Event whose event_id was among
 # the last N is dropped (and still acknowledged); the window survives a restart.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 setup() { route_setup; }
 teardown() { route_teardown; }

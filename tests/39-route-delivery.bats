@@ -3,8 +3,7 @@
 # can neither stall, exhaust nor escape the destinations (issue 11: one
 # test, at least, for each of the eight things found broken).
 load helper
-load "$FIXTURES/route/helpers"
-load "$FIXTURES/route/net"
+load lib-route
 
 HTTPRECV="$FIXTURES/route/http-recv.py"
 

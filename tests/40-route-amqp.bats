@@ -4,9 +4,7 @@
 # restarted, stopped, or not there, credentials, --ack.
 # One real rabbitmq-server, started for the whole file (it takes seconds).
 load helper
-load "$FIXTURES/route/helpers"
-load "$FIXTURES/route/net"
-load "$FIXTURES/route/rabbit"
+load lib-route
 
 AMQP="$ROUTE_FIX/amqp.py"
 

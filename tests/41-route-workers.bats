@@ -3,7 +3,7 @@
 # one of them, in input order; the delivery, restart and #confirm rules of
 # a single handler hold per worker.
 load helper
-load "$FIXTURES/route/helpers"
+load lib-route
 
 HANDLER="$ROUTE_FIX/slow-handler.sh"
 

@@ -2,7 +2,7 @@
 # vk-callback: every answer VK can get, and the lines it writes.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 setup() {
 	export VK_CALLBACK_SECRET="$CB_SECRET" VK_GROUP_ID=42
@@ -51,7 +51,7 @@ teardown() {
 }
 
 @test "the same lines as vk-poll writes for the same updates" {
-	load fixtures/poll/helper
+	load lib-poll
 	bodies 12 --updates "$BATS_TEST_TMPDIR/updates.ndjson"
 	jq -n --arg tok "$POLL_TOKEN" --arg f "$BATS_TEST_TMPDIR/updates.ndjson" \
 		'{token: $tok, group_id: 42, batch: 5, idle: 0.2, updates_file: $f, pretty: true}' \

@@ -2,7 +2,7 @@
 # vk-callback under load, retries and kill -9: every ok'd update written, whole, once.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 setup() {
 	export VK_CALLBACK_SECRET="$CB_SECRET" VK_GROUP_ID=42

@@ -2,7 +2,7 @@
 # vk-callback --ack: ok only once vk-route acknowledged the event; 503 after the timeout.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 setup() {
 	export VK_CALLBACK_SECRET="$CB_SECRET" VK_GROUP_ID=42

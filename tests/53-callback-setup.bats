@@ -2,7 +2,7 @@
 # vk-callback --setup URL: the community's callback server through the VK API.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 TOKEN='vk1.a.SECRET-test-token-5f3c9e0d1b2a'
 URL='https://bot.example.org/vk/callback'

@@ -2,7 +2,7 @@
 # vk-callback --tls-cert/--tls-key: https through libmicrohttpd's GnuTLS.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 setup() {
 	export VK_CALLBACK_SECRET="$CB_SECRET" VK_GROUP_ID=42

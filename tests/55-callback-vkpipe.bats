@@ -3,7 +3,7 @@
 # the same acks, dedup and state directory as with vk-poll.
 
 load helper
-load fixtures/callback/helper
+load lib-callback
 
 VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
 

@@ -3,7 +3,7 @@
 # within one limiter; idempotent sends; hostile params; bad lines.
 
 load helper
-load call
+load lib-call
 
 teardown() { call_teardown; }
 

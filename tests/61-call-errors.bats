@@ -3,7 +3,7 @@
 # what pauses a method, what stops everything.
 
 load helper
-load call
+load lib-call
 
 teardown() { call_teardown; }
 

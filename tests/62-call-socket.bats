@@ -2,7 +2,7 @@
 # vk-call --listen / --connect: many handlers, one limiter, each its own results.
 
 load helper
-load call
+load lib-call
 
 teardown() { call_teardown; }
 

@@ -3,7 +3,7 @@
 # vk-route -> a jq handler -> vk-call), against the fake VK.
 
 load helper
-load call
+load lib-call
 
 teardown() {
 	# the bot runs in its own process group: stop all of it

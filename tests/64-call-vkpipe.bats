@@ -3,7 +3,7 @@
 # holding the token; handlers find the socket in the same variable.
 
 load helper
-load call
+load lib-call
 
 VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
 

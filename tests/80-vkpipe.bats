@@ -4,7 +4,7 @@
 
 load helper
 
-load vkpipe
+load lib-vkpipe
 
 setup() {
 	vkpipe_setup

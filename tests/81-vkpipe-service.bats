@@ -4,7 +4,7 @@
 # handlers, --version, --check that writes nothing, *_ARGS not globbed.
 
 load helper
-load vkpipe
+load lib-vkpipe
 
 setup() {
 	vkpipe_setup

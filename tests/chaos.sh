@@ -61,7 +61,7 @@ for k, do in enumerate(["http500", "drop", "garbage", "failed2", "failed1", "htt
 json.dump({"token": "chaos-token", "group_id": 42, "batch": 50, "latency": 0.03,
            "updates_file": w + "/updates.ndjson", "faults": faults}, open(w + "/sc.json", "w"))
 PY
-python3 "$here/fake-vk.py" "$W/sc.json" --port-file "$W/port" > /dev/null 2>&1 &
+python3 "$here/fake/fake-vk.py" "$W/sc.json" --port-file "$W/port" > /dev/null 2>&1 &
 fake=$!
 until_ok 10 test -s "$W/port" || { echo "chaos: the fake VK server did not start" >&2; exit 2; }
 

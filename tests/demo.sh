@@ -31,7 +31,7 @@ started() { [ -z "${DEMO_PIDS:-}" ] || echo "$1" >> "$DEMO_PIDS"; }
 
 n=$(wc -l < "$sample")
 printf '{"token":"demo-token","group_id":42,"batch":8,"updates_file":"%s"}\n' "$sample" > "$work/scenario.json"
-python3 "$here/fake-vk.py" "$work/scenario.json" --port-file "$work/port" > /dev/null &
+python3 "$here/fake/fake-vk.py" "$work/scenario.json" --port-file "$work/port" > /dev/null &
 fake=$!
 started "$fake"
 i=0

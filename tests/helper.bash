@@ -70,14 +70,14 @@ ids() {
 	    else .event_id end' "$@" | paste -sd' ' -
 }
 
-# fake_vk_start SCENARIO [LOG]: start tests/fake-vk.py (loopback, a port of
+# fake_vk_start SCENARIO [LOG]: start tests/fake/fake-vk.py (loopback, a port of
 # its choosing) and wait (10 s at most) until it listens. Its port and pid
 # files are in $FAKE_DIR (default $BATS_TEST_TMPDIR); requests go to LOG.
 # Sets FAKE_PID, FAKE_PORT and API_URL (exported as VK_API_URL too).
 fake_vk_start() {
 	local d=${FAKE_DIR:=$BATS_TEST_TMPDIR}
 	rm -f "$d/fake.port"
-	"$PYTHON" "$TESTS_DIR/fake-vk.py" "$1" --port-file "$d/fake.port" \
+	"$PYTHON" "$TESTS_DIR/fake/fake-vk.py" "$1" --port-file "$d/fake.port" \
 		${2:+--log "$2"} >/dev/null 2>"$d/fake.err" 3>&- &
 	FAKE_PID=$!
 	echo "$FAKE_PID" >"$d/fake.pid"

@@ -22,7 +22,7 @@ redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemoni
 redis=$!
 python3 "$here/bench/gen-updates.py" 5000 33 > "$W/updates.ndjson"
 printf '{"token":"soak","group_id":42,"batch":1000,"cycle":true,"updates_file":"%s"}\n' "$W/updates.ndjson" > "$W/sc.json"
-python3 "$here/fake-vk.py" "$W/sc.json" --port-file "$W/port" > /dev/null 2>&1 &
+python3 "$here/fake/fake-vk.py" "$W/sc.json" --port-file "$W/port" > /dev/null 2>&1 &
 fake=$!
 i=0
 while [ ! -s "$W/port" ] || ! redis-cli -p "$port" ping > /dev/null 2>&1; do

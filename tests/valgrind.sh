@@ -76,7 +76,7 @@ cat >"$work/scenario.json" <<EOF
             {"on": "a_check", "nth": 7, "do": "http500"},
             {"on": "a_check", "nth": 12, "do": "drop"}]}
 EOF
-$py "$here/fake-vk.py" "$work/scenario.json" --port-file "$work/port" >/dev/null 2>&1 &
+$py "$here/fake/fake-vk.py" "$work/scenario.json" --port-file "$work/port" >/dev/null 2>&1 &
 fake=$!
 # It writes the port file once it listens: wait 10 s at most.
 timeout 10 sh -c 'until [ -s "$1" ]; do sleep 0.05; done' sh "$work/port" ||

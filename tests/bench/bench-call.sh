@@ -16,7 +16,7 @@ mkdir -p "$work"
 token=bench-token
 
 printf '{"token":"%s","api_rate":20,"api_latency":0.03}\n' "$token" > "$work/sc.json"
-python3 "$here/../fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$work/log" > /dev/null &
+python3 "$here/../fake/fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$work/log" > /dev/null &
 fake=$!
 trap 'kill $fake 2>/dev/null || true' EXIT INT TERM
 i=0

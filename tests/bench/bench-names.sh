@@ -24,7 +24,7 @@ start_fake() {
 	printf '%s\n' "$1" > "$work/sc.json"
 	rm -f "$work/port"
 	: > "$2"
-	python3 "$here/../fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$2" > /dev/null &
+	python3 "$here/../fake/fake-vk.py" "$work/sc.json" --port-file "$work/port" --log "$2" > /dev/null &
 	fake=$!
 	i=0
 	while [ ! -s "$work/port" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done

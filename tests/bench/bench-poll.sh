@@ -21,7 +21,7 @@ printf '{"token":"bench-token","group_id":1,"batch":%d,"cycle":true,"any_key":tr
 	"$batch" "$upd" >"$work/scenario.json"
 
 rm -f "$work/port"
-$py "$here/../fake-vk.py" "$work/scenario.json" --port-file "$work/port" >/dev/null &
+$py "$here/../fake/fake-vk.py" "$work/scenario.json" --port-file "$work/port" >/dev/null &
 fake=$!
 trap 'kill $fake 2>/dev/null || true' EXIT INT TERM
 i=0

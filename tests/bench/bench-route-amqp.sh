@@ -15,7 +15,7 @@ t=$(mktemp -d)
 PYTHON=python3
 [ -x /usr/bin/python3 ] && PYTHON=/usr/bin/python3
 
-# what tests/helper.bash and net.bash give the tests, for rabbit.bash
+# what tests/helper.bash gives the tests, for lib-route.bash's rabbit_*
 free_port() {
 	"$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
@@ -28,8 +28,9 @@ wait_until() {
 		sleep 0.05
 	done
 }
-# shellcheck source=../fixtures/route/rabbit.bash
-. "$repo/tests/fixtures/route/rabbit.bash"
+FIXTURES=$repo/tests/fixtures
+# shellcheck source=../lib-route.bash
+. "$repo/tests/lib-route.bash"
 trap 'rabbit_stop; rm -rf "$t"' EXIT INT TERM
 rabbit_start "$t/rmq" >/dev/null
 

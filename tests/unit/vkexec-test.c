@@ -1,5 +1,5 @@
 /*
- * vkexec-test - drives common/vkexec for tests/02-vkexec.bats. Each line
+ * vkexec-test - drives common/vkexec for tests/05-vkexec.bats. Each line
  * on stdin is one case; by mode:
  *   code            a JSON array of calls, [["method",{"name":"value",…}],…]:
  *                   prints the VKScript program, or "error <why>"

@@ -1,4 +1,4 @@
-"""fake_vk_names.py - the name methods of the fake VK API (tests/fake-vk.py).
+"""fake_vk_names.py - the name methods of the fake VK API (tests/fake/fake-vk.py).
 
 Every id has a name unless the scenario says otherwise:
   user N        first_name "Имя<N>", last_name "Фамилия<N>", domain "id<N>"

@@ -1,4 +1,4 @@
-# vkpipe.bash - loaded by the tests/8x-vkpipe*.bats files, after helper:
+# lib-vkpipe.bash - loaded by the tests/8x-vkpipe*.bats files, after helper:
 # vkpipe against the fake VK server, each run's files under the test's
 # directory (TMPDIR, so vkpipe's run directory and its pid files too).
 

@@ -1,4 +1,4 @@
-"""fake_vk_exec.py - the `execute` method of the fake VK API (tests/fake-vk.py).
+"""fake_vk_exec.py - the `execute` method of the fake VK API (tests/fake/fake-vk.py).
 
 VK's execute runs a VKScript program; the fake understands the subset that
 batches calls:

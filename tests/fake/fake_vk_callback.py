@@ -1,4 +1,4 @@
-"""fake_vk_callback.py - the Callback API methods of the fake VK (tests/fake-vk.py).
+"""fake_vk_callback.py - the Callback API methods of the fake VK (tests/fake/fake-vk.py).
 
 The community's callback servers live in the server's state, so a test sees
 what vk-callback --setup changed by calling again (or in the request log).

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # common/vkexec: several VK API calls in one execute request, through the
-# vkexec-test driver, and the fake VK's execute (tests/fake_vk_exec.py).
+# vkexec-test driver, and the fake VK's execute (tests/fake/fake_vk_exec.py).
 
 load helper
 
@@ -56,7 +56,7 @@ PY
 	refute_output --partial $'\n'
 	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/code"
 	# the fake's own VKScript reader finds the same calls with the same values
-	run python3 - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/code" "$TESTS_DIR" <<'PY'
+	run python3 - "$BATS_TEST_TMPDIR/in" "$BATS_TEST_TMPDIR/code" "$TESTS_DIR/fake" <<'PY'
 import json, sys
 sys.path.insert(0, sys.argv[3])
 import fake_vk_exec

@@ -1,8 +1,8 @@
-# call.bash - loaded by the vk-call tests (tests/6x-call-*.bats) after helper.
+# lib-call.bash - loaded by the vk-call tests (tests/6x-call-*.bats) after helper.
 
 CALL_TOKEN="call-test-token-7f3a9e"
 
-# call_fake SCENARIO_JSON: start the fake VK API (tests/fake-vk.py, through
+# call_fake SCENARIO_JSON: start the fake VK API (tests/fake/fake-vk.py, through
 # helper.bash) with the scenario, the test token and a record of what it
 # really posted in SENT; its request log in LOG.
 call_fake() {

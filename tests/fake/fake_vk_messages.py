@@ -1,4 +1,4 @@
-"""fake_vk_messages.py - the messages methods of the fake VK API (tests/fake-vk.py).
+"""fake_vk_messages.py - the messages methods of the fake VK API (tests/fake/fake-vk.py).
 
   messages.send                  peer_id (or user_id), message, random_id:
                                  posts a message and returns its id; a
