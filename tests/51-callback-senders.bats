@@ -11,6 +11,7 @@ setup() {
 
 teardown() {
 	cb_teardown
+	[ -z "${LORIS_PID:-}" ] || kill -KILL "$LORIS_PID" 2>/dev/null || true
 }
 
 @test "4 senders at once over 500 updates: each written once, whole, each ok'd" {
@@ -108,4 +109,52 @@ teardown() {
 	exec 5>&- 6>&-
 	cb_stop
 	assert_equal "$(wc -l <"$CB_OUT")" 20
+}
+
+# loris_start N ADDRS: tests/fixtures/callback/slowloris.py, N connections from
+# ADDRS other loopback addresses, until all are open. Pid in $LORIS_PID.
+loris_start() {
+	LORIS="$BATS_TEST_TMPDIR/loris"
+	rm -f "$LORIS"
+	"$PYTHON" "$CB_FIX/slowloris.py" "$CB_PORT" "$1" "$2" "$LORIS" 2>"$LORIS.err" &
+	LORIS_PID=$!
+	echo "$LORIS_PID" >"$BATS_TEST_TMPDIR/loris.pid"
+	wait_until 30 grep_file "^opened" "$LORIS"
+}
+
+loris_stop() {
+	kill -KILL "$LORIS_PID" 2>/dev/null || true
+	wait "$LORIS_PID" 2>/dev/null || true
+	LORIS_PID=
+}
+
+# vk_posts N: N events from VK's address (127.0.0.1), each answered within 5 s.
+vk_posts() {
+	local i
+	for i in $(seq "$1"); do
+		post "$(event "vk-$2-$i")" -m 5
+		assert_equal "$code" 200
+	done
+}
+
+@test "1100 connections trickling header bytes: VK's requests answered within 5 s" {
+	# The attacker's descriptors: 1100 and room, if this machine allows them.
+	[ "$(ulimit -H -n)" = unlimited ] || [ "$(ulimit -H -n)" -ge 1300 ] ||
+		skip "the hard limit on open files is below 1300"
+	# vk-callback starts with systemd's soft limit and raises its own.
+	ulimit -S -n 1024
+	cb_start --stats
+	# From 20 addresses (55 each): the table fills, the longest readers are cut.
+	loris_start 1100 20
+	vk_posts 5 spread
+	loris_stop
+	# From one address: it gets its share of the table, no more.
+	loris_start 1100 1
+	vk_posts 5 one
+	loris_stop
+	cb_stop
+	assert_equal "$status" 0
+	assert_equal "$(ids "$CB_OUT")" "vk-spread-1 vk-spread-2 vk-spread-3 vk-spread-4 vk-spread-5 vk-one-1 vk-one-2 vk-one-3 vk-one-4 vk-one-5"
+	# The connections cut are counted.
+	grep -q 'stats: callback lines=10 .* cut=[1-9]' "$CB_ERR"
 }

@@ -7,12 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <microhttpd.h>
 
 #include "ackch.h"
+#include "conns.h"
 #include "idwin.h"
 #include "alloc.h"
 #include "log.h"
@@ -21,8 +23,11 @@
 #include "ratelimit.h"
 #include "server.h"
 
-#define CONN_LIMIT	1024		/* concurrent connections; VK opens a few */
+#define CONN_LIMIT	1024		/* concurrent connections; VK opens a few: more cuts the longest reader */
+#define CONN_ROOM	64		/* accepted over CONN_LIMIT while the longest readers go */
+#define PER_ADDR	128		/* connections from one address: a proxy's share too */
 #define CONN_TIMEOUT_S	10		/* idle keep-alive, or a body that does not come */
+#define REQUEST_S	20.0		/* a whole request, from the connection or the last answer */
 #define BODY_BUDGET	(64u << 20)	/* bodies being read, all connections together */
 #define OUT_BACKLOG	(16u << 20)	/* lines not yet taken by stdout's reader */
 #define ACK_BACKLOG	(16u << 20)	/* --ack: ids of lines written, not acknowledged */
@@ -69,6 +74,7 @@ struct srv {
 	int	 out_err;	/* errno of the failed write, or 0 */
 	ackch	 ack;
 	int	 have_ack;
+	conns	 cx;		/* connections reading a request */
 	pending	 pend;		/* with --ack: lines acked + 1 .. queued, with their ids */
 	idwin	 seen;		/* event_id -> line number (| STALE) */
 	struct req **held;
@@ -103,6 +109,25 @@ client_addr(struct MHD_Connection *conn, char *out, size_t n)
 		    out, (socklen_t)n);
 }
 
+/* May one more line about a client be logged this second? A flood is summed up. */
+static int
+log_room(struct srv *s)
+{
+	if ((double)(long long)s->now != s->log_sec) {
+		s->log_sec = (double)(long long)s->now;
+		s->log_n = 0;
+		if (s->log_dropped)
+			log_warn("%lu more refused requests or connection errors not logged",
+			    s->log_dropped);
+		s->log_dropped = 0;
+	}
+	if (++s->log_n > LOG_PER_SEC) {
+		s->log_dropped++;
+		return 0;
+	}
+	return 1;
+}
+
 /* A refused request, logged once; a flood is summed up, not logged line by line. */
 static void
 log_refusal(struct srv *s, struct MHD_Connection *conn, unsigned code, const char *fmt, ...)
@@ -111,17 +136,8 @@ log_refusal(struct srv *s, struct MHD_Connection *conn, unsigned code, const cha
 	va_list ap;
 
 	s->st->refused++;
-	if ((double)(long long)s->now != s->log_sec) {
-		s->log_sec = (double)(long long)s->now;
-		s->log_n = 0;
-		if (s->log_dropped)
-			log_warn("%lu more refused requests not logged", s->log_dropped);
-		s->log_dropped = 0;
-	}
-	if (++s->log_n > LOG_PER_SEC) {
-		s->log_dropped++;
+	if (!log_room(s))
 		return;
-	}
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
@@ -426,6 +442,25 @@ too_long(const char *cl, size_t max)
 	return errno == ERANGE || v > max;
 }
 
+static struct rconn *
+rconn_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The whole request is in: no deadline for it any more (a held one has its own). */
+static void
+reading_done(struct srv *s, struct MHD_Connection *conn)
+{
+	struct rconn *rc = rconn_of(conn);
+
+	if (rc != NULL)
+		conns_read(&s->cx, rc);
+}
+
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *data, size_t *size, void **ctx)
@@ -457,6 +492,8 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		r->state = R_READ;
 		return answer(s, conn, r->status);
 	}
+	if (*size == 0)
+		reading_done(s, conn);
 	if (*size) {
 		if (r->too_big || r->busy) {
 			;	/* read and dropped: the answer comes at the end */
@@ -493,8 +530,11 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 	struct srv *s = cls;
 	struct req *r = *ctx;
 
-	(void)conn;
+	struct rconn *rc = rconn_of(conn);
+
 	(void)toe;
+	if (rc != NULL)
+		conns_answered(&s->cx, rc, s->now);
 	if (r == NULL)
 		return;
 	if (r->resumed)
@@ -509,13 +549,29 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 }
 
 static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_ctx,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct srv *s = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL)
+			*socket_ctx = conns_open(&s->cx, ci->connect_fd, s->now);
+	} else if (*socket_ctx != NULL) {
+		conns_close(&s->cx, *socket_ctx);
+		*socket_ctx = NULL;
+	}
+}
+
+static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[512];
 	size_t n;
 
-	(void)cls;
-	if (!log_verbose)
+	if (!log_verbose || !log_room(cls))
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
@@ -585,9 +641,11 @@ start(struct srv *s, char *err, size_t errlen)
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
 	    MHD_OPTION_LISTEN_SOCKET, c->listen_fd,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->cx.limit + CONN_ROOM),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_ADDR,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_ARRAY, tls,
 	    MHD_OPTION_END);
 	if (s->d == NULL) {
@@ -612,6 +670,31 @@ stop_daemon(struct srv *s)
 			MHD_destroy_response(*rs[i]);
 }
 
+/*
+ * Descriptors for limit connections and their room, the soft limit raised
+ * toward the hard one if need be (systemd's soft limit is 1024): else fewer
+ * connections, so that accept(2) never fails for want of one.
+ */
+static size_t
+fd_room(size_t limit)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)(limit + CONN_ROOM + 64);
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return limit;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ?
+		    want : rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		limit = rl.rlim_cur > CONN_ROOM + 64 + 16 ?
+		    (size_t)rl.rlim_cur - CONN_ROOM - 64 : 16;
+	return limit;
+}
+
 /* How long poll(2) may sleep: until MHD's next timeout or a held request's deadline. */
 static int
 poll_timeout(struct srv *s)
@@ -625,6 +708,8 @@ poll_timeout(struct srv *s)
 	for (i = 0; i < s->h_n; i++)
 		if ((dl = s->held[i]->deadline - s->now) < t)
 			t = dl;
+	if (conns_next(&s->cx) > 0 && (dl = conns_next(&s->cx) - s->now) < t)
+		t = dl;
 	if (s->have_ack && !s->ack.fifo && t > 0.05)
 		t = 0.05;	/* a regular file cannot be waited on */
 	if (s->stopping && t > 0.05)
@@ -636,8 +721,8 @@ void
 server_stats_log(const struct server_stats *st)
 {
 	log_warn("stats: callback lines=%llu repeats=%llu unsafe_503=%llu refused=%llu "
-	    "confirmations=%llu held=%zu", st->lines, st->dups, st->held_out, st->refused,
-	    st->confirms, st->held);
+	    "confirmations=%llu held=%zu cut=%llu", st->lines, st->dups, st->held_out,
+	    st->refused, st->confirms, st->held, st->cut);
 }
 
 int
@@ -656,6 +741,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	s.now = mono_now();
 	json_init(&s.doc);
 	pending_init(&s.pend);
+	conns_init(&s.cx, fd_room(CONN_LIMIT), REQUEST_S);
 	if (idwin_init(&s.seen, c->dedup_ids, c->dedup_secs) == -1) {
 		snprintf(err, errlen, "out of memory for %zu event_ids", c->dedup_ids);
 		return SERVER_SETUP;
@@ -710,6 +796,9 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		}
 		s.now = mono_now();
 		MHD_run(s.d);
+		if (conns_expire(&s.cx, s.now))
+			MHD_run(s.d);	/* closed now, not when another socket wakes us */
+		st->cut = s.cx.cut;
 		flush_out(&s);
 		if (s.have_ack && (!s.ack.fifo || (n > 0 && pfd[2].revents)))
 			ackch_read(&s.ack, on_ack, &s);

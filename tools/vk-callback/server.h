@@ -52,6 +52,7 @@ enum server_result {
 struct server_stats {
 	unsigned long long lines, dups, held_out, refused, confirms;
 	size_t	held;		/* answers waiting now */
+	unsigned long long cut;	/* connections cut: too slow a request, or room made */
 };
 
 /*
