@@ -368,6 +368,7 @@ poll_once(struct poller *p)
 		return retry_after(p, what, " with the same ts");
 	}
 	p->polls++;
+	state_touch(p->conf->state);	/* alive, even when nothing changes */
 
 	reply_classify(d, &r);
 	t = r.ts;

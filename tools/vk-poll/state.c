@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -112,4 +113,11 @@ state_save(const char *path, const char *group, const char *ts, size_t tslen,
 out:
 	buf_free(&line);
 	return rc;
+}
+
+void
+state_touch(const char *path)
+{
+	if (path)
+		utimensat(AT_FDCWD, path, NULL, 0);
 }

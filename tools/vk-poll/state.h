@@ -23,4 +23,11 @@ int	state_load(const char *path, const char *group, buf *ts, char *err, size_t e
 int	state_save(const char *path, const char *group, const char *ts, size_t tslen,
 	    char *err, size_t errlen);
 
+/*
+ * Refresh path's mtime, the sign of a poll that returned (a health check
+ * reads it): with --ack the ts may stay unsaved for long on a quiet
+ * community. A file not there yet is left so.
+ */
+void	state_touch(const char *path);
+
 #endif
