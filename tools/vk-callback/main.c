@@ -35,7 +35,7 @@ static const char usage_text[] =
 "usage: vk-callback [--listen HOST:PORT] [--confirm CODE] [--secret-file FILE]\n"
 "                   [--group-id N] [--ack PATH [--ack-timeout SECONDS]]\n"
 "                   [--max-body BYTES] [--tls-cert FILE --tls-key FILE] [-v]\n"
-"                   [--stats] [--check]\n"
+"                   [--alive FILE] [--stats] [--check]\n"
 "       vk-callback --setup URL [--group-id N] [--token-file FILE]\n"
 "                   [--secret-file FILE] [--api-url URL]\n";
 
@@ -51,6 +51,8 @@ static const char help_text[] =
 "  --ack-timeout N     answer 503 to an event not safe within N seconds\n"
 "                      (default 20)\n"
 "  --max-body BYTES    refuse bigger bodies with 413 (default 1048576)\n"
+"  --alive FILE        touch FILE as the loop turns, every second at least\n"
+"                      (a health check's mark: its mtime says alive)\n"
 "  --tls-cert FILE     serve https with this PEM certificate chain...\n"
 "  --tls-key FILE      ...and this PEM private key\n"
 "  --setup URL         register URL as the community's callback server, turn\n"
@@ -193,7 +195,7 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONFIRM, O_SECRETFILE, O_SECRET, O_GROUP, O_ACK,
 	    O_ACKTIMEOUT, O_MAXBODY, O_SETUP, O_TOKFILE, O_TOKEN, O_URL, O_CERT, O_KEY,
-	    O_CHECK, O_STATS, O_VERSION };
+	    O_CHECK, O_STATS, O_VERSION, O_ALIVE };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "confirm", required_argument, NULL, O_CONFIRM },
@@ -210,6 +212,7 @@ main(int argc, char *argv[])
 		{ "tls-cert", required_argument, NULL, O_CERT },
 		{ "tls-key", required_argument, NULL, O_KEY },
 		{ "check", no_argument, NULL, O_CHECK },
+		{ "alive", required_argument, NULL, O_ALIVE },
 		{ "stats", no_argument, NULL, O_STATS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -237,6 +240,7 @@ main(int argc, char *argv[])
 		case O_SECRET: secret_argv = 1; break;
 		case O_GROUP: group = optarg; opt_num(&op, "--group-id", optarg, 1, GROUP_MAX); break;
 		case O_ACK: conf.ack_path = optarg; break;
+		case O_ALIVE: conf.alive_path = optarg; break;
 		case O_ACKTIMEOUT: hold = opt_num(&op, "--ack-timeout", optarg, 1, 3600); break;
 		case O_MAXBODY:
 			conf.max_body = (size_t)opt_num(&op, "--max-body", optarg, 64, 64LL << 20);

@@ -34,6 +34,7 @@
 #define DRAIN_S		2.0		/* at a stop: how long held requests may wait on */
 #define LOG_PER_SEC	10		/* refused requests logged each second */
 #define RETRY_AFTER	"5"		/* seconds, with every 503 */
+#define ALIVE_S		1.0		/* --alive: the longest between two touches */
 
 _Static_assert(EV_ID_MAX == ACK_ID_MAX, "every event_id remembered fits an ack line");
 
@@ -82,6 +83,8 @@ struct srv {
 	size_t	 body_bytes;
 	unsigned answering;	/* resumed, not yet completed */
 	int	 stopping;
+	int	 alive_fd;	/* --alive: its mtime is the loop's last turn */
+	double	 alive_at;
 	double	 now;
 	double	 log_sec;
 	unsigned log_n;
@@ -714,6 +717,8 @@ poll_timeout(struct srv *s)
 		t = 0.05;	/* a regular file cannot be waited on */
 	if (s->stopping && t > 0.05)
 		t = 0.05;
+	if (s->alive_fd != -1 && t > ALIVE_S)
+		t = ALIVE_S;
 	return t <= 0 ? 0 : (int)(t * 1000.0) + 1;
 }
 
@@ -755,6 +760,13 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	}
 	if (start(&s, err, errlen) == -1 ||
 	    (di = MHD_get_daemon_info(s.d, MHD_DAEMON_INFO_EPOLL_FD)) == NULL) {
+		rc = SERVER_SETUP;
+		goto out;
+	}
+	s.alive_fd = -1;
+	if (c->alive_path && (s.alive_fd = open(c->alive_path,
+	    O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
+		snprintf(err, errlen, "--alive %s: %s", c->alive_path, strerror(errno));
 		rc = SERVER_SETUP;
 		goto out;
 	}
@@ -807,6 +819,10 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		if (release(&s, 0))
 			MHD_run(s.d);
 		st->held = s.h_n;
+		if (s.alive_fd != -1 && s.now - s.alive_at >= ALIVE_S) {
+			futimens(s.alive_fd, NULL);
+			s.alive_at = s.now;
+		}
 		if (*want_stats) {
 			*want_stats = 0;
 			server_stats_log(st);
@@ -832,6 +848,8 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, fl & ~O_NONBLOCK);
 out:
+	if (s.alive_fd > 0)
+		close(s.alive_fd);
 	stop_daemon(&s);
 	if (s.have_ack)
 		ackch_close(&s.ack);

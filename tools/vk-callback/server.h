@@ -35,6 +35,7 @@ struct server_conf {
 	const char	*confirm;	/* the confirmation code, or NULL */
 	struct ev_conf	 ev;		/* secret and group */
 	const char	*ack_path;	/* the ack channel, or NULL */
+	const char	*alive_path;	/* touched as the loop turns (--alive), or NULL */
 	long		 hold_ms;	/* longest a request waits for its line: 503 after */
 	size_t		 max_body;
 	size_t		 dedup_ids;	/* the window: this many ids, */
