@@ -30,12 +30,13 @@ ENV VKPIPE_STATE_DIR=/var/lib/vkpipe
 # relative file: destinations land in the volume
 WORKDIR /var/lib/vkpipe
 VOLUME /var/lib/vkpipe
-# Healthy while vk-poll keeps saving its position: it does after every poll,
-# an idle one included (at most --wait, 25 s, apart), so five minutes without
-# means it is stuck or VK has been unreachable for that long. (The Callback
-# API source keeps no state: there the container's own restart policy is all.)
+# Healthy while the source turns: vk-poll touches its state file after every
+# long poll that returned, an empty one included (at most --wait, 25 s, apart),
+# acknowledged or not; vk-callback touches vk-callback.alive as its loop turns
+# (every second). Five minutes without means it is stuck, or VK has been
+# unreachable for that long; a quiet community stays healthy.
 HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 \
-    CMD [ "${VKPIPE_SOURCE:-poll}" = callback ] || find "$VKPIPE_STATE_DIR/vk-poll.ts" -mmin -5 | grep -q .
+    CMD find "$VKPIPE_STATE_DIR/vk-poll.ts" "$VKPIPE_STATE_DIR/vk-callback.alive" -mmin -5 2>/dev/null | grep -q .
 # PID 1 is tini: it passes SIGTERM, SIGHUP, SIGUSR1 on to vkpipe (which stops
 # vk-poll first and lets the rest drain; reloads; reports) and reaps orphans.
 ENTRYPOINT ["/usr/bin/tini", "--", "vkpipe"]

@@ -1,6 +1,6 @@
 # vkpipe - VK Bots Long Poll events as NDJSON, normalized and routed.
 #
-#   make              build bin/vk-*
+#   make              build bin/vk-* and bin/vkpipe
 #   make demo         the quick start: a bundled sample through the tools
 #   make check        every test (bats), after `make deps`
 #   make check-asan   the same suite under AddressSanitizer + UBSan
@@ -28,9 +28,9 @@ BIN	?= bin
 # The Debian packages vkpipe needs: one list, used by `make deps`, by
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
-BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev
+BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev libsystemd-dev
 TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl libsimdjson-dev g++
-RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12
+RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12 libsystemd0
 # What the container image adds: tini as PID 1 (signals passed on, orphans reaped).
 IMAGE_DEPS = tini
 # What `make deb` needs on top of BUILD_DEPS (the libraries are in
@@ -44,8 +44,10 @@ LIBS_vk-poll	  = -lcurl
 LIBS_vk-route	  = -lpcre2-8 -lhiredis -lcurl -lrabbitmq -pthread
 LIBS_vk-call	  = -lcurl
 LIBS_vk-callback  = -lmicrohttpd -lcurl
+# vkpipe: sd_notify(3) (READY, STOPPING, WATCHDOG) from libsystemd, not a copy of its protocol
+LIBS_vkpipe	  = -lsystemd -lcurl
 
-TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/))
+TOOLS	:= $(patsubst tools/%/,%,$(wildcard tools/vk-*/)) vkpipe
 PROGS	:= $(addprefix $(BIN)/,$(TOOLS))
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/%.o,$(COMMON_SRC))
@@ -163,7 +165,7 @@ soak: all
 
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
-	shellcheck -S warning tools/vkpipe/vkpipe debian/vkpipe.postinst debian/vkpipe.postrm tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
+	shellcheck -S warning debian/vkpipe.postinst debian/vkpipe.postrm tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
 
 # The Debian package (debian/): built by dpkg-buildpackage, checked by
 # lintian; the .deb and its .buildinfo and .changes are moved here from
@@ -187,14 +189,14 @@ MANPAGES := $(wildcard man/*.[1-8])
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SHAREDIR)
-	install -m 755 $(PROGS) tools/vkpipe/vkpipe $(DESTDIR)$(BINDIR)/
+	install -m 755 $(PROGS) $(DESTDIR)$(BINDIR)/
 	install -m 644 tools/vkpipe/rules.conf $(DESTDIR)$(SHAREDIR)/rules.conf.example
 	for m in $(MANPAGES); do s=$${m##*.}; \
 		install -d $(DESTDIR)$(MANDIR)/man$$s && \
 		install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/ || exit 1; done
 
 uninstall:
-	for t in $(TOOLS) vkpipe; do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for t in $(TOOLS); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	rm -f $(DESTDIR)$(SHAREDIR)/rules.conf.example
 	-rmdir $(DESTDIR)$(SHAREDIR) 2>/dev/null
 	for m in $(MANPAGES); do s=$${m##*.}; rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m#man/}; done

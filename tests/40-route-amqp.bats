@@ -238,7 +238,7 @@ for i in range(0, len(lines), 100):
 }
 
 @test "vkpipe: with VKPIPE_AMQP_URL each event goes to the durable queue of its type" {
-	local W="$T" vkpipe="$REPO_DIR/tools/vkpipe/vkpipe"
+	local W="$T" vkpipe="$VKPIPE_BIN/vkpipe"
 	# generated updates that are all Events (no message_event, which the generator
 	# writes without a conversation_message_id)
 	"$PYTHON" "$REPO_DIR/tests/bench/gen-updates.py" 200 9 |
@@ -262,7 +262,7 @@ for i in range(0, len(lines), 100):
 	PIDS="$PIDS $!"
 	VKPIPE_STATE_DIR="$W/state" VK_GROUP_ID=42 VK_TOKEN=entry-token-77 \
 		VKPIPE_AMQP_URL="amqp://vkp:pw%25S3CRET@127.0.0.1:$RMQ_PORT/" \
-		VKPIPE_POLL_ARGS="--max-events $(wc -l <"$W/updates.ndjson") --wait 1" run --separate-stderr sh "$vkpipe"
+		VKPIPE_POLL_ARGS="--max-events $(wc -l <"$W/updates.ndjson") --wait 1" run --separate-stderr "$vkpipe"
 	touch "$W/done"
 	assert_success
 	assert_equal "$output" ""

@@ -5,7 +5,7 @@
 load helper
 load lib-callback
 
-VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
+VKPIPE="$VKPIPE_BIN/vkpipe"
 
 setup() {
 	W="$BATS_TEST_TMPDIR"
@@ -32,7 +32,7 @@ teardown() {
 start_vkpipe() {
 	CB_PORTFILE="$W/port"
 	: >"$W/err"
-	sh "$VKPIPE" >>"$W/out" 2>>"$W/err" </dev/null 3>&- &
+	"$VKPIPE" >>"$W/out" 2>>"$W/err" </dev/null 3>&- &
 	PIPE_PID=$!
 	wait_until 20 grep_file 'vk-callback: listening on' "$W/err"
 	CB_PORT=$(sed -n 's/^vk-callback: listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$W/err" | tail -n 1)
@@ -97,15 +97,15 @@ EOF2
 }
 
 @test "vkpipe callback: a bad source, an unreadable secret file, a bad listen address: exit 3" {
-	VKPIPE_SOURCE=carrier-pigeon run -3 sh "$VKPIPE"
+	VKPIPE_SOURCE=carrier-pigeon run -3 "$VKPIPE"
 	assert_output --partial 'VKPIPE_SOURCE'
-	VK_CALLBACK_SECRET_FILE="$W/nonexistent" run -3 sh "$VKPIPE"
+	VK_CALLBACK_SECRET_FILE="$W/nonexistent" run -3 "$VKPIPE"
 	assert_output --partial 'VK_CALLBACK_SECRET_FILE'
-	VKPIPE_LISTEN=nonsense run -3 sh "$VKPIPE" --check
+	VKPIPE_LISTEN=nonsense run -3 "$VKPIPE" --check
 	assert_output --partial 'vk-callback: --listen nonsense'
-	run -0 sh "$VKPIPE" --check
+	run -0 "$VKPIPE" --check
 	# An address another program listens on fails the check, not the run.
 	cb_start
-	VKPIPE_LISTEN="127.0.0.1:$CB_PORT" run -3 sh "$VKPIPE" --check
+	VKPIPE_LISTEN="127.0.0.1:$CB_PORT" run -3 "$VKPIPE" --check
 	assert_output --partial "vk-callback: --listen 127.0.0.1:$CB_PORT: cannot listen there"
 }

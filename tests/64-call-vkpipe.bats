@@ -5,7 +5,7 @@
 load helper
 load lib-call
 
-VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
+VKPIPE="$VKPIPE_BIN/vkpipe"
 
 setup() {
 	W="$BATS_TEST_TMPDIR"
@@ -44,7 +44,7 @@ msg_new() { # event_id peer text
 	call_fake "{\"group_id\":42,\"updates\":[$(msg_new e1 2000000002 hello),$(msg_new e2 2000000003 again)],\"idle\":0.2}"
 	printf '%s\n' ".event_type == \"message\" -> exec:'$REPO_DIR/examples/echo-bot' --handle" > "$W/rules.conf"
 	CALL_TEST_MARK=$W VKPIPE_RULES="$W/rules.conf" VKPIPE_CALL_SOCKET="$W/call.sock" \
-		sh "$VKPIPE" > "$W/out" 2> "$W/err" &
+		"$VKPIPE" > "$W/out" 2> "$W/err" &
 	PIPE_PID=$!
 	wait_until 30 sent_at_least 2
 	assert_equal "$(jq -c '[.peer_id, .message]' "$SENT" | sort)" "$(printf '%s\n' '[2000000002,"hello"]' '[2000000003,"again"]')"
@@ -69,10 +69,10 @@ msg_new() { # event_id peer text
 
 @test "vkpipe --check: a VKPIPE_CALL_SOCKET that cannot be made is refused, nothing started" {
 	call_fake '{"group_id":42}'
-	run --separate-stderr env VKPIPE_CALL_SOCKET="$W/no/such/dir/call.sock" sh "$VKPIPE" --check
+	run --separate-stderr env VKPIPE_CALL_SOCKET="$W/no/such/dir/call.sock" "$VKPIPE" --check
 	assert_failure 3
 	[[ "$stderr" == *"cannot create it"* ]]
-	run --separate-stderr env VKPIPE_CALL_SOCKET="$W/call.sock" sh "$VKPIPE" --check
+	run --separate-stderr env VKPIPE_CALL_SOCKET="$W/call.sock" "$VKPIPE" --check
 	assert_success
 	[ ! -e "$W/call.sock" ]
 }

@@ -18,32 +18,32 @@ teardown() {
 
 @test "vkpipe: a missing token, a bad group id, unreadable or bad rules: a clear message, exit 3, nothing started" {
 	fake 10
-	run --separate-stderr env -u VK_TOKEN sh "$VKPIPE"
+	run --separate-stderr env -u VK_TOKEN "$VKPIPE"
 	assert_failure 3
 	assert_equal "$stderr" "vkpipe: no VK token: set VK_TOKEN (or VK_TOKEN_FILE) to the community's access token (community settings, API usage)"
-	run --separate-stderr env VK_TOKEN_FILE=/nonexistent sh "$VKPIPE"
+	run --separate-stderr env VK_TOKEN_FILE=/nonexistent "$VKPIPE"
 	assert_failure 3
 	assert_equal "$stderr" "vkpipe: VK_TOKEN_FILE /nonexistent cannot be read: mount the token file there, or set VK_TOKEN"
-	run --separate-stderr env VK_GROUP_ID=club42 sh "$VKPIPE"
+	run --separate-stderr env VK_GROUP_ID=club42 "$VKPIPE"
 	assert_failure 3
 	assert_equal "$stderr" "vkpipe: VK_GROUP_ID must be the community's numeric id (1 to 999999999999), not 'club42'"
-	run --separate-stderr env VKPIPE_RULES="$W/none.conf" sh "$VKPIPE"
+	run --separate-stderr env VKPIPE_RULES="$W/none.conf" "$VKPIPE"
 	assert_failure 3
 	assert_equal "$stderr" "vkpipe: rules file $W/none.conf cannot be read"
 	printf '.event_type == -> stdout\n' > "$W/bad.conf"
-	run --separate-stderr env VKPIPE_RULES="$W/bad.conf" sh "$VKPIPE"
+	run --separate-stderr env VKPIPE_RULES="$W/bad.conf" "$VKPIPE"
 	assert_failure 3
 	[[ "$stderr" == *"vk-route: $W/bad.conf:1:16: "* ]]
 	[[ "$stderr" == *"vkpipe: vk-route does not accept its settings (see above); nothing was started"* ]]
 	# not one request reached VK, and no stage is left
 	assert_equal "$(wc -l < "$W/api.log")" 0
-	run sh "$VKPIPE" --check
+	run "$VKPIPE" --check
 	assert_success
 }
 
 @test "vkpipe: events flow to stdout with the default rules; the ts is kept in the state directory" {
 	fake 120
-	VKPIPE_POLL_ARGS="--max-events 120 --wait 1" run --separate-stderr sh "$VKPIPE"
+	VKPIPE_POLL_ARGS="--max-events 120 --wait 1" run --separate-stderr "$VKPIPE"
 	assert_success
 	assert_equal "$(printf '%s\n' "$output" | jq -r .event_id)" "$(cat "$W/want")"
 	assert_equal "$(jq -r .ts "$W/state/vk-poll.ts")" 220
@@ -60,7 +60,7 @@ while IFS= read -r line; do printf '%s\n' "$line" >> "$1"; sleep 0.005; done
 EOF2
 	chmod +x "$W/slow.sh"
 	printf '* -> exec:%s %s\n' "$W/slow.sh" "$W/handled" > "$W/rules.conf"
-	VKPIPE_RULES="$W/rules.conf" VKPIPE_POLL_ARGS="--wait 1" sh "$VKPIPE" > /dev/null 2> "$W/err" &
+	VKPIPE_RULES="$W/rules.conf" VKPIPE_POLL_ARGS="--wait 1" "$VKPIPE" > /dev/null 2> "$W/err" &
 	PIPE_PID=$!
 	# vk-poll has fetched everything (it polls at ts 400), the handler is
 	# behind (its ts is saved only once the handler has read each Event)
@@ -79,7 +79,7 @@ EOF2
 
 @test "vkpipe: a stage that dies takes the pipeline down, non-zero, naming the stage" {
 	fake 40 5
-	VKPIPE_POLL_ARGS="--wait 5" VKPIPE_NORMALIZE_ARGS="--prefix /!#" sh "$VKPIPE" > "$W/out" 2> "$W/err" &
+	VKPIPE_POLL_ARGS="--wait 5" VKPIPE_NORMALIZE_ARGS="--prefix /!#" "$VKPIPE" > "$W/out" 2> "$W/err" &
 	PIPE_PID=$!
 	wait_until 30 lines_at_least 30 "$W/out"
 	pids=$(stage_pid vk-poll; stage_pid vk-route)
@@ -103,7 +103,7 @@ EOF2
 	SUB_PID=$!
 	wait_until 10 grep -q psubscribe "$W/sub"
 	VKPIPE_REDIS_URL="redis://127.0.0.1:$port" VKPIPE_POLL_ARGS="--max-events 200 --wait 1" \
-		run --separate-stderr sh "$VKPIPE"
+		run --separate-stderr "$VKPIPE"
 	assert_success
 	assert_equal "$output" ""
 	want=$(vk-normalize --offline "$W/updates.ndjson" 2>/dev/null | jq -r .event_type | sort | uniq -c)

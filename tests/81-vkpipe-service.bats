@@ -17,7 +17,7 @@ teardown() {
 # start: vkpipe in the background, stdout to $W/out, stderr to $W/err;
 # returns once its three stages run.
 start() {
-	sh "$VKPIPE" > "$W/out" 2> "$W/err" &
+	"$VKPIPE" > "$W/out" 2> "$W/err" &
 	PIPE_PID=$!
 	wait_until 20 all_stages_up
 }
@@ -33,7 +33,7 @@ stop() {
 	fake 60
 	head -c 3893 /dev/urandom | base64 > "$W/events.log"
 	cp "$W/events.log" "$W/before"
-	VKPIPE_POLL_ARGS="--max-events 60 --wait 1" sh "$VKPIPE" >> "$W/events.log" 2> "$W/err"
+	VKPIPE_POLL_ARGS="--max-events 60 --wait 1" "$VKPIPE" >> "$W/events.log" 2> "$W/err"
 	n=$(wc -c < "$W/before")
 	cmp -n "$n" "$W/before" "$W/events.log"
 	assert_equal "$(tail -c +$((n + 1)) "$W/events.log" | jq -r .event_id)" "$(cat "$W/want")"
@@ -42,7 +42,7 @@ stop() {
 @test "vkpipe: standard output a Unix socket (as the journal gives): events flow, exit 0" {
 	fake 40
 	VKPIPE_POLL_ARGS="--max-events 40 --wait 1" \
-		run --separate-stderr python3 "$REPO_DIR/tests/socketpair.py" "$W/got" sh "$VKPIPE"
+		run --separate-stderr python3 "$REPO_DIR/tests/socketpair.py" "$W/got" "$VKPIPE"
 	assert_success
 	[[ "$stderr" != *"/dev/stdout"* ]]
 	assert_equal "$(jq -r .event_id "$W/got")" "$(cat "$W/want")"
@@ -130,7 +130,7 @@ EOF
 	printf 'entry-token-77\n' > "$W/token"
 	chmod 600 "$W/token"
 	VK_TOKEN= VK_TOKEN_FILE="$W/token" VKPIPE_POLL_ARGS="--max-events 30 --wait 1" \
-		run --separate-stderr sh "$VKPIPE"
+		run --separate-stderr "$VKPIPE"
 	assert_success
 	assert_equal "$(printf '%s\n' "$output" | jq -r .event_id)" "$(cat "$W/want")"
 	# vk-normalize asked VK for names with it
@@ -138,10 +138,10 @@ EOF
 }
 
 @test "vkpipe --version: the version of the Makefile" {
-	run sh "$VKPIPE" --version
+	run "$VKPIPE" --version
 	assert_success
 	assert_output "vkpipe $(sed -n 's/^VERSION[[:space:]]*=[[:space:]]*//p' "$REPO_DIR/Makefile")"
-	run sh "$VKPIPE" --bogus
+	run "$VKPIPE" --bogus
 	assert_failure 2
 }
 
@@ -150,7 +150,7 @@ EOF
 bad() {
 	local mode
 	for mode in --check ''; do
-		run --separate-stderr env "$@" sh "$VKPIPE" $mode
+		run --separate-stderr env "$@" "$VKPIPE" $mode
 		[ "$status" -eq 3 ] || { echo "$* $mode: status $status: $stderr"; return 1; }
 		[ -n "$stderr" ]
 	done
@@ -183,7 +183,7 @@ bad() {
 	bad VKPIPE_BACKOFF_MS=fast
 	bad VKPIPE_STATE_DIR="$W/want/state"	# under a file
 	# a good configuration checks out, and still writes nothing
-	run --separate-stderr sh "$VKPIPE" --check
+	run --separate-stderr "$VKPIPE" --check
 	assert_success
 	[ ! -e "$W/state" ]
 	assert_equal "$(wc -l < "$W/api.log")" 0
@@ -194,10 +194,10 @@ bad() {
 	mkdir "$W/cwd"
 	touch "$W/cwd/a" "$W/cwd/b"
 	cd "$W/cwd"
-	VKPIPE_ROUTE_ARGS='--queue *' run --separate-stderr sh "$VKPIPE" --check
+	VKPIPE_ROUTE_ARGS='--queue *' run --separate-stderr "$VKPIPE" --check
 	assert_failure 3
 	[[ "$stderr" == *"vk-route: --queue takes "*", not '*'"* ]]
-	VKPIPE_ROUTE_ARGS='--queue   5 --drain-timeout 2' run --separate-stderr sh "$VKPIPE" --check
+	VKPIPE_ROUTE_ARGS='--queue   5 --drain-timeout 2' run --separate-stderr "$VKPIPE" --check
 	assert_success
 }
 

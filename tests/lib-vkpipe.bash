@@ -2,7 +2,7 @@
 # vkpipe against the fake VK server, each run's files under the test's
 # directory (TMPDIR, so vkpipe's run directory and its pid files too).
 
-VKPIPE="$REPO_DIR/tools/vkpipe/vkpipe"
+VKPIPE="$VKPIPE_BIN/vkpipe"
 
 vkpipe_setup() {
 	W="$BATS_TEST_TMPDIR"
