@@ -29,7 +29,7 @@ BIN	?= bin
 # .ci/run and by the Dockerfile. RUN_DEPS are what the programs link at
 # run time (the container's runtime stage).
 BUILD_DEPS = gcc libc6-dev make pkg-config libjsmn-dev libcurl4-openssl-dev libpcre2-dev libhiredis-dev librabbitmq-dev libmicrohttpd-dev libsystemd-dev
-TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl libsimdjson-dev g++
+TEST_DEPS  = bats bats-support bats-assert jq python3 mandoc valgrind strace shellcheck time curl man-db clang libclang-rt-14-dev redis-server redis-tools rabbitmq-server amqp-tools python3-pika openssl libsimdjson-dev g++ prometheus prometheus-node-exporter
 RUN_DEPS   = libcurl4 ca-certificates libpcre2-8-0 libhiredis0.14 librabbitmq4 libmicrohttpd12 libsystemd0
 # What the container image adds: tini as PID 1 (signals passed on, orphans reaped).
 IMAGE_DEPS = tini

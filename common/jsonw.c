@@ -22,8 +22,7 @@ init_special(void)
 		special[c] = (c < 0x20 || c == '"' || c == '\\' || c >= 0x80);
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t
+size_t
 utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned char c = s[0];

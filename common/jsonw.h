@@ -16,6 +16,9 @@
 #include "buf.h"
 #include "json.h"
 
+/* Length of the valid UTF-8 sequence at s (2..4) of a byte >= 0x80; 0 if
+ * invalid (ASCII too). metrics.c checks label values with it. */
+size_t	utf8_len(const unsigned char *s, size_t n);
 /* A quoted string from raw (unescaped) bytes. */
 void	jw_str(buf *b, const char *s, size_t n);
 void	jw_cstr(buf *b, const char *s);

@@ -29,7 +29,8 @@ static const char usage_text[] =
 "usage: vk-poll [-v] [--group-id N] [--token-file FILE] [--api-url URL]\n"
 "               [--api-version V] [--wait N] [--timeout N] [--state FILE]\n"
 "               [--once] [--max-events N] [--mark-gaps] [--stats] [--check]\n"
-"               [--ack PATH [--ack-window N] [--ack-drain N]]\n";
+"               [--ack PATH [--ack-window N] [--ack-drain N]]\n"
+"               [--metrics FILE [--metrics-interval SECS]]\n";
 
 static const char help_text[] =
 "Write each update of a VK community's Bots Long Poll to stdout, one line each.\n"
@@ -50,6 +51,8 @@ static const char help_text[] =
 "                     (default 100000)\n"
 "  --ack-drain N      at exit, wait up to N seconds for acks (default 5)\n"
 "  --stats            write statistics to stderr at exit (always on SIGUSR1)\n"
+"  --metrics FILE     keep the counters in FILE, Prometheus text, replaced\n"
+"                     every --metrics-interval seconds (default 15) and at exit\n"
 "  --check            check the options, environment, token and state file;\n"
 "                     exit without polling or writing anything\n"
 "  -v, --verbose      log each poll on stderr\n"
@@ -61,7 +64,7 @@ static void
 on_signal(int sig)
 {
 	if (sig == SIGUSR1)
-		want_stats = 1;
+		want_stats |= 1;
 	else
 		stop = 1;
 }
@@ -214,7 +217,7 @@ main(int argc, char *argv[])
 {
 	enum { O_GROUP = 256, O_TOKFILE, O_TOKEN, O_URL, O_APIV, O_WAIT, O_TIMEOUT,
 	    O_STATE, O_ONCE, O_MAX, O_GAPS, O_ACK, O_ACKWIN, O_ACKDRAIN, O_VERSION,
-	    O_STATS, O_CHECK };
+	    O_STATS, O_CHECK, O_METRICS, O_METRICS_INT };
 	static const struct option opts[] = {
 		{ "group-id", required_argument, NULL, O_GROUP },
 		{ "token-file", required_argument, NULL, O_TOKFILE },
@@ -231,6 +234,8 @@ main(int argc, char *argv[])
 		{ "ack-window", required_argument, NULL, O_ACKWIN },
 		{ "ack-drain", required_argument, NULL, O_ACKDRAIN },
 		{ "stats", no_argument, NULL, O_STATS },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "metrics-interval", required_argument, NULL, O_METRICS_INT },
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -241,6 +246,10 @@ main(int argc, char *argv[])
 	    .backoff_min_ms = BACKOFF_MIN_MS, .backoff_max_ms = BACKOFF_MAX_MS,
 	    .ack_drain_ms = ACK_DRAIN_S * 1000L };
 	const char *token_file = NULL, *api_url = NULL, *group = NULL, *ack_path = NULL;
+	const char *metrics_path = NULL;
+	double metrics_int = 0;
+	metrics mx;
+	char err[512];
 	long long timeout = 0, ack_window = 0, ack_drain = -1;
 	int token_argv = 0, stats = 0, check = 0;
 	opt op = { "" };
@@ -275,6 +284,10 @@ main(int argc, char *argv[])
 		case O_ACKWIN: ack_window = opt_num(&op, "--ack-window", optarg, 1, 100000000); break;
 		case O_ACKDRAIN: ack_drain = opt_num(&op, "--ack-drain", optarg, 0, 3600); break;
 		case O_STATS: stats = 1; break;
+		case O_METRICS: metrics_path = optarg; break;
+		case O_METRICS_INT:
+			metrics_int = opt_secs(&op, "--metrics-interval", optarg, 0.01, 86400);
+			break;
 		case O_CHECK: check = 1; break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
@@ -302,6 +315,8 @@ main(int argc, char *argv[])
 		return warn_usage("--timeout must be longer than --wait, or every idle poll times out");
 	if (ack_path == NULL && (ack_window || ack_drain != -1))
 		return warn_usage("--ack-window and --ack-drain only go with --ack PATH");
+	if (metrics_path == NULL && metrics_int)
+		return warn_usage("--metrics-interval only goes with --metrics FILE");
 	conf.timeout_ms = (timeout ? timeout : conf.wait + 10) * 1000L;
 	if (ack_drain != -1)
 		conf.ack_drain_ms = ack_drain * 1000L;
@@ -313,6 +328,14 @@ main(int argc, char *argv[])
 	    (!check && ack_path && open_acks(&ack, ack_path, (size_t)ack_window) == -1)) {
 		free(token);
 		buf_free(&ts);
+		return EXIT_CONFIG;
+	}
+	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		free(token);
+		buf_free(&ts);
+		if (!check && ack_path)
+			ack_close(&ack);
 		return EXIT_CONFIG;
 	}
 	if (check) {	/* all is checked: nothing asked of VK, nothing written */
@@ -341,14 +364,21 @@ main(int argc, char *argv[])
 	out_open(&o, STDOUT_FILENO);
 	poll_init(&p, &conf, &api, &o, ack_path ? &ack : NULL, &stop);
 	p.want_stats = &want_stats;
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
+	    err, sizeof(err)) == -1)
+		log_warn("%s", err);	/* checked above: a timer that will not start */
+	p.metrics = &mx;
+	poll_metrics(&p);
 	if (ts.len) {
 		poll_resume(&p, ts.p, ts.len);
 		log_info("resuming from ts %s (%s)", buf_cstr(&ts), conf.state);
 	}
 
 	status = report(poll_run(&p), &p, &o, ack_path ? &ack : NULL);
-	if (stats || want_stats)
+	if (stats || (want_stats & ~METRICS_DUE))
 		poll_stats(&p);
+	poll_metrics(&p);
+	metrics_close(&mx);
 	if (ack_path)
 		ack_close(&ack);
 	poll_free(&p);

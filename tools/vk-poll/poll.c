@@ -122,8 +122,13 @@ poll_tick(void *arg)
 	long long t = mono_ms();
 
 	if (p->want_stats && *p->want_stats) {
+		int w = *p->want_stats;
+
 		*p->want_stats = 0;
-		poll_stats(p);
+		if (w & ~METRICS_DUE)
+			poll_stats(p);
+		if (w & METRICS_DUE)
+			poll_metrics(p);
 	}
 	if (p->ack == NULL || t - p->tick_ms < 100)
 		return;
@@ -143,6 +148,61 @@ poll_stats(const struct poller *p)
 		log_warn("stats: ack acks=%llu unknown=%llu unacknowledged=%zu",
 		    (unsigned long long)p->ack->acks,
 		    (unsigned long long)p->ack->unknown, ack_pending(p->ack));
+}
+
+void
+poll_metrics(struct poller *p)
+{
+	static const char *const cause[] = { "key_expired", "history_lost",
+	    "http_status", "bad_reply" };
+	const unsigned long long re[] = { p->re_expired, p->re_lost, p->re_http,
+	    p->re_bad };
+	metrics *m = p->metrics;
+	char err[512];
+	size_t i;
+
+	if (m == NULL || m->path == NULL)
+		return;
+	metrics_family(m, "vkpipe_poll_polls_total", "counter",
+	    "Replies of the long-poll server.");
+	metrics_value(m, "vkpipe_poll_polls_total", (double)p->polls, NULL);
+	metrics_family(m, "vkpipe_poll_updates_total", "counter", "Updates written.");
+	metrics_value(m, "vkpipe_poll_updates_total", (double)p->events, NULL);
+	metrics_family(m, "vkpipe_poll_gaps_total", "counter",
+	    "Places where VK said events were lost.");
+	metrics_value(m, "vkpipe_poll_gaps_total", (double)p->gaps, NULL);
+	metrics_family(m, "vkpipe_poll_retries_total", "counter",
+	    "Failed requests tried again.");
+	metrics_value(m, "vkpipe_poll_retries_total", (double)p->retries, NULL);
+	metrics_family(m, "vkpipe_poll_reconnects_total", "counter",
+	    "New keys and servers, by cause.");
+	for (i = 0; i < sizeof(re) / sizeof(re[0]); i++)
+		metrics_value(m, "vkpipe_poll_reconnects_total", (double)re[i],
+		    "cause", cause[i], NULL);
+	if (p->ack) {
+		metrics_family(m, "vkpipe_poll_acks_total", "counter",
+		    "Event ids acknowledged by the end of the pipeline.");
+		metrics_value(m, "vkpipe_poll_acks_total", (double)p->ack->acks, NULL);
+		metrics_family(m, "vkpipe_poll_unacknowledged_batches", "gauge",
+		    "Batches written and not acknowledged yet.");
+		metrics_value(m, "vkpipe_poll_unacknowledged_batches",
+		    (double)ack_pending(p->ack), NULL);
+	}
+	metrics_family(m, "vkpipe_poll_last_poll_timestamp_seconds", "gauge",
+	    "When the long-poll server last replied (0: never).");
+	metrics_value(m, "vkpipe_poll_last_poll_timestamp_seconds",
+	    (double)p->last_poll, NULL);
+	metrics_family(m, "vkpipe_poll_last_update_timestamp_seconds", "gauge",
+	    "When the last update was written (0: never).");
+	metrics_value(m, "vkpipe_poll_last_update_timestamp_seconds",
+	    (double)p->last_event, NULL);
+	if (metrics_write(m, err, sizeof(err)) == -1) {
+		if (!m->failed)
+			log_warn("%s", err);
+		m->failed = 1;
+	} else {
+		m->failed = 0;
+	}
 }
 
 /* Too much unacknowledged: poll no more until acks make room. -1: stopped. */
@@ -326,6 +386,7 @@ write_batch(struct poller *p, const json_doc *d, int upd, int *cut)
 		if (p->ack)
 			ack_update(p->ack, p->id.p, p->id.len);
 		p->events++;
+		p->last_event = time(NULL);
 		if (out_done(p->o) == -1)
 			return -1;
 	}
@@ -369,6 +430,7 @@ poll_once(struct poller *p)
 	}
 	p->polls++;
 	state_touch(p->conf->state);	/* alive, even when nothing changes */
+	p->last_poll = time(NULL);
 
 	reply_classify(d, &r);
 	t = r.ts;

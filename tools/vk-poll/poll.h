@@ -12,10 +12,12 @@
 #define VKPOLL_POLL_H
 
 #include <signal.h>
+#include <time.h>
 
 #include "ack.h"
 #include "backoff.h"
 #include "buf.h"
+#include "metrics.h"
 #include "out.h"
 #include "vkapi.h"
 
@@ -44,7 +46,10 @@ struct poller {
 	vkapi		*api;
 	out		*o;
 	volatile sig_atomic_t *stop;
-	volatile sig_atomic_t *want_stats;	/* SIGUSR1: poll_stats() soon */
+	volatile sig_atomic_t *want_stats;	/* SIGUSR1: poll_stats() soon;
+						 * METRICS_DUE: poll_metrics() */
+	metrics		*metrics;	/* --metrics, or NULL */
+	time_t		 last_poll, last_event;
 	ackin		*ack;		/* the ack channel, or NULL */
 	buf		 server, key, ts, url, tmp, id;
 	int		 have_ts;
@@ -67,6 +72,8 @@ void	poll_resume(struct poller *p, const char *ts, size_t n);
 int	poll_run(struct poller *p);
 /* One stats line on stderr (vkpipe(1), STATISTICS); the ack line too. */
 void	poll_stats(const struct poller *p);
+/* The counters into the --metrics file (vkpipe(1), STATISTICS). */
+void	poll_metrics(struct poller *p);
 void	poll_free(struct poller *p);
 
 /* check.c: warn about Long Poll settings that make events go missing. */

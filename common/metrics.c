@@ -1,0 +1,321 @@
+/* metrics.c - Prometheus text files, written whole. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "jsonw.h"
+#include "metrics.h"
+
+static volatile sig_atomic_t *due_flag;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	if (due_flag)
+		*due_flag |= METRICS_DUE;
+}
+
+/* The directory part of path into d (".": none). */
+static void
+dir_of(const char *path, char *d, size_t n)
+{
+	const char *s = strrchr(path, '/');
+
+	if (s == NULL)
+		snprintf(d, n, ".");
+	else if (s == path)
+		snprintf(d, n, "/");
+	else
+		snprintf(d, n, "%.*s", (int)(s - path), path);
+}
+
+int
+metrics_check(const char *path, char *err, size_t n)
+{
+	char d[4096];
+	struct stat st;
+
+	if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
+		snprintf(err, n, "metrics file '%s' names no file", path);
+		return -1;
+	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		snprintf(err, n, "metrics file %s is not a regular file", path);
+		return -1;
+	}
+	dir_of(path, d, sizeof(d));
+	if (access(d, W_OK | X_OK) == -1) {
+		snprintf(err, n, "metrics file %s cannot be written: directory %s: %s",
+		    path, d, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+metrics_open(metrics *m, const char *path, double interval,
+    volatile sig_atomic_t *flag, char *err, size_t n)
+{
+	struct sigaction sa;
+	struct itimerval it;
+
+	memset(m, 0, sizeof(*m));
+	if (path == NULL)
+		return 0;
+	if (metrics_check(path, err, n) == -1)
+		return -1;
+	m->path = path;
+	buf_puts(&m->tmp, path);
+	buf_puts(&m->tmp, ".tmp");
+	buf_cstr(&m->tmp);
+	due_flag = flag;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: a waiting read wakes */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGALRM, &sa, NULL);
+	memset(&it, 0, sizeof(it));
+	it.it_interval.tv_sec = (time_t)interval;
+	it.it_interval.tv_usec = (suseconds_t)((interval - (double)(time_t)interval) * 1e6);
+	if (it.it_interval.tv_sec == 0 && it.it_interval.tv_usec < 1000)
+		it.it_interval.tv_usec = 1000;
+	it.it_value = it.it_interval;
+	if (setitimer(ITIMER_REAL, &it, NULL) == -1) {
+		snprintf(err, n, "cannot start the metrics timer: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+metrics_family(metrics *m, const char *name, const char *type, const char *help)
+{
+	if (m->path == NULL)
+		return;
+	buf_puts(&m->b, "# HELP ");
+	buf_puts(&m->b, name);
+	buf_putc(&m->b, ' ');
+	/* ours, but escaped as the format wants all the same */
+	for (; *help; help++)
+		if (*help == '\\')
+			buf_puts(&m->b, "\\\\");
+		else if (*help == '\n')
+			buf_puts(&m->b, "\\n");
+		else
+			buf_putc(&m->b, *help);
+	buf_puts(&m->b, "\n# TYPE ");
+	buf_puts(&m->b, name);
+	buf_putc(&m->b, ' ');
+	buf_puts(&m->b, type);
+	buf_putc(&m->b, '\n');
+}
+
+/* A label value as the text format quotes it: escaped, and valid UTF-8
+ * (which the format requires): a byte that is not becomes U+FFFD. */
+static void
+put_label(buf *b, const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t n = strlen(s), i, k;
+
+	buf_putc(b, '"');
+	for (i = 0; i < n; i++)
+		if (u[i] == '\\')
+			buf_puts(b, "\\\\");
+		else if (u[i] == '"')
+			buf_puts(b, "\\\"");
+		else if (u[i] == '\n')
+			buf_puts(b, "\\n");
+		else if (u[i] < 0x80)
+			buf_putc(b, (char)u[i]);
+		else if ((k = utf8_len(u + i, n - i)) == 0)
+			buf_puts(b, "\xef\xbf\xbd");
+		else {
+			buf_put(b, u + i, k);
+			i += k - 1;
+		}
+	buf_putc(b, '"');
+}
+
+void
+metrics_value(metrics *m, const char *name, double v, ...)
+{
+	va_list ap;
+	const char *k, *val;
+	char num[64];
+	int first = 1;
+
+	if (m->path == NULL)
+		return;
+	buf_puts(&m->b, name);
+	va_start(ap, v);
+	while ((k = va_arg(ap, const char *)) != NULL) {
+		val = va_arg(ap, const char *);
+		buf_putc(&m->b, first ? '{' : ',');
+		first = 0;
+		buf_puts(&m->b, k);
+		buf_putc(&m->b, '=');
+		put_label(&m->b, val ? val : "");
+	}
+	va_end(ap);
+	if (!first)
+		buf_putc(&m->b, '}');
+	if (v != v)
+		snprintf(num, sizeof(num), "NaN");
+	else if (v > 1e308 || v < -1e308)
+		snprintf(num, sizeof(num), v > 0 ? "+Inf" : "-Inf");
+	else if (v > -9e15 && v < 9e15 && (double)(long long)v == v)
+		snprintf(num, sizeof(num), "%.0f", v);
+	else
+		snprintf(num, sizeof(num), "%.17g", v);
+	buf_putc(&m->b, ' ');
+	buf_puts(&m->b, num);
+	buf_putc(&m->b, '\n');
+}
+
+/* Write b to tmp, then rename it over path. */
+static int
+replace(const char *path, const char *tmp, const buf *b, char *err, size_t n)
+{
+	size_t off = 0;
+	ssize_t w;
+	int fd;
+
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+	if (fd == -1) {
+		snprintf(err, n, "cannot write the metrics to %s: %s", tmp, strerror(errno));
+		return -1;
+	}
+	/* read by the collector, another user: not narrowed by a umask */
+	fchmod(fd, 0644);
+	while (off < b->len) {
+		w = write(fd, b->p + off, b->len - off);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w == -1) {
+			snprintf(err, n, "cannot write the metrics to %s: %s", tmp,
+			    strerror(errno));
+			close(fd);
+			unlink(tmp);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (close(fd) == -1 || rename(tmp, path) == -1) {
+		snprintf(err, n, "cannot replace the metrics file %s: %s", path,
+		    strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
+metrics_write(metrics *m, char *err, size_t n)
+{
+	int r;
+
+	if (m->path == NULL)
+		return 0;
+	r = replace(m->path, m->tmp.p, &m->b, err, n);
+	buf_reset(&m->b);
+	return r;
+}
+
+void
+metrics_close(metrics *m)
+{
+	struct itimerval it;
+
+	if (m->path != NULL) {
+		memset(&it, 0, sizeof(it));
+		setitimer(ITIMER_REAL, &it, NULL);
+		due_flag = NULL;
+	}
+	buf_free(&m->b);
+	buf_free(&m->tmp);
+	m->path = NULL;
+}
+
+/* Append the file's text to b, label added to each sample; -1 if unreadable. */
+static int
+merge_one(buf *b, const char *file, const char *label, const char *value)
+{
+	char chunk[8192];
+	buf in = BUF_INIT;
+	const char *p, *e, *nl;
+	ssize_t r;
+	size_t k;
+	int fd;
+
+	if ((fd = open(file, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno == ENOENT ? 0 : -1;
+	while ((r = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			close(fd);
+			buf_free(&in);
+			return -1;
+		}
+		buf_put(&in, chunk, (size_t)r);
+	}
+	close(fd);
+	for (p = in.p, e = in.p + in.len; p < e; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
+			nl = e;
+		if (label == NULL || p == nl || *p == '#') {
+			buf_put(b, p, (size_t)(nl - p));
+			buf_putc(b, '\n');
+			continue;
+		}
+		/* name, then {labels} or the value */
+		for (k = 0; p + k < nl && p[k] != '{' && p[k] != ' '; k++)
+			;
+		buf_put(b, p, k);
+		buf_putc(b, '{');
+		buf_puts(b, label);
+		buf_putc(b, '=');
+		put_label(b, value);
+		if (p + k < nl && p[k] == '{') {
+			k++;
+			if (p + k < nl && p[k] != '}')
+				buf_putc(b, ',');
+		} else {
+			buf_putc(b, '}');
+		}
+		buf_put(b, p + k, (size_t)(nl - p - k));
+		buf_putc(b, '\n');
+	}
+	buf_free(&in);
+	return 0;
+}
+
+int
+metrics_merge(const char *path, const char *const *files, size_t nfiles,
+    const char *label, const char *value, char *err, size_t n)
+{
+	buf b = BUF_INIT, tmp = BUF_INIT;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < nfiles; i++)
+		if (merge_one(&b, files[i], label, value ? value : "") == -1) {
+			snprintf(err, n, "cannot read the metrics of %s: %s", files[i],
+			    strerror(errno));
+			r = -1;
+			goto out;
+		}
+	buf_puts(&tmp, path);
+	buf_puts(&tmp, ".tmp");
+	r = replace(path, buf_cstr(&tmp), &b, err, n);
+out:
+	buf_free(&b);
+	buf_free(&tmp);
+	return r;
+}

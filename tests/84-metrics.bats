@@ -1,0 +1,99 @@
+#!/usr/bin/env bats
+# --metrics FILE: every stage's counters as a Prometheus text file, in the
+# node_exporter textfile collector's convention; checked by promtool and
+# scraped by a real prometheus-node-exporter on a loopback port.
+
+load helper
+load fixtures/poll/helper
+
+# Programs a test starts in the background write their pid to $BATS_TEST_TMPDIR/*.pid.
+teardown() {
+	local f
+	for f in "$BATS_TEST_TMPDIR"/*.pid; do
+		[ -f "$f" ] && stop_pid "$(cat "$f")"
+	done
+	return 0
+}
+
+teardown_file() {
+	fake_stop_all
+}
+
+# promcheck FILE: promtool finds the file well-formed (lint problems too).
+promcheck() {
+	run promtool check metrics < "$1"
+	assert_success
+	refute_output --partial 'error'
+}
+
+# value FILE SAMPLE: the value of the sample line that starts with SAMPLE.
+value() {
+	grep -F -- "$2 " "$1" | grep -v '^#' | awk '{ print $NF }' | tail -n 1
+}
+
+# mtime_not FILE TIME: FILE's modification time is no longer TIME.
+mtime_not() {
+	[ "$(stat -c %y "$1")" != "$2" ]
+}
+
+# scrape DIR: start node_exporter on DIR (port 0: it says where it listens),
+# fetch /metrics into $SCRAPE.
+scrape() {
+	local log="$BATS_TEST_TMPDIR/ne.log"
+	prometheus-node-exporter --collector.disable-defaults --collector.textfile \
+		--collector.textfile.directory="$1" --web.listen-address=127.0.0.1:0 \
+		> "$log" 2>&1 &
+	echo $! > "$BATS_TEST_TMPDIR/ne.pid"
+	wait_until 20 grep -q 'Listening on.*address=127.0.0.1:[0-9]' "$log"
+	NE_ADDR=$(sed -n 's/.*Listening on.*address=\(127.0.0.1:[0-9]*\).*/\1/p' "$log" | head -n 1)
+	SCRAPE="$BATS_TEST_TMPDIR/scrape.txt"
+	curl -sf "http://$NE_ADDR/metrics" > "$SCRAPE"
+}
+
+@test "metrics: vk-poll's counters, promtool-clean, scraped by node_exporter" {
+	scenario 5 2
+	fake_start
+	mkdir "$BATS_TEST_TMPDIR/prom"
+	M="$BATS_TEST_TMPDIR/prom/vk-poll.prom"
+	poll --max-events 5 --metrics "$M"
+	assert_equal "$status" 0
+	promcheck "$M"
+	assert_equal "$(value "$M" vkpipe_poll_updates_total)" 5
+	assert_equal "$(value "$M" vkpipe_poll_polls_total)" 3
+	assert_equal "$(value "$M" 'vkpipe_poll_reconnects_total{cause="key_expired"}')" 0
+	last=$(value "$M" vkpipe_poll_last_update_timestamp_seconds)
+	[ "$last" -ge "$(($(date +%s) - 120))" ]
+	# nothing but the file: no temp file left beside it
+	assert_equal "$(ls "$BATS_TEST_TMPDIR/prom")" vk-poll.prom
+	scrape "$BATS_TEST_TMPDIR/prom"
+	grep -qx 'vkpipe_poll_updates_total 5' "$SCRAPE"
+	grep -qx 'node_textfile_scrape_error 0' "$SCRAPE"
+}
+
+@test "metrics: vk-poll rewrites the file every --metrics-interval during a long poll" {
+	scenario 3 3 '{"idle": 30}'
+	fake_start
+	M="$BATS_TEST_TMPDIR/vk-poll.prom"
+	vk-poll --api-url "$API_URL" --wait 30 --metrics "$M" --metrics-interval 0.2 \
+		> "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" < /dev/null &
+	pid=$!
+	echo "$pid" > "$BATS_TEST_TMPDIR/poll.pid"
+	wait_until 20 grep_file '^vkpipe_poll_updates_total 3$' "$M"
+	# idle now: the file is still replaced (its mtime moves on)
+	t0=$(stat -c %y "$M")
+	wait_until 10 mtime_not "$M" "$t0"
+	kill -TERM "$pid"
+	wait "$pid"
+	promcheck "$M"
+	[ ! -s "$BATS_TEST_TMPDIR/err" ]
+}
+
+@test "metrics: a file that cannot be written is a configuration error (--check too)" {
+	scenario 1 1
+	fake_start
+	run vk-poll --check --api-url "$API_URL" --metrics "$BATS_TEST_TMPDIR/nope/x.prom"
+	assert_equal "$status" 3
+	assert_output --partial 'nope'
+	run vk-poll --api-url "$API_URL" --metrics-interval 3
+	assert_equal "$status" 2
+}
