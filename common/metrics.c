@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "file.h"
 #include "jsonw.h"
 #include "metrics.h"
 
@@ -21,24 +22,9 @@ on_alarm(int sig)
 		*due_flag |= METRICS_DUE;
 }
 
-/* The directory part of path into d (".": none). */
-static void
-dir_of(const char *path, char *d, size_t n)
-{
-	const char *s = strrchr(path, '/');
-
-	if (s == NULL)
-		snprintf(d, n, ".");
-	else if (s == path)
-		snprintf(d, n, "/");
-	else
-		snprintf(d, n, "%.*s", (int)(s - path), path);
-}
-
 int
 metrics_check(const char *path, char *err, size_t n)
 {
-	char d[4096];
 	struct stat st;
 
 	if (path[0] == '\0' || path[strlen(path) - 1] == '/') {
@@ -49,10 +35,9 @@ metrics_check(const char *path, char *err, size_t n)
 		snprintf(err, n, "metrics file %s is not a regular file", path);
 		return -1;
 	}
-	dir_of(path, d, sizeof(d));
-	if (access(d, W_OK | X_OK) == -1) {
-		snprintf(err, n, "metrics file %s cannot be written: directory %s: %s",
-		    path, d, strerror(errno));
+	if (file_writable(path) == -1) {
+		snprintf(err, n, "metrics file %s cannot be written: %s", path,
+		    strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -71,9 +56,6 @@ metrics_open(metrics *m, const char *path, double interval,
 	if (metrics_check(path, err, n) == -1)
 		return -1;
 	m->path = path;
-	buf_puts(&m->tmp, path);
-	buf_puts(&m->tmp, ".tmp");
-	buf_cstr(&m->tmp);
 	due_flag = flag;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_alarm;	/* no SA_RESTART: a waiting read wakes */
@@ -178,38 +160,29 @@ metrics_value(metrics *m, const char *name, double v, ...)
 	buf_putc(&m->b, '\n');
 }
 
-/* Write b to tmp, then rename it over path. */
+/* Replace path with b (common/file: a temp file renamed over it). */
 static int
-replace(const char *path, const char *tmp, const buf *b, char *err, size_t n)
+replace(const char *path, const buf *b, char *err, size_t n)
 {
-	size_t off = 0;
-	ssize_t w;
-	int fd;
+	file_tmp t;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd == -1) {
-		snprintf(err, n, "cannot write the metrics to %s: %s", tmp, strerror(errno));
+	if (file_replace_open(&t, path) == -1) {
+		snprintf(err, n, "cannot write the metrics to %s: %s", t.tmp.p,
+		    strerror(errno));
+		file_replace_abort(&t);
 		return -1;
 	}
 	/* read by the collector, another user: not narrowed by a umask */
-	fchmod(fd, 0644);
-	while (off < b->len) {
-		w = write(fd, b->p + off, b->len - off);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1) {
-			snprintf(err, n, "cannot write the metrics to %s: %s", tmp,
-			    strerror(errno));
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		off += (size_t)w;
+	fchmod(t.fd, 0644);
+	if (file_write_all(t.fd, b->p, b->len) == -1) {
+		snprintf(err, n, "cannot write the metrics to %s: %s", t.tmp.p,
+		    strerror(errno));
+		file_replace_abort(&t);
+		return -1;
 	}
-	if (close(fd) == -1 || rename(tmp, path) == -1) {
+	if (file_replace_commit(&t) != FILE_REPLACED) {
 		snprintf(err, n, "cannot replace the metrics file %s: %s", path,
 		    strerror(errno));
-		unlink(tmp);
 		return -1;
 	}
 	return 0;
@@ -222,7 +195,7 @@ metrics_write(metrics *m, char *err, size_t n)
 
 	if (m->path == NULL)
 		return 0;
-	r = replace(m->path, m->tmp.p, &m->b, err, n);
+	r = replace(m->path, &m->b, err, n);
 	buf_reset(&m->b);
 	return r;
 }
@@ -238,7 +211,6 @@ metrics_close(metrics *m)
 		due_flag = NULL;
 	}
 	buf_free(&m->b);
-	buf_free(&m->tmp);
 	m->path = NULL;
 }
 
@@ -300,7 +272,7 @@ int
 metrics_merge(const char *path, const char *const *files, size_t nfiles,
     const char *label, const char *value, char *err, size_t n)
 {
-	buf b = BUF_INIT, tmp = BUF_INIT;
+	buf b = BUF_INIT;
 	size_t i;
 	int r = 0;
 
@@ -311,11 +283,8 @@ metrics_merge(const char *path, const char *const *files, size_t nfiles,
 			r = -1;
 			goto out;
 		}
-	buf_puts(&tmp, path);
-	buf_puts(&tmp, ".tmp");
-	r = replace(path, buf_cstr(&tmp), &b, err, n);
+	r = replace(path, &b, err, n);
 out:
 	buf_free(&b);
-	buf_free(&tmp);
 	return r;
 }

@@ -31,13 +31,13 @@
 typedef struct metrics {
 	const char	*path;		/* NULL: no metrics */
 	buf		 b;		/* the text being built */
-	buf		 tmp;		/* the temp file's name */
 	int		 failed;	/* the last write failed (said once) */
 } metrics;
 
 /*
- * Check that FILE can be written (its directory: the temp file goes there),
- * creating nothing: 0, or -1 with the reason in err.
+ * Check that FILE could be written (common/file's file_writable: the
+ * nearest directory that exists), creating nothing: 0, or -1 with the
+ * reason in err.
  */
 int	metrics_check(const char *path, char *err, size_t n);
 /*

@@ -4,7 +4,7 @@
 # scraped by a real prometheus-node-exporter on a loopback port.
 
 load helper
-load fixtures/poll/helper
+load lib-poll
 
 # Programs a test starts in the background write their pid to $BATS_TEST_TMPDIR/*.pid.
 teardown() {
@@ -91,9 +91,12 @@ scrape() {
 @test "metrics: a file that cannot be written is a configuration error (--check too)" {
 	scenario 1 1
 	fake_start
-	run vk-poll --check --api-url "$API_URL" --metrics "$BATS_TEST_TMPDIR/nope/x.prom"
+	: > "$BATS_TEST_TMPDIR/plain"
+	run vk-poll --check --api-url "$API_URL" --metrics "$BATS_TEST_TMPDIR/plain/x.prom"
 	assert_equal "$status" 3
-	assert_output --partial 'nope'
+	assert_output --partial 'plain/x.prom'
+	run vk-poll --check --api-url "$API_URL" --metrics "$BATS_TEST_TMPDIR/"
+	assert_equal "$status" 3
 	run vk-poll --api-url "$API_URL" --metrics-interval 3
 	assert_equal "$status" 2
 }
