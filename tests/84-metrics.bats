@@ -100,3 +100,42 @@ scrape() {
 	run vk-poll --api-url "$API_URL" --metrics-interval 3
 	assert_equal "$status" 2
 }
+
+@test "metrics: vk-route per rule and destination, hostile label values escaped, failures and spills" {
+	cd "$BATS_TEST_TMPDIR"
+	mkdir prom spill
+	printf '* -> file:a"b\\c\xff.ndjson\n.event_type == "x" -> unix:%s/nope.sock\n' \
+		"$BATS_TEST_TMPDIR" > rules.conf
+	printf '%s\n' '{"event_type":"message_new","event_id":"e1"}' \
+		'{"event_type":"x","event_id":"e2"}' 'not json' |
+		vk-route --metrics prom/vk-route.prom --drain-timeout 0.3 --spill spill rules.conf \
+		2> err || status=$?
+	assert_equal "${status:-0}" 1
+	M=prom/vk-route.prom
+	promcheck "$M"
+	assert_equal "$(value "$M" 'vkpipe_route_delivered_total{rule="rules.conf:1",dest="file:a\"b\\c'$'\xef\xbf\xbd''.ndjson"}')" 2
+	assert_equal "$(value "$M" "vkpipe_route_failed_total{rule=\"rules.conf:2\",dest=\"unix:$BATS_TEST_TMPDIR/nope.sock\"}")" 1
+	assert_equal "$(value "$M" vkpipe_route_spilled_total)" 1
+	assert_equal "$(value "$M" vkpipe_route_rejected_total)" 1
+	assert_equal "$(value "$M" vkpipe_route_events_total)" 2
+	scrape "$BATS_TEST_TMPDIR/prom"
+	grep -qx 'node_textfile_scrape_error 0' "$SCRAPE"
+	grep -q '^vkpipe_route_delivered_total{dest="file:a\\"b\\\\c.*",rule="rules.conf:1"} 2$' "$SCRAPE"
+}
+
+@test "metrics: vk-route rewrites its file while waiting for input; a password in a rule is masked" {
+	cd "$BATS_TEST_TMPDIR"
+	mkfifo in
+	vk-route --metrics r.prom --metrics-interval 0.2 \
+		-e '* -> redis://user:s3cret-pw@127.0.0.1:1/publish/x' < in 2> err &
+	echo $! > route.pid
+	exec 7> in
+	wait_until 10 grep_file '^vkpipe_route_events_total 0$' r.prom
+	t0=$(stat -c %y r.prom)
+	wait_until 10 mtime_not r.prom "$t0"
+	exec 7>&-
+	wait_until 20 gone "$(cat route.pid)"
+	promcheck r.prom
+	! grep -q s3cret-pw r.prom
+	grep -q 'vkpipe_route_matched_total{rule="-e:1",dest="redis://user:' r.prom
+}

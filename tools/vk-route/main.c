@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ack.h"
@@ -20,6 +21,7 @@
 #include "json.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "opt.h"
 #include "out.h"
 #include "rules.h"
@@ -36,6 +38,7 @@ static const char usage_text[] =
     "usage: vk-route [-qv] [--check] [--stats] [--queue N] [--spill DIR] [--max-open N]\n"
     "                [--drain-timeout SECS] [--reject FILE] [--unbuffered]\n"
     "                [--ack PATH] [--dedup N [--dedup-state FILE]]\n"
+    "                [--metrics FILE [--metrics-interval SECS]]\n"
     "                [-e RULE]... [-c RULES | RULES]\n";
 
 static const char help_text[] =
@@ -46,6 +49,8 @@ static const char help_text[] =
 "  -e RULE               a rule, after the file's (more than one may be given)\n"
 "  --check               load the rules, report, exit; nothing is started\n"
 "  --stats               the counters on stderr at exit (always on SIGUSR1)\n"
+"  --metrics FILE        keep the counters in FILE, Prometheus text, replaced\n"
+"                        every --metrics-interval seconds (15) and at exit\n"
 "  --queue N             lines a destination holds before input waits (10000)\n"
 "  --spill DIR           what cannot be delivered at exit goes to files in DIR\n"
 "  --max-open N          template destinations open at once (256)\n"
@@ -63,7 +68,8 @@ static const char help_text[] =
 "Exit status: 0 all delivered, 1 some lines rejected or not delivered,\n"
 "2 usage, 3 configuration (rules, files).\n";
 
-static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term;
+static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term, got_alarm;
+static metrics mx;	/* --metrics */
 static int quiet;	/* -q: no summary line on success */
 
 static void
@@ -89,6 +95,10 @@ struct route {
 	buf	 id;		/* an unescaped event_id */
 	int	 status;
 	unsigned long lines, events, rejected, unrouted;
+	/* --metrics: when the event count last moved, seen at a write (no
+	 * clock read per Event on this path) */
+	time_t	 last_event;
+	unsigned long last_events;
 };
 
 static void
@@ -307,6 +317,93 @@ stats(struct route *rt)
 		log_warn("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
 }
 
+/* The counters into the --metrics file (vkpipe(1), STATISTICS): per rule
+ * (its place and destination as written, bounded by the rules), and the
+ * totals over destinations (a template opens one per value). */
+static void
+route_metrics(struct route *rt)
+{
+	static const char *const per_rule[] = { "vkpipe_route_matched_total",
+	    "vkpipe_route_delivered_total", "vkpipe_route_failed_total" };
+	static const char *const help[] = { "Events the rule matched.",
+	    "Events delivered by the rule's destination.",
+	    "Events the rule's destination did not take (spilled or dropped)." };
+	unsigned long retried = 0;
+	size_t queued = 0;
+	struct dest *d;
+	char err[512];
+	int k, j;
+
+	if (mx.path == NULL)
+		return;
+	if (rt->events != rt->last_events) {
+		rt->last_events = rt->events;
+		rt->last_event = time(NULL);
+	}
+	metrics_family(&mx, "vkpipe_route_lines_total", "counter", "Input lines read.");
+	metrics_value(&mx, "vkpipe_route_lines_total", (double)rt->lines, NULL);
+	metrics_family(&mx, "vkpipe_route_events_total", "counter", "Events read.");
+	metrics_value(&mx, "vkpipe_route_events_total", (double)rt->events, NULL);
+	metrics_family(&mx, "vkpipe_route_rejected_total", "counter",
+	    "Input lines rejected (not JSON, not an object).");
+	metrics_value(&mx, "vkpipe_route_rejected_total", (double)rt->rejected, NULL);
+	metrics_family(&mx, "vkpipe_route_unrouted_total", "counter",
+	    "Events no rule matched.");
+	metrics_value(&mx, "vkpipe_route_unrouted_total", (double)rt->unrouted, NULL);
+	for (j = 0; j < 3; j++) {
+		metrics_family(&mx, per_rule[j], "counter", help[j]);
+		for (k = 0; k < rt->rs.nrule; k++) {
+			struct rule *r = &rt->rs.rule[k];
+			unsigned long v = j == 0 ? r->tally->matched :
+			    j == 1 ? r->tally->delivered : r->tally->failed;
+			buf shown = BUF_INIT;	/* a password in a URL is masked */
+
+			dest_mask(&shown, r->dest_text);
+			metrics_value(&mx, per_rule[j], (double)v, "rule", r->where,
+			    "dest", buf_cstr(&shown), NULL);
+			buf_free(&shown);
+		}
+	}
+	for (d = dest_first(); d != NULL; d = d->next) {
+		retried += d->retried;
+		queued += d->q.nlines;
+	}
+	metrics_family(&mx, "vkpipe_route_retried_total", "counter",
+	    "Lines sent again to a destination (open destinations).");
+	metrics_value(&mx, "vkpipe_route_retried_total", (double)retried, NULL);
+	metrics_family(&mx, "vkpipe_route_spilled_total", "counter",
+	    "Lines spilled (--spill) over every destination.");
+	metrics_value(&mx, "vkpipe_route_spilled_total", (double)dest_spilled(), NULL);
+	metrics_family(&mx, "vkpipe_route_lost_total", "counter",
+	    "Lines not delivered: failed, spilled or dropped.");
+	metrics_value(&mx, "vkpipe_route_lost_total", (double)dest_lost(), NULL);
+	metrics_family(&mx, "vkpipe_route_queued_lines", "gauge",
+	    "Lines waiting in destination queues.");
+	metrics_value(&mx, "vkpipe_route_queued_lines", (double)queued, NULL);
+	if (dedup_enabled()) {
+		metrics_family(&mx, "vkpipe_route_duplicates_total", "counter",
+		    "Events dropped as already delivered (--dedup).");
+		metrics_value(&mx, "vkpipe_route_duplicates_total",
+		    (double)dedup_dropped(), NULL);
+	}
+	if (ack_enabled()) {
+		metrics_family(&mx, "vkpipe_route_acks_total", "counter",
+		    "Acknowledgements written back to the source.");
+		metrics_value(&mx, "vkpipe_route_acks_total", (double)ack_count(), NULL);
+	}
+	metrics_family(&mx, "vkpipe_route_last_event_timestamp_seconds", "gauge",
+	    "When the last Event was read, to within the interval (0: never).");
+	metrics_value(&mx, "vkpipe_route_last_event_timestamp_seconds",
+	    (double)rt->last_event, NULL);
+	if (metrics_write(&mx, err, sizeof(err)) == -1) {
+		if (!mx.failed)
+			log_warn("%s", err);
+		mx.failed = 1;
+	} else {
+		mx.failed = 0;
+	}
+}
+
 /* After the destinations moved: acknowledge what is finished, save the window. */
 static void
 progress(struct route *rt, double now)
@@ -379,6 +476,10 @@ run(struct route *rt, double drain, int unbuffered)
 		if (got_usr1) {
 			got_usr1 = 0;
 			stats(rt);
+		}
+		if (got_alarm) {
+			got_alarm = 0;
+			route_metrics(rt);
 		}
 		if (got_chld) {
 			got_chld = 0;
@@ -583,6 +684,7 @@ block_signals(void)
 		sigaction(sigs[k], &sa, NULL);
 		sigaddset(&block, sigs[k]);
 	}
+	sigaddset(&block, SIGALRM);	/* --metrics' timer: in ppoll too */
 	sigprocmask(SIG_BLOCK, &block, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
@@ -623,6 +725,8 @@ main(int argc, char *argv[])
 		{ "ack", required_argument, NULL, 'a' },
 		{ "dedup", required_argument, NULL, 'D' },
 		{ "dedup-state", required_argument, NULL, 'T' },
+		{ "metrics", required_argument, NULL, 'm' },
+		{ "metrics-interval", required_argument, NULL, 'i' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -631,8 +735,9 @@ main(int argc, char *argv[])
 	static struct route rt;	/* static: still reachable at exit(), for LSan */
 	static const char **etext;
 	const char *rules_file = NULL, *reject_file = NULL, *ack_path = NULL;
-	const char *dedup_state = NULL;
+	const char *dedup_state = NULL, *metrics_path = NULL;
 	unsigned long dedup_n = 0;
+	double metrics_int = 0;
 	int ch, rc, nrules_file = 0, check = 0, want_stats = 0, unbuffered = 0, ne = 0;
 	double drain = 10;
 	char err[1024];
@@ -661,6 +766,10 @@ main(int argc, char *argv[])
 		case 'D': dedup_n = (unsigned long)opt_num(&op, "--dedup", optarg, 1, DEDUP_MAX);
 			break;
 		case 'T': dedup_state = optarg; break;
+		case 'm': metrics_path = optarg; break;
+		case 'i':
+			metrics_int = opt_secs(&op, "--metrics-interval", optarg, 0.01, 86400);
+			break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -683,6 +792,8 @@ main(int argc, char *argv[])
 		return warn_usage("one rules file only: -c FILE or FILE, not both");
 	if (dedup_state != NULL && dedup_n == 0)
 		return warn_usage("--dedup-state needs --dedup N (the size of the window it keeps)");
+	if (metrics_int && metrics_path == NULL)
+		return warn_usage("--metrics-interval only goes with --metrics FILE");
 	if (argc == 1)
 		rules_file = argv[0];
 	if (rules_file == NULL && ne == 0) {
@@ -693,6 +804,11 @@ main(int argc, char *argv[])
 	rc = load_rules(&rt, rules_file, etext, ne);
 	free(etext);
 	if (rc == -1) {
+		rt.status = EXIT_CONFIG;
+		goto done;
+	}
+	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
 		rt.status = EXIT_CONFIG;
 		goto done;
 	}
@@ -714,10 +830,16 @@ main(int argc, char *argv[])
 	}
 
 	block_signals();
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &got_alarm,
+	    err, sizeof(err)) == -1)
+		log_warn("%s", err);	/* checked above: a timer that will not start */
+	route_metrics(&rt);
 	eval_init(&rt.ev);
 	run(&rt, drain, unbuffered);
 
 	report(&rt, want_stats);
+	route_metrics(&rt);
+	metrics_close(&mx);
 done:
 	ack_close(0);
 	track_free();
