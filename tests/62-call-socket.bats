@@ -4,7 +4,10 @@
 load helper
 load lib-call
 
-teardown() { call_teardown; }
+teardown() {
+	[ -z "${HOLD_PID:-}" ] || stop_pid "$HOLD_PID"
+	call_teardown
+}
 
 # serve [OPTIONS]: vk-call --listen on $SOCK, waits for the socket.
 serve() {
@@ -130,4 +133,93 @@ more_requests_than() { [ "$(http_requests)" -gt "$1" ]; }
 	SRV_PID=
 	[ ! -e "$SOCK" ]
 	refute grep -q not-the-token-xyz "$BATS_TEST_TMPDIR/srv.err"
+}
+
+# hold N PATH: N connections to PATH, each holding a partial line, kept open
+# until killed (pid in HOLD_PID); $BATS_TEST_TMPDIR/held counts those
+# connected and still open, rewritten as it changes.
+hold() {
+	"$PYTHON" - "$1" "$2" "$BATS_TEST_TMPDIR/held" 3>&- <<'PY' &
+import os, socket, sys, time
+n, path, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+socks = []
+def note():
+    alive = 0
+    for s in socks:
+        try:
+            alive += s.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+        except BlockingIOError:
+            alive += 1
+        except OSError:
+            pass
+    with open(out + ".tmp", "w") as f:
+        f.write("%d %d\n" % (len(socks), alive))
+    os.rename(out + ".tmp", out)
+for i in range(n):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)	# blocking: waits in the backlog while the server is full
+    s.sendall(b'{"id":"partial-%d","method":"messages.se' % i)
+    socks.append(s)
+note()
+while True:
+    time.sleep(0.2)
+    note()
+PY
+	HOLD_PID=$!
+}
+
+connected_all() { [ -s "$BATS_TEST_TMPDIR/held" ] && [ "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/held")" -eq "$1" ]; }
+
+# served_within SECONDS: one request through a new client gets its response in time.
+served_within() {
+	local t0=$EPOCHREALTIME
+	run timeout -k 5 30 vk-call --connect "unix:$SOCK" <<<'{"id":"new","method":"messages.send","params":{"peer_id":2000000002,"message":"hi"}}'
+	assert_success
+	assert_output --regexp '^\{"id":"new","response":[0-9]+\}$'
+	awk -v a="$t0" -v b="$EPOCHREALTIME" -v s="$1" 'BEGIN { exit !(b - a < s) }'
+}
+
+@test "socket: 600 clients holding a partial line lock no one out: a new client is served within 5 s" {
+	call_fake '{}'
+	serve
+	hold 600 "$SOCK"
+	wait_until 60 connected_all 600
+	served_within 5
+	# the 600 are still connected: a partial line is not dropped before --line-timeout
+	assert_equal "$(cut -d' ' -f2 "$BATS_TEST_TMPDIR/held")" 600
+}
+
+@test "socket: out of descriptors (ulimit -n 64), 600 partial-line holders give way to new clients; a partial line times out with an error" {
+	call_fake '{}'
+	SOCK="$BATS_TEST_TMPDIR/call.sock"
+	(ulimit -n 64 && exec vk-call --listen "unix:$SOCK" --line-timeout 3) 2> "$BATS_TEST_TMPDIR/srv.err" &
+	SRV_PID=$!
+	wait_until 10 vk-call --connect "unix:$SOCK" < /dev/null 2> /dev/null
+	hold 600 "$SOCK"
+	wait_until 60 connected_all 600
+	served_within 5
+	stop_pid "$HOLD_PID"
+	# a client stalled inside a line gets its error result and is closed
+	run timeout 20 "$PYTHON" - "$SOCK" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"id":"ok","method":"messages.send","params":{"peer_id":5,"message":"a"}}\n{"id":"slow","meth')
+t = time.time()
+data = b""
+while True:
+    b = s.recv(4096)
+    if not b:
+        break
+    data += b
+sys.stdout.write(data.decode())
+print("closed after %.1f s" % (time.time() - t))
+PY
+	assert_success
+	assert_line --regexp '^\{"id":"ok","response":[0-9]+\}$'
+	assert_line '{"id":null,"error":{"error_code":-1,"error_msg":"line 2: incomplete after 3 s (--line-timeout)"}}'
+	assert_line --regexp '^closed after [2-9]\.'
+	kill -TERM "$SRV_PID"
+	wait "$SRV_PID"
+	SRV_PID=
 }

@@ -4,10 +4,11 @@
  *
  * vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]
  *         [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]
- *         [--stats] [--check]
+ *         [--line-timeout S] [--stats] [--check]
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
 "               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n"
-"               [--stats] [--check]\n";
+"               [--line-timeout S] [--stats] [--check]\n";
 
 static const char help_text[] =
 "Read VK API requests, one JSON object per line, and write one result line\n"
@@ -40,6 +41,7 @@ static const char help_text[] =
 "      --api-version V      VK API version (default " VKAPI_DEFAULT_VERSION ")\n"
 "      --max-batch N        calls per execute, 1 to 25 (default 25)\n"
 "      --batch-window MS    longest a request waits for others to share an execute (10)\n"
+"      --line-timeout S     with --listen: seconds a client may take to finish a line (10)\n"
 "  -v, --verbose            say what goes to VK and what comes back\n"
 "      --stats              print counters at exit (and always on SIGUSR1)\n"
 "      --check              check the options, the token and the socket path; start nothing\n"
@@ -74,7 +76,7 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
-	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS };
+	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS, O_LINETIMEOUT };
 	static const struct option longopts[] = {
 		{ "listen",	  required_argument, NULL, O_LISTEN },
 		{ "connect",	  required_argument, NULL, O_CONNECT },
@@ -84,6 +86,7 @@ main(int argc, char *argv[])
 		{ "api-version",  required_argument, NULL, O_APIVER },
 		{ "max-batch",	  required_argument, NULL, O_BATCH },
 		{ "batch-window", required_argument, NULL, O_WINDOW },
+		{ "line-timeout", required_argument, NULL, O_LINETIMEOUT },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "check",	  no_argument,	     NULL, O_CHECK },
 		{ "stats",	  no_argument,	     NULL, O_STATS },
@@ -96,6 +99,7 @@ main(int argc, char *argv[])
 	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
 	char *token = NULL, err[256];
 	int c, status, check = 0, stats = 0;
+	long line_timeout = 10;
 	opt op = { "" };
 	vkapi api;
 	vkasync m;
@@ -121,6 +125,9 @@ main(int argc, char *argv[])
 			sc.max_batch = (int)opt_num(&op, "--max-batch", optarg, 1, VKEXEC_MAX);
 			break;
 		case O_WINDOW: sc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
+		case O_LINETIMEOUT:
+			line_timeout = opt_num(&op, "--line-timeout", optarg, 0, 86400);
+			break;
 		case 'v': log_verbose = 1; break;
 		case O_CHECK: check = 1; break;
 		case O_STATS: stats = 1; break;
@@ -152,12 +159,16 @@ main(int argc, char *argv[])
 	if ((listen_at && (listen_at = unix_path("--listen", listen_at)) == NULL) ||
 	    (connect_to && (connect_to = unix_path("--connect", connect_to)) == NULL))
 		return 2;
+	if (connect_to) {	/* the server holds the token and the limiter */
+		/* A client holds nothing to finish: SIGTERM ends it as usual
+		 * (the server's handler would leave it waiting). */
+		signal(SIGPIPE, SIG_IGN);
+		return check ? 0 : connect_socket(connect_to);
+	}
 	if (serve_signals() == -1) {
 		log_warn("cannot set up signals: %s", strerror(errno));
 		return 1;
 	}
-	if (connect_to)		/* the server holds the token and the limiter */
-		return check ? 0 : connect_socket(connect_to);
 
 	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
 	case TOKEN_WARN:
@@ -190,7 +201,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
-	status = listen_at ? serve_socket(&m, listen_at) : serve_stdio(&m);
+	status = listen_at ? serve_socket(&m, listen_at, line_timeout) : serve_stdio(&m);
 
 	if (stats)
 		serve_stats();

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -20,7 +21,11 @@
 #include "sched.h"
 #include "serve.h"
 
-#define MAX_CLIENTS	512		/* connections at once; more wait in the backlog */
+#define FD_RESERVE	32		/* descriptors kept for VK's connections and ours */
+#define MIN_CLIENTS	4		/* clients at once, however low the limit */
+#define MAX_CLIENTS	1024		/* beyond, a new client takes an idle one's place */
+#define ACCEPT_BURST	256		/* connections accepted per turn */
+#define ACCEPT_PAUSE	0.25		/* seconds: full and no one idle to give way */
 #define CLIENT_QUEUE	1000		/* a client's requests in the queue at most */
 #define CLIENT_OUT	(1u << 20)	/* bytes of results a client has not read */
 #define MAX_LINE	(1u << 20)	/* longest request line */
@@ -33,10 +38,14 @@ typedef struct client {
 	size_t		 ooff;
 	int		 eof, dead;
 	unsigned long	 pending;
+	double		 partial_since;	/* waiting for the rest of a line since, or 0 */
+	double		 last_io;	/* when it last sent or was sent something */
 } client;
 
 static client *clients;
-static int nclients;
+static int nclients, max_clients;
+static long line_timeout;	/* seconds a started line may take; 0: no limit */
+static double accept_again;	/* out of descriptors, no one to give way: until */
 static int sigpipe_fd[2] = { -1, -1 };
 static volatile sig_atomic_t stopping, want_stats;
 static unsigned long long nresults, nerrors, nlines, nbad, naccepted;
@@ -91,6 +100,7 @@ client_new(int fd, int ofd)
 		return NULL;
 	c->fd = fd;
 	c->ofd = ofd;
+	c->last_io = mono_now();
 	line_open(&c->rd, fd, MAX_LINE);
 	c->rd.pollmode = 1;
 	c->next = clients;
@@ -138,6 +148,7 @@ client_flush(client *c)
 			break;
 		}
 		c->ooff += (size_t)w;
+		c->last_io = mono_now();
 	}
 	c->ooff = 0;
 	buf_reset(&c->ob);
@@ -226,6 +237,8 @@ client_read(client *c)
 			return;
 		}
 		nlines++;
+		c->partial_since = 0;	/* a whole line came: the next one's clock */
+		c->last_io = mono_now();
 		buf_reset(&idbuf);
 		if (st == LINE_TOOLONG) {
 			snprintf(why, sizeof(why), "longer than %u bytes", MAX_LINE);
@@ -258,6 +271,139 @@ static int
 client_done(const client *c)
 {
 	return (c->eof || stopping) && c->pending == 0 && (c->dead || c->ob.len == 0);
+}
+
+static int
+wants_input(const client *c)
+{
+	return !c->eof && !stopping && c->pending < CLIENT_QUEUE && c->ob.len < CLIENT_OUT;
+}
+
+/* Bytes of an unfinished line are buffered (linerd keeps them in
+ * buf[beg..end), or is skipping the rest of one too long). */
+static int
+has_partial(const client *c)
+{
+	return c->rd.end > c->rd.beg || c->rd.toolong;
+}
+
+/*
+ * A line must be whole within line_timeout of the moment it was seen
+ * begun while its client was being read: a client trickling bytes cannot
+ * hold its connection (and a descriptor) for ever. Returns the next
+ * deadline, or 0 for none.
+ */
+static double
+line_deadlines(double now)
+{
+	double next = 0, due;
+	char why[128];
+	client *c;
+
+	for (c = clients; c; c = c->next) {
+		if (line_timeout == 0 || !wants_input(c) || !has_partial(c)) {
+			c->partial_since = 0;
+			continue;
+		}
+		if (c->partial_since == 0)
+			c->partial_since = now;
+		due = c->partial_since + (double)line_timeout;
+		if (now < due) {
+			if (next == 0 || due < next)
+				next = due;
+			continue;
+		}
+		buf_reset(&idbuf);
+		snprintf(why, sizeof(why), "incomplete after %ld s (--line-timeout)",
+		    line_timeout);
+		line_error(c, c->rd.lineno + 1, why);
+		c->eof = 1;	/* closed once its results are written */
+		c->partial_since = 0;
+	}
+	return next;
+}
+
+/*
+ * Out of room for one more client: the one that can best give way, a
+ * client stalled inside a line, else one idle the longest; never one
+ * with requests or results under way. NULL if there is none.
+ */
+static client *
+victim(void)
+{
+	client *c, *best = NULL;
+	int tier, best_tier = 0;
+	double since, best_since = 0;
+
+	for (c = clients; c; c = c->next) {
+		if (c->fd == STDIN_FILENO || c->pending > 0 || c->ob.len > 0)
+			continue;
+		tier = has_partial(c) ? 2 : 1;
+		since = tier == 2 && c->partial_since > 0 ? c->partial_since : c->last_io;
+		if (tier > best_tier || (tier == best_tier && since < best_since)) {
+			best = c;
+			best_tier = tier;
+			best_since = since;
+		}
+	}
+	return best;
+}
+
+static void
+evict(client *c)
+{
+	char text[200];
+	buf line = BUF_INIT;
+	ssize_t w;
+
+	snprintf(text, sizeof(text), "line %lu: closed: %d clients at once, and "
+	    "this one %s", c->rd.lineno + 1, nclients, has_partial(c) ?
+	    "held an unfinished line" : "was idle the longest");
+	res_error(&line, "null", ERR_LINE, text, NULL, -1, NULL);
+	w = write(c->ofd, line.p, line.len);	/* a courtesy: it may not fit */
+	(void)w;
+	buf_free(&line);
+	log_info("a client: %s", text);
+	client_free(c);
+}
+
+/* Take new connections, making room where it must be made. */
+static void
+accept_clients(int lfd, double now)
+{
+	static int warned;
+	client *v;
+	int fd, k;
+
+	for (k = 0; k < ACCEPT_BURST; k++) {
+		v = NULL;
+		if (nclients >= max_clients && (v = victim()) == NULL) {
+			accept_again = now + ACCEPT_PAUSE;	/* the backlog holds them */
+			return;
+		}
+		fd = accept(lfd, NULL, NULL);
+		if (fd == -1 && (errno == EMFILE || errno == ENFILE)) {
+			if (!warned++)
+				log_warn("out of descriptors at %d clients (ulimit -n): "
+				    "idle ones give way to new ones", nclients);
+			if ((v = victim()) != NULL) {
+				evict(v);
+				continue;
+			}
+			accept_again = now + ACCEPT_PAUSE;
+			return;
+		}
+		if (fd == -1)
+			return;
+		fcntl(fd, F_SETFL, O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (v != NULL)
+			evict(v);
+		if (client_new(fd, fd) == NULL)
+			close(fd);
+		else
+			naccepted++;
+	}
 }
 
 /* -- the loop ------------------------------------------------------- */
@@ -314,6 +460,8 @@ turn(vkasync *m, int lfd, int stdio)
 	long wake, t;
 	unsigned i;
 	char junk[64];
+	double now, due;
+	int incoming = 0;
 
 	sched_eof = stdio && clients && clients->eof;
 	sched_run(mono_now());
@@ -325,15 +473,18 @@ turn(vkasync *m, int lfd, int stdio)
 	}
 	if (stdio && client_done(clients) && sched_idle())
 		return;		/* all answered: no need to wait for anything */
+	now = mono_now();
+	due = line_deadlines(now);
 	f.n = 0;
 	pfd_add(&f, sigpipe_fd[0], POLLIN, NULL);
-	if (lfd != -1 && !stopping && nclients < MAX_CLIENTS)
+	if (lfd != -1 && !stopping && now >= accept_again)
 		pfd_add(&f, lfd, POLLIN, NULL);
+	else if (lfd != -1 && !stopping && (due == 0 || accept_again < due))
+		due = accept_again;
 	for (c = clients; c; c = c->next) {
 		short ev = 0;
 
-		if (!c->eof && !stopping && c->pending < CLIENT_QUEUE &&
-		    c->ob.len < CLIENT_OUT)
+		if (wants_input(c))
 			ev |= POLLIN;
 		if (c->ob.len > 0 && !c->dead)
 			ev |= POLLOUT;
@@ -351,6 +502,13 @@ turn(vkasync *m, int lfd, int stdio)
 	t = vka_timeout(m);
 	if (t >= 0 && (wake < 0 || t < wake))
 		wake = t;
+	if (due > 0) {
+		t = (long)((due - mono_now()) * 1000) + 1;
+		if (t < 0)
+			t = 0;
+		if (wake < 0 || t < wake)
+			wake = t;
+	}
 	if (wake > 1000 || wake < 0)
 		wake = 1000;
 	vka_poll(m, f.p, f.n, (int)wake);
@@ -363,19 +521,8 @@ turn(vkasync *m, int lfd, int stdio)
 			continue;
 		}
 		if (f.who[i] == NULL) {
-			int fd;
-
-			if (!(rev & POLLIN))
-				continue;
-			while (nclients < MAX_CLIENTS &&
-			    (fd = accept(lfd, NULL, NULL)) != -1) {
-				fcntl(fd, F_SETFL, O_NONBLOCK);
-				fcntl(fd, F_SETFD, FD_CLOEXEC);
-				if (client_new(fd, fd) == NULL)
-					close(fd);
-				else
-					naccepted++;
-			}
+			/* after the loop: making room frees clients f names */
+			incoming |= (rev & POLLIN) != 0;
 			continue;
 		}
 		c = f.who[i];
@@ -386,6 +533,8 @@ turn(vkasync *m, int lfd, int stdio)
 		if (rev & (POLLOUT | POLLERR | POLLHUP))
 			client_flush(c);
 	}
+	if (incoming)
+		accept_clients(lfd, mono_now());
 	drain_calls(m);
 	if (want_stats) {
 		want_stats = 0;
@@ -511,13 +660,37 @@ listen_on(const char *path)
 	return fd;
 }
 
+/*
+ * As many clients as descriptors allow: the soft limit raised to the hard
+ * one, less what VK's connections and the process need, up to MAX_CLIENTS.
+ */
+static void
+size_clients(void)
+{
+	struct rlimit rl;
+
+	max_clients = MAX_CLIENTS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < MAX_CLIENTS + FD_RESERVE)
+		max_clients = rl.rlim_cur > MIN_CLIENTS + FD_RESERVE ?
+		    (int)rl.rlim_cur - FD_RESERVE : MIN_CLIENTS;
+}
+
 int
-serve_socket(vkasync *m, const char *path)
+serve_socket(vkasync *m, const char *path, long line_timeout_s)
 {
 	struct stat mine, now;
 	client *c;
 	int lfd;
 
+	line_timeout = line_timeout_s;
+	size_clients();
 	if ((lfd = listen_on(path)) == -1)
 		return 3;
 	stat(path, &mine);

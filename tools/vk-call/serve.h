@@ -10,8 +10,12 @@
 
 /* Serve stdin/stdout until the end of input. Returns the exit status. */
 int	serve_stdio(vkasync *m);
-/* Listen on the Unix socket path until SIGTERM or SIGINT. */
-int	serve_socket(vkasync *m, const char *path);
+/*
+ * Listen on the Unix socket path until SIGTERM or SIGINT. A client whose
+ * line stays unfinished line_timeout seconds (0: any time) is answered
+ * with an error and closed.
+ */
+int	serve_socket(vkasync *m, const char *path, long line_timeout);
 /* Could serve_socket() listen on path? 0, or -1 with a message; makes nothing. */
 int	serve_check(const char *path);
 /* The client side: stdin to the socket, results to stdout. */
