@@ -139,3 +139,23 @@ scrape() {
 	! grep -q s3cret-pw r.prom
 	grep -q 'vkpipe_route_matched_total{rule="-e:1",dest="redis://user:' r.prom
 }
+
+@test "metrics: vk-normalize's counters, rewritten while it waits for input" {
+	cd "$BATS_TEST_TMPDIR"
+	mkfifo in
+	vk-normalize --offline --metrics n.prom --metrics-interval 0.2 < in > out 2> err &
+	echo $! > normalize.pid
+	exec 7> in
+	compact_sample message_new_audio_message__bivashy-java-vk-bots-long-poll-api.json >&7
+	echo 'not json' >&7
+	wait_until 10 grep_file '^vkpipe_normalize_rejected_total 1$' n.prom
+	assert_equal "$(value n.prom vkpipe_normalize_events_total)" 1
+	last=$(value n.prom vkpipe_normalize_last_event_timestamp_seconds)
+	[ "$last" -ge "$(($(date +%s) - 120))" ]
+	t0=$(stat -c %y n.prom)
+	wait_until 10 mtime_not n.prom "$t0"
+	exec 7>&-
+	wait_until 20 gone "$(cat normalize.pid)"
+	promcheck n.prom
+	assert_equal "$(value n.prom vkpipe_normalize_lines_total)" 2
+}

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "file.h"
@@ -20,6 +21,7 @@
 #include "json.h"
 #include "line.h"
 #include "log.h"
+#include "metrics.h"
 #include "mono.h"
 #include "names.h"
 #include "normalize.h"
@@ -32,7 +34,8 @@ static const char usage_text[] =
 "usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
 "                    [--max-line BYTES] [-qu] [--stats] [--token-file FILE]\n"
 "                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
-"                    [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]\n";
+"                    [--batch-window MS] [--rate N] [--tries N] [--check]\n"
+"                    [--metrics FILE [--metrics-interval SECS]] [FILE ...]\n";
 
 static const char help_text[] =
 "Read raw VK updates (or whole long-poll responses), one JSON object per line,\n"
@@ -48,6 +51,8 @@ static const char help_text[] =
 "  -u, --unbuffered        write each Event at once (default: adaptive)\n"
 "  -q, --quiet             no summary line when lines were only dropped\n"
 "      --stats             print counters at exit (and always on SIGUSR1)\n"
+"      --metrics FILE      keep the counters in FILE, Prometheus text, replaced\n"
+"                          every --metrics-interval seconds (15) and at exit\n"
 "      --token-file FILE   read the VK token from FILE (else VK_TOKEN)\n"
 "      --api-url URL       VK API base (VK_API_URL; https://api.vk.com/method)\n"
 "      --cache-ttl SECONDS how long a name is kept (default 600)\n"
@@ -73,7 +78,8 @@ static int have_rej;
 static norm_opts nopt = { "/!", 0, NULL, NULL };
 static names nm;
 static int online;
-static volatile sig_atomic_t want_stats;
+static volatile sig_atomic_t want_stats;	/* 1: SIGUSR1; METRICS_DUE: the timer */
+static metrics mx;			/* --metrics */
 static int quiet;	/* -q: no summary line on success */
 
 static held q;		/* lines waiting for their names */
@@ -82,7 +88,7 @@ static void
 on_usr1(int sig)
 {
 	(void)sig;
-	want_stats = 1;
+	want_stats |= 1;
 }
 
 static void
@@ -95,6 +101,80 @@ print_stats(void)
 		    "retries=%llu unavailable=%llu cached=%zu",
 		    nm.st.requests, nm.st.hits, nm.st.misses, nm.st.retries,
 		    nm.st.unavailable, cache_count(nm.c));
+}
+
+/* The counters into the --metrics file (vkpipe(1), STATISTICS). */
+static void
+write_metrics(void)
+{
+	static unsigned long long seen;
+	static time_t last;
+	char err[512];
+
+	if (mx.path == NULL)
+		return;
+	if (cnt.events != seen) {	/* the clock read per write, not per Event */
+		seen = cnt.events;
+		last = time(NULL);
+	}
+	metrics_family(&mx, "vkpipe_normalize_lines_total", "counter", "Input lines read.");
+	metrics_value(&mx, "vkpipe_normalize_lines_total", (double)cnt.lines, NULL);
+	metrics_family(&mx, "vkpipe_normalize_events_total", "counter", "Events written.");
+	metrics_value(&mx, "vkpipe_normalize_events_total", (double)cnt.events, NULL);
+	metrics_family(&mx, "vkpipe_normalize_rejected_total", "counter",
+	    "Input lines rejected.");
+	metrics_value(&mx, "vkpipe_normalize_rejected_total", (double)cnt.rejected, NULL);
+	metrics_family(&mx, "vkpipe_normalize_dropped_total", "counter",
+	    "Updates dropped (other types, failed poll replies).");
+	metrics_value(&mx, "vkpipe_normalize_dropped_total", (double)cnt.dropped, NULL);
+	if (online) {
+		metrics_family(&mx, "vkpipe_normalize_api_requests_total", "counter",
+		    "VK API requests for names.");
+		metrics_value(&mx, "vkpipe_normalize_api_requests_total",
+		    (double)nm.st.requests, NULL);
+		metrics_family(&mx, "vkpipe_normalize_api_retries_total", "counter",
+		    "VK API requests for names tried again.");
+		metrics_value(&mx, "vkpipe_normalize_api_retries_total",
+		    (double)nm.st.retries, NULL);
+		metrics_family(&mx, "vkpipe_normalize_names_unavailable_total", "counter",
+		    "Names left null: the API did not answer.");
+		metrics_value(&mx, "vkpipe_normalize_names_unavailable_total",
+		    (double)nm.st.unavailable, NULL);
+		metrics_family(&mx, "vkpipe_normalize_cache_lookups_total", "counter",
+		    "Name cache lookups, by result.");
+		metrics_value(&mx, "vkpipe_normalize_cache_lookups_total",
+		    (double)nm.st.hits, "result", "hit", NULL);
+		metrics_value(&mx, "vkpipe_normalize_cache_lookups_total",
+		    (double)nm.st.misses, "result", "miss", NULL);
+		metrics_family(&mx, "vkpipe_normalize_cached_names", "gauge",
+		    "Names in the cache.");
+		metrics_value(&mx, "vkpipe_normalize_cached_names",
+		    (double)cache_count(nm.c), NULL);
+	}
+	metrics_family(&mx, "vkpipe_normalize_last_event_timestamp_seconds", "gauge",
+	    "When the last Event was written, to within the interval (0: never).");
+	metrics_value(&mx, "vkpipe_normalize_last_event_timestamp_seconds", (double)last,
+	    NULL);
+	if (metrics_write(&mx, err, sizeof(err)) == -1) {
+		if (!mx.failed)
+			log_warn("%s", err);
+		mx.failed = 1;
+	} else {
+		mx.failed = 0;
+	}
+}
+
+/* SIGUSR1: the stats lines; the --metrics timer: the file. */
+static void
+take_stats(void)
+{
+	int w = want_stats;
+
+	want_stats = 0;
+	if (w & ~METRICS_DUE)
+		print_stats();
+	if (w & METRICS_DUE)
+		write_metrics();
 }
 
 static void
@@ -280,10 +360,8 @@ serve(linerd *r, json_doc *d, const char *where, int eof)
 		idle = eof || !line_ready(r);
 		names_run(&nm, idle);
 		emit_ready(d, where);
-		if (want_stats) {
-			want_stats = 0;
-			print_stats();
-		}
+		if (want_stats)
+			take_stats();
 		if (sout.err || (!held_any(&q) && (eof || !names_busy(&nm))))
 			return;
 		if (!idle && !held_full(&q))
@@ -317,10 +395,8 @@ run(int fd, const char *name, size_t maxline, json_doc *d)
 			serve(&r, d, where, 0);
 		if ((st = line_next(&r, &p, &n)) == LINE_EOF)
 			break;
-		if (want_stats) {
-			want_stats = 0;
-			print_stats();
-		}
+		if (want_stats)
+			take_stats();
 		if (st == LINE_INTR)
 			continue;
 		cnt.lines++;
@@ -443,11 +519,13 @@ finish(int status, const char *rejpath, int stats)
 			log_warn("%llu lines read, %llu events written, %llu rejected, "
 			    "%llu dropped (other update types and failed poll replies)",
 			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
-		if (stats || want_stats)
+		if (stats || (want_stats & ~METRICS_DUE))
 			print_stats();
 		if (cnt.rejected)
 			status = 1;
 	}
+	write_metrics();
+	metrics_close(&mx);
 	if (online)
 		names_free(&nm);
 	out_close(&sout);
@@ -475,7 +553,7 @@ main(int argc, char *argv[])
 {
 	enum { O_OFFLINE = 256, O_PREFIX, O_KEEP, O_REJECT, O_MAXLINE, O_STATS,
 	    O_TOKENFILE, O_APIURL, O_APIVER, O_TTL, O_CSIZE, O_WINDOW, O_RATE,
-	    O_TRIES, O_VERSION, O_CHECK, O_TOKEN };
+	    O_TRIES, O_VERSION, O_CHECK, O_TOKEN, O_METRICS, O_METRICS_INT };
 	static const struct option longopts[] = {
 		{ "offline",	  no_argument,	     NULL, O_OFFLINE },
 		{ "prefix",	  required_argument, NULL, O_PREFIX },
@@ -495,11 +573,15 @@ main(int argc, char *argv[])
 		{ "rate",	  required_argument, NULL, O_RATE },
 		{ "tries",	  required_argument, NULL, O_TRIES },
 		{ "check",	  no_argument,	     NULL, O_CHECK },
+		{ "metrics",	  required_argument, NULL, O_METRICS },
+		{ "metrics-interval", required_argument, NULL, O_METRICS_INT },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *rejpath = NULL, *tokfile = NULL;
+	const char *rejpath = NULL, *tokfile = NULL, *metrics_path = NULL;
+	double metrics_int = 0;
+	char err[512];
 	struct names_conf nc = { NULL, VKAPI_DEFAULT_VERSION, NULL, 100000, 600,
 	    20, 3, 10000, 20 };
 	size_t maxline = LINE_MAX_DEFAULT;
@@ -539,6 +621,10 @@ main(int argc, char *argv[])
 			fputs(help_text, stdout);
 			return 0;
 		case O_CHECK: check = 1; break;
+		case O_METRICS: metrics_path = optarg; break;
+		case O_METRICS_INT:
+			metrics_int = opt_secs(&op, "--metrics-interval", optarg, 0.01, 86400);
+			break;
 		case O_VERSION:
 			puts("vk-normalize " VKPIPE_VERSION);
 			return 0;
@@ -557,6 +643,10 @@ main(int argc, char *argv[])
 		log_warn("%s", op.err);
 		return 2;
 	}
+	if (metrics_int && metrics_path == NULL) {
+		log_warn("--metrics-interval only goes with --metrics FILE");
+		return 2;
+	}
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));
@@ -566,6 +656,12 @@ main(int argc, char *argv[])
 
 	if (!offline && go_online(tokfile, &nc) == -1)
 		return 3;
+	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		if (online)
+			names_free(&nm);
+		return 3;
+	}
 	if (check)	/* the reject file would be made: it must be possible */
 		return check_done(rejpath);
 	out_open(&sout, STDOUT_FILENO);
@@ -573,6 +669,10 @@ main(int argc, char *argv[])
 	if (rejpath != NULL && open_reject(rejpath, unbuffered) == -1)
 		return 3;
 
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
+	    err, sizeof(err)) == -1)
+		log_warn("%s", err);	/* checked above: a timer that will not start */
+	write_metrics();
 	json_init(&d);
 	status = read_inputs(argc, argv, maxline, &d);
 	json_free(&d);
