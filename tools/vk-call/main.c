@@ -104,6 +104,7 @@ main(int argc, char *argv[])
 	vkapi api;
 	vkasync m;
 	vkapi_err e;
+	sched *s;
 
 	log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -196,16 +197,17 @@ main(int argc, char *argv[])
 	}
 	memset(token, 0, strlen(token));
 	free(token);
-	if (sched_init(&sc, &m) == -1) {
+	if ((s = sched_new(&sc, &m, serve_result, NULL)) == NULL) {
 		log_warn("out of memory");
 		return 1;
 	}
 
-	status = listen_at ? serve_socket(&m, listen_at, line_timeout) : serve_stdio(&m);
+	status = listen_at ? serve_socket(&m, s, listen_at, line_timeout) :
+	    serve_stdio(&m, s);
 
 	if (stats)
 		serve_stats();
-	sched_free();
+	sched_free(s);
 	vka_free(&m);
 	vkapi_free(&api);
 	return status;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "backoff.h"
 #include "jsonw.h"
 #include "log.h"
@@ -31,21 +32,25 @@ struct batch {
 	vkexec		 x;		/* the calls, when they go as one execute */
 };
 
-static sched_conf conf;
-static vkasync *api;
-static ratelimit rl;
-static backoff bo;
-static struct list q_first, q_rest;	/* button answers, then the others */
-static struct batch *flying;
-static int nflying;
-static unsigned long npending;
-static struct { char method[65]; double until; } pauses[NPAUSE];
-static buf line, scratch, msg;
-static struct { uint64_t key; unsigned gen; } keyset[KEYSET];
-static unsigned keygen;
-
-struct sched_stats sched_st;
-int sched_fatal, sched_eof;
+struct sched {
+	sched_conf	 conf;
+	vkasync		*api;
+	sched_result_fn	*result;	/* where each result line goes */
+	void		*result_arg;
+	ratelimit	 rl;
+	backoff		 bo;
+	struct list	 q_first, q_rest;	/* button answers, then the others */
+	struct batch	*flying;
+	int		 nflying;
+	unsigned long	 npending;
+	struct { char method[65]; double until; } pauses[NPAUSE];
+	buf		 line, scratch;
+	struct { uint64_t key; unsigned gen; } keyset[KEYSET];
+	unsigned	 keygen;
+	double		 next_wake;
+	struct sched_stats st;
+	int		 fatal, eof;
+};
 
 /* -- lists ---------------------------------------------------------- */
 static void
@@ -88,28 +93,28 @@ l_remove(struct list *l, req *r)
 
 /* -- the set of peers that must wait ------------------------------------ */
 static void
-keys_clear(void)
+keys_clear(sched *s)
 {
-	if (++keygen == 0) {
-		memset(keyset, 0, sizeof(keyset));
-		keygen = 1;
+	if (++s->keygen == 0) {
+		memset(s->keyset, 0, sizeof(s->keyset));
+		s->keygen = 1;
 	}
 }
 
 static int
-keys_has(uint64_t k, int add)
+keys_has(sched *s, uint64_t k, int add)
 {
 	unsigned i = (unsigned)(k ^ (k >> 32)) & (KEYSET - 1), probes;
 
 	for (probes = 0; probes < KEYSET; probes++, i = (i + 1) & (KEYSET - 1)) {
-		if (keyset[i].gen != keygen) {
+		if (s->keyset[i].gen != s->keygen) {
 			if (add) {
-				keyset[i].gen = keygen;
-				keyset[i].key = k;
+				s->keyset[i].gen = s->keygen;
+				s->keyset[i].key = k;
 			}
 			return 0;
 		}
-		if (keyset[i].key == k)
+		if (s->keyset[i].key == k)
 			return 1;
 	}
 	return 0;
@@ -123,13 +128,22 @@ batch_free(struct batch *b)
 }
 
 /* -- setup ---------------------------------------------------------- */
-int
-sched_init(const sched_conf *c, vkasync *m)
+sched *
+sched_new(const sched_conf *c, vkasync *m, sched_result_fn *result, void *arg)
 {
-	conf = *c;
-	api = m;
-	backoff_init(&bo, 250, 8000);
-	return rl_init(&rl, conf.rate);
+	sched *s = xcalloc(1, sizeof(*s));
+
+	s->conf = *c;
+	s->api = m;
+	s->result = result;
+	s->result_arg = arg;
+	s->next_wake = -1;
+	backoff_init(&s->bo, 250, 8000);
+	if (rl_init(&s->rl, s->conf.rate) == -1) {
+		free(s);
+		return NULL;
+	}
+	return s;
 }
 
 static void
@@ -144,184 +158,207 @@ free_list(struct list *l)
 }
 
 void
-sched_free(void)
+sched_free(sched *s)
 {
 	struct batch *b;
 	int k;
 
-	free_list(&q_first);
-	free_list(&q_rest);
-	while ((b = flying) != NULL) {
-		flying = b->next;
+	if (s == NULL)
+		return;
+	free_list(&s->q_first);
+	free_list(&s->q_rest);
+	while ((b = s->flying) != NULL) {
+		s->flying = b->next;
 		for (k = 0; k < b->n; k++)
 			req_free(b->r[k]);
 		batch_free(b);
 	}
-	rl_free(&rl);
-	buf_free(&line);
-	buf_free(&scratch);
-	buf_free(&msg);
+	rl_free(&s->rl);
+	buf_free(&s->line);
+	buf_free(&s->scratch);
+	free(s);
 }
 
 void
-sched_add(req *r)
+sched_add(sched *s, req *r)
 {
 	r->not_before = 0;
 	r->tries = 0;
 	r->arrived = mono_now();
-	npending++;
-	l_push(r->first ? &q_first : &q_rest, r);
+	s->npending++;
+	l_push(r->first ? &s->q_first : &s->q_rest, r);
 }
 
 int
-sched_idle(void)
+sched_idle(const sched *s)
 {
-	return npending == 0;
+	return s->npending == 0;
 }
 
 unsigned long
-sched_pending(void)
+sched_pending(const sched *s)
 {
-	return npending;
+	return s->npending;
+}
+
+int
+sched_fatal(const sched *s)
+{
+	return s->fatal;
+}
+
+void
+sched_set_eof(sched *s, int eof)
+{
+	s->eof = eof;
+}
+
+const struct sched_stats *
+sched_stats(const sched *s)
+{
+	return &s->st;
 }
 
 /* -- results -------------------------------------------------------- */
 static void
-finish(req *r, int error)
+finish(sched *s, req *r, int error)
 {
 	if (error)
-		sched_st.errors++;
-	result_out(r, &line, error);
-	buf_reset(&line);
-	npending--;
+		s->st.errors++;
+	s->result(s->result_arg, r, &s->line, error);
+	buf_reset(&s->line);
+	s->npending--;
 	req_free(r);
 }
 
 static void
-answer_error(req *r, long code_, const char *text, const json_doc *d, int err)
+answer_error(sched *s, req *r, long code_, const char *text, const json_doc *d,
+    int err)
 {
-	buf_reset(&line);
-	res_error(&line, r->id, code_, text, d, err, &scratch);
-	finish(r, 1);
+	buf_reset(&s->line);
+	res_error(&s->line, r->id, code_, text, d, err, &s->scratch);
+	finish(s, r, 1);
 }
 
 static void
-answer(req *r, const json_doc *d, int tok)
+answer(sched *s, req *r, const json_doc *d, int tok)
 {
-	buf_reset(&line);
-	res_response(&line, r->id, d, tok, &scratch);
-	finish(r, 0);
+	buf_reset(&s->line);
+	res_response(&s->line, r->id, d, tok, &s->scratch);
+	finish(s, r, 0);
 }
 
 static int
-paused(const char *method, double now)
+paused(const sched *s, const char *method, double now)
 {
 	int k;
 
 	for (k = 0; k < NPAUSE; k++)
-		if (pauses[k].until > now && strcmp(pauses[k].method, method) == 0)
+		if (s->pauses[k].until > now && strcmp(s->pauses[k].method, method) == 0)
 			return 1;
 	return 0;
 }
 
 static void
-pause_method(const char *method, double until)
+pause_method(sched *s, const char *method, double until)
 {
 	int k, slot = 0;
 
 	for (k = 0; k < NPAUSE; k++) {
-		if (strcmp(pauses[k].method, method) == 0) {
+		if (strcmp(s->pauses[k].method, method) == 0) {
 			slot = k;
 			break;
 		}
-		if (pauses[k].until < pauses[slot].until)
+		if (s->pauses[k].until < s->pauses[slot].until)
 			slot = k;
 	}
-	snprintf(pauses[slot].method, sizeof(pauses[slot].method), "%s", method);
-	if (pauses[slot].until < until)
-		pauses[slot].until = until;
+	snprintf(s->pauses[slot].method, sizeof(s->pauses[slot].method), "%s", method);
+	if (s->pauses[slot].until < until)
+		s->pauses[slot].until = until;
 	log_warn("%s paused for %.0f s (VK's limit for it)", method, until - mono_now());
 }
 
 /* Put r back in the queue to go again after delay_ms, or give up. */
 static void
-retry(req *r, long delay_ms, long code_, const char *text, const json_doc *d, int err)
+retry(sched *s, req *r, long delay_ms, long code_, const char *text,
+    const json_doc *d, int err)
 {
-	if (++r->tries >= MAX_TRIES || sched_fatal) {
-		answer_error(r, code_, text, d, err);
+	if (++r->tries >= MAX_TRIES || s->fatal) {
+		answer_error(s, r, code_, text, d, err);
 		return;
 	}
-	sched_st.retries++;
+	s->st.retries++;
 	r->not_before = mono_now() + (double)delay_ms / 1000;
-	l_unshift(r->first ? &q_first : &q_rest, r);
+	l_unshift(r->first ? &s->q_first : &s->q_rest, r);
 }
 
 /* Fail every queued request with VK's refusal of the token. */
 static void
-fail_all(long code_, const char *text)
+fail_all(sched *s, long code_, const char *text)
 {
 	req *r;
 
-	while ((r = q_first.head) != NULL || (r = q_rest.head) != NULL) {
-		l_remove(r->first ? &q_first : &q_rest, r);
-		answer_error(r, code_, text, NULL, -1);
+	while ((r = s->q_first.head) != NULL || (r = s->q_rest.head) != NULL) {
+		l_remove(r->first ? &s->q_first : &s->q_rest, r);
+		answer_error(s, r, code_, text, NULL, -1);
 	}
 }
 
 /* VK's error code for one call: return it, retry it, or stop everything. */
 static void
-call_error(req *r, long code_, const char *text, const json_doc *d, int err,
-    long *delay)
+call_error(sched *s, req *r, long code_, const char *text, const json_doc *d,
+    int err, long *delay)
 {
 	switch (code_) {
 	case 6:		/* too many requests per second */
 		if (*delay < 0)
-			*delay = backoff_next(&bo);
-		retry(r, *delay, code_, text, d, err);
+			*delay = backoff_next(&s->bo);
+		retry(s, r, *delay, code_, text, d, err);
 		return;
 	case 10:	/* internal server error: the call may have happened */
 		if (r->idem) {
 			if (*delay < 0)
-				*delay = backoff_next(&bo);
-			retry(r, *delay, code_, text, d, err);
+				*delay = backoff_next(&s->bo);
+			retry(s, r, *delay, code_, text, d, err);
 			return;
 		}
 		break;
 	case 9:		/* flood control */
 	case 29:	/* rate limit reached */
-		pause_method(r->method, mono_now() + (code_ == 9 ? PAUSE_9 : PAUSE_29));
+		pause_method(s, r->method, mono_now() + (code_ == 9 ? PAUSE_9 : PAUSE_29));
 		break;
 	case 5:
-		if (!sched_fatal)
+		if (!s->fatal)
 			log_warn("VK refused the token (error 5): %s; check VK_TOKEN "
 			    "or --token-file", text);
-		sched_fatal = 1;
+		s->fatal = 1;
 		break;
 	}
-	answer_error(r, code_, text, d, err);
+	answer_error(s, r, code_, text, d, err);
 }
 
 /* An execute answered: each call its element, or its execute_errors entry. */
 static void
-split_execute(struct batch *b, const json_doc *d, long *delay)
+split_execute(sched *s, struct batch *b, const json_doc *d, long *delay)
 {
 	struct vkexec_result res[VKEXEC_MAX];
 	int k;
 
-	vkexec_split(&b->x, api->api, d, VKAPI_OK, NULL, res);
+	vkexec_split(&b->x, s->api->api, d, VKAPI_OK, NULL, res);
 	for (k = 0; k < b->n; k++) {
 		if (res[k].status == VKAPI_OK)
-			answer(b->r[k], d, res[k].resp);
+			answer(s, b->r[k], d, res[k].resp);
 		else if (res[k].status == VKAPI_EAPI)
-			call_error(b->r[k], res[k].err.code, res[k].err.msg, d,
+			call_error(s, b->r[k], res[k].err.code, res[k].err.msg, d,
 			    res[k].errtok, delay);
 		else
-			answer_error(b->r[k], ERR_NET, res[k].err.msg, NULL, -1);
+			answer_error(s, b->r[k], ERR_NET, res[k].err.msg, NULL, -1);
 	}
 }
 
 void
-sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
+sched_done(sched *s, vka_call *c, json_doc *d, int resp, int st,
+    const vkapi_err *e)
 {
 	struct batch *b = c->user;
 	long delay = -1;
@@ -330,24 +367,24 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 	if (b->prev)
 		b->prev->next = b->next;
 	else
-		flying = b->next;
+		s->flying = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
-	nflying--;
-	rl_reply(&rl, b->slot, mono_now());
+	s->nflying--;
+	rl_reply(&s->rl, b->slot, mono_now());
 	if (st == VKAPI_OK || st == VKAPI_EAPI)
 		log_info("%s of %d call%s: %s", b->exec ? "execute" : b->r[0]->method,
 		    b->n, b->n == 1 ? "" : "s", st == VKAPI_OK ? "ok" : e->msg);
 	if (st == VKAPI_OK) {
-		backoff_reset(&bo);
+		backoff_reset(&s->bo);
 		if (b->exec)
-			split_execute(b, d, &delay);
+			split_execute(s, b, d, &delay);
 		else
-			answer(b->r[0], d, resp);
+			answer(s, b->r[0], d, resp);
 	} else if (st == VKAPI_EAPI) {
 		err = json_get(d, 0, "error", 5);
 		for (k = 0; k < b->n; k++)
-			call_error(b->r[k], e->code, e->msg, d, err, &delay);
+			call_error(s, b->r[k], e->code, e->msg, d, err, &delay);
 	} else {
 		int again = st == VKAPI_ETRANSPORT || st == VKAPI_EBODY ||
 		    (st == VKAPI_EHTTP && e->code >= 500);
@@ -355,21 +392,21 @@ sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e)
 		log_warn("%s: %s%s", b->exec ? "execute" : b->r[0]->method, e->msg,
 		    again ? "; trying again" : "");
 		if (again)
-			delay = backoff_next(&bo);
+			delay = backoff_next(&s->bo);
 		for (k = 0; k < b->n; k++)
 			if (again)
-				retry(b->r[k], delay, ERR_NET, e->msg, NULL, -1);
+				retry(s, b->r[k], delay, ERR_NET, e->msg, NULL, -1);
 			else
-				answer_error(b->r[k], ERR_NET, e->msg, NULL, -1);
+				answer_error(s, b->r[k], ERR_NET, e->msg, NULL, -1);
 	}
 	batch_free(b);
-	if (sched_fatal)
-		fail_all(5, "VK refused the token (error 5)");
+	if (s->fatal)
+		fail_all(s, 5, "VK refused the token (error 5)");
 }
 
 /* -- sending -------------------------------------------------------- */
 static void
-send_batch(struct batch *b, double now)
+send_batch(sched *s, struct batch *b, double now)
 {
 	const char *params[3] = { "code", NULL, NULL };
 	vkapi_err e;
@@ -384,7 +421,7 @@ send_batch(struct batch *b, double now)
 		 * none through; this keeps the others going if one did). */
 		for (k = j = 0; k < b->n; k++)
 			if (vkexec_add(&b->x, b->r[k]->method, b->r[k]->kv, &e) == -1)
-				answer_error(b->r[k], ERR_LINE, e.msg, NULL, -1);
+				answer_error(s, b->r[k], ERR_LINE, e.msg, NULL, -1);
 			else
 				b->r[j++] = b->r[k];
 		b->n = j;
@@ -393,29 +430,29 @@ send_batch(struct batch *b, double now)
 			return;
 		}
 		params[1] = vkexec_code(&b->x);
-		st = vka_start(api, "execute", params, b, &e);
+		st = vka_start(s->api, "execute", params, b, &e);
 		/* the form holds the program now: keep only the method names */
 		buf_free(&b->x.code);
-		sched_st.executes++;
+		s->st.executes++;
 	} else {
-		st = vka_start(api, b->r[0]->method, b->r[0]->kv, b, &e);
+		st = vka_start(s->api, b->r[0]->method, b->r[0]->kv, b, &e);
 	}
 	if (st != 0) {
 		for (k = 0; k < b->n; k++)
-			answer_error(b->r[k], ERR_NET, e.msg, NULL, -1);
+			answer_error(s, b->r[k], ERR_NET, e.msg, NULL, -1);
 		batch_free(b);
 		return;
 	}
 	(void)now;
-	b->slot = rl_start(&rl);
-	sched_st.http++;
-	sched_st.calls += (unsigned long long)b->n;
+	b->slot = rl_start(&s->rl);
+	s->st.http++;
+	s->st.calls += (unsigned long long)b->n;
 	b->prev = NULL;
-	b->next = flying;
-	if (flying)
-		flying->prev = b;
-	flying = b;
-	nflying++;
+	b->next = s->flying;
+	if (s->flying)
+		s->flying->prev = b;
+	s->flying = b;
+	s->nflying++;
 }
 
 /*
@@ -423,31 +460,31 @@ send_batch(struct batch *b, double now)
  * now, 0 if it may wait for company (then *wait is when it must go).
  */
 static int
-gather(struct batch *b, double now, double *wait)
+gather(sched *s, struct batch *b, double now, double *wait)
 {
-	struct list *lists[2] = { &q_first, &q_rest };
+	struct list *lists[2] = { &s->q_first, &s->q_rest };
 	struct batch *f;
 	double oldest = now;
 	int li, k, scanned = 0;
 	size_t bytes = 0;
 	req *r, *nx;
 
-	keys_clear();
-	for (f = flying; f; f = f->next)
+	keys_clear(s);
+	for (f = s->flying; f; f = f->next)
 		for (k = 0; k < f->n; k++)
 			if (f->r[k]->key)
-				keys_has(f->r[k]->key, 1);
+				keys_has(s, f->r[k]->key, 1);
 	b->n = 0;
 	for (li = 0; li < 2; li++)
-		for (r = lists[li]->head; r && b->n < conf.max_batch &&
+		for (r = lists[li]->head; r && b->n < s->conf.max_batch &&
 		    scanned < SCAN_MAX; r = nx, scanned++) {
 			nx = r->next;
-			if (r->not_before > now || paused(r->method, now) ||
-			    (r->key && keys_has(r->key, 0)) ||
+			if (r->not_before > now || paused(s, r->method, now) ||
+			    (r->key && keys_has(s, r->key, 0)) ||
 			    (r->alone && b->n > 0)) {
 				/* it waits, and so do later requests for its peer */
 				if (r->key)
-					keys_has(r->key, 1);
+					keys_has(s, r->key, 1);
 				continue;
 			}
 			if (b->n > 0 && bytes + r->size > REQ_BATCH_BYTES)
@@ -464,9 +501,9 @@ gather(struct batch *b, double now, double *wait)
 		return 0;
 	/* Wait for company only when it pays: while other requests are in
 	 * flight or the limiter is filling up; an idle vk-call sends at once. */
-	if (b->n < conf.max_batch && now < oldest + (double)conf.window_ms / 1000 &&
-	    !sched_eof && (nflying > 0 || rl_recent(&rl, now) > conf.rate / 2)) {
-		*wait = oldest + (double)conf.window_ms / 1000;
+	if (b->n < s->conf.max_batch && now < oldest + (double)s->conf.window_ms / 1000 &&
+	    !s->eof && (s->nflying > 0 || rl_recent(&s->rl, now) > s->conf.rate / 2)) {
+		*wait = oldest + (double)s->conf.window_ms / 1000;
 		return 0;
 	}
 full:
@@ -475,44 +512,42 @@ full:
 
 /* Put a batch that is not going yet back, in its order. */
 static void
-ungather(struct batch *b)
+ungather(sched *s, struct batch *b)
 {
 	int k;
 
 	for (k = b->n - 1; k >= 0; k--)
-		l_unshift(b->r[k]->first ? &q_first : &q_rest, b->r[k]);
+		l_unshift(b->r[k]->first ? &s->q_first : &s->q_rest, b->r[k]);
 	b->n = 0;
 }
 
-static double next_wake = -1;
-
 void
-sched_run(double now)
+sched_run(sched *s, double now)
 {
 	struct batch *b;
 	double wait;
 
-	next_wake = -1;
-	while (!sched_fatal && npending > 0 && nflying < MAX_IN_FLIGHT) {
-		if ((wait = rl_delay(&rl, now)) > 0) {
+	s->next_wake = -1;
+	while (!s->fatal && s->npending > 0 && s->nflying < MAX_IN_FLIGHT) {
+		if ((wait = rl_delay(&s->rl, now)) > 0) {
 			/* a slot still in flight frees when its reply comes */
-			next_wake = wait < 2 ? now + wait : -1;
+			s->next_wake = wait < 2 ? now + wait : -1;
 			return;
 		}
 		if ((b = calloc(1, sizeof(*b))) == NULL)
 			return;
 		wait = -1;
-		if (!gather(b, now, &wait)) {
-			ungather(b);
+		if (!gather(s, b, now, &wait)) {
+			ungather(s, b);
 			free(b);
-			next_wake = wait;
+			s->next_wake = wait;
 			break;
 		}
-		send_batch(b, now);
+		send_batch(s, b, now);
 	}
 	/* A request waiting out a backoff or a pause wakes the loop too. */
-	if (!sched_fatal && nflying < MAX_IN_FLIGHT) {
-		struct list *lists[2] = { &q_first, &q_rest };
+	if (!s->fatal && s->nflying < MAX_IN_FLIGHT) {
+		struct list *lists[2] = { &s->q_first, &s->q_rest };
 		int li, scanned = 0, k;
 		req *r;
 
@@ -520,23 +555,23 @@ sched_run(double now)
 			for (r = lists[li]->head; r && scanned < SCAN_MAX; r = r->next, scanned++) {
 				double t = r->not_before;
 
-				if (paused(r->method, now))
+				if (paused(s, r->method, now))
 					for (k = 0; k < NPAUSE; k++)
-						if (strcmp(pauses[k].method, r->method) == 0 &&
-						    pauses[k].until > t)
-							t = pauses[k].until;
-				if (t > now && (next_wake < 0 || t < next_wake))
-					next_wake = t;
+						if (strcmp(s->pauses[k].method, r->method) == 0 &&
+						    s->pauses[k].until > t)
+							t = s->pauses[k].until;
+				if (t > now && (s->next_wake < 0 || t < s->next_wake))
+					s->next_wake = t;
 			}
 	}
 }
 
 long
-sched_wake(double now)
+sched_wake(const sched *s, double now)
 {
-	double ms = (next_wake - now) * 1000;
+	double ms = (s->next_wake - now) * 1000;
 
-	if (next_wake < 0)
+	if (s->next_wake < 0)
 		return -1;
 	if (ms <= 0)
 		return 0;

@@ -24,31 +24,35 @@ struct sched_stats {
 	unsigned long long calls, http, executes, retries, errors;
 };
 
-extern struct sched_stats sched_st;
-
-int	sched_init(const sched_conf *c, vkasync *m);	/* 0, -1 out of memory */
-void	sched_free(void);
-void	sched_add(req *r);
-/* Start what may go at time now. */
-void	sched_run(double now);
-/* Milliseconds until sched_run() may have something to start (-1: never). */
-long	sched_wake(double now);
-/* A call started by sched_run() ended (see vka_done()). */
-void	sched_done(vka_call *c, json_doc *d, int resp, int st, const vkapi_err *e);
-/* Nothing queued, nothing in flight. */
-int	sched_idle(void);
-/* Requests queued or in flight. */
-unsigned long sched_pending(void);
-/* VK refused the token (error 5): every request still queued has been
- * answered with that error and nothing more is sent. */
-extern int sched_fatal;
-/* Set by the caller when no more requests can come: nothing waits for company. */
-extern int sched_eof;
+typedef struct sched sched;
 
 /*
- * Provided by the caller: the result line for r is in line (error set
- * when it is an error). r is freed after the call.
+ * Where each result goes: the result line for r is in line (error set when
+ * it is an error); r is freed after the call. The scheduler calls nothing
+ * else of its caller's.
  */
-void	result_out(req *r, const buf *line, int error);
+typedef void sched_result_fn(void *arg, req *r, const buf *line, int error);
+
+/* A scheduler calling VK through m; NULL out of memory. */
+sched	*sched_new(const sched_conf *c, vkasync *m, sched_result_fn *result, void *arg);
+void	 sched_free(sched *s);
+void	 sched_add(sched *s, req *r);
+/* Start what may go at time now. */
+void	 sched_run(sched *s, double now);
+/* Milliseconds until sched_run() may have something to start (-1: never). */
+long	 sched_wake(const sched *s, double now);
+/* A call started by sched_run() ended (see vka_done()). */
+void	 sched_done(sched *s, vka_call *c, json_doc *d, int resp, int st,
+	    const vkapi_err *e);
+/* Nothing queued, nothing in flight. */
+int	 sched_idle(const sched *s);
+/* Requests queued or in flight. */
+unsigned long sched_pending(const sched *s);
+/* VK refused the token (error 5): every request still queued has been
+ * answered with that error and nothing more is sent. */
+int	 sched_fatal(const sched *s);
+/* No more requests can come: nothing waits for company. */
+void	 sched_set_eof(sched *s, int eof);
+const struct sched_stats *sched_stats(const sched *s);
 
 #endif

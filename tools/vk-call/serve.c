@@ -52,6 +52,7 @@ static unsigned long long nresults, nerrors, nlines, nbad, naccepted;
 static int io_failed;
 static json_doc doc;
 static buf idbuf;
+static sched *sch;	/* the one scheduler every client shares */
 
 static void
 on_stop(int sig)
@@ -160,16 +161,19 @@ serve_stats(void)
 	log_warn("stats: input lines=%llu bad_lines=%llu results=%llu errors=%llu "
 	    "clients=%llu connected=%d", nlines, nbad, nresults, nerrors, naccepted,
 	    nclients);
+	const struct sched_stats *st = sched_stats(sch);
+
 	log_warn("stats: api calls=%llu http=%llu execute=%llu retries=%llu "
-	    "errors=%llu queued=%lu", sched_st.calls, sched_st.http, sched_st.executes,
-	    sched_st.retries, sched_st.errors, sched_pending());
+	    "errors=%llu queued=%lu", st->calls, st->http, st->executes,
+	    st->retries, st->errors, sched_pending(sch));
 }
 
 void
-result_out(req *r, const buf *line, int error)
+serve_result(void *arg, req *r, const buf *line, int error)
 {
 	client *c = r->cl;
 
+	(void)arg;	/* the client is r's own */
 	nresults++;
 	if (error)
 		nerrors++;
@@ -193,7 +197,7 @@ line_error(client *c, unsigned long lineno, const char *why)
 		buf line = BUF_INIT;
 
 		res_error(&line, idbuf.len ? idbuf.p : "null", ERR_LINE, text, NULL, -1, NULL);
-		result_out(&r, &line, 1);
+		serve_result(NULL, &r, &line, 1);
 		buf_free(&line);
 	}
 	log_info("%s", text);
@@ -253,17 +257,17 @@ client_read(client *c)
 		}
 		r->cl = c;
 		c->pending++;
-		if (sched_fatal) {
+		if (sched_fatal(sch)) {
 			/* Nothing goes out any more: say so at once. */
 			buf line = BUF_INIT;
 
 			res_error(&line, r->id, 5, "VK refused the token (error 5)", NULL, -1, NULL);
-			result_out(r, &line, 1);
+			serve_result(NULL, r, &line, 1);
 			buf_free(&line);
 			req_free(r);
 			continue;
 		}
-		sched_add(r);
+		sched_add(sch, r);
 	}
 }
 
@@ -443,7 +447,7 @@ drain_calls(vkasync *m)
 	int resp, st;
 
 	while ((c = vka_done(m, &doc, &resp, &st, &e)) != NULL) {
-		sched_done(c, &doc, resp, st, &e);
+		sched_done(sch, c, &doc, resp, st, &e);
 		vka_release(m, c);
 	}
 }
@@ -463,15 +467,15 @@ turn(vkasync *m, int lfd, int stdio)
 	double now, due;
 	int incoming = 0;
 
-	sched_eof = stdio && clients && clients->eof;
-	sched_run(mono_now());
+	sched_set_eof(sch, stdio && clients && clients->eof);
+	sched_run(sch, mono_now());
 	for (c = clients; c; c = nx) {
 		nx = c->next;
 		client_flush(c);
 		if (!stdio && client_done(c))
 			client_free(c);
 	}
-	if (stdio && client_done(clients) && sched_idle())
+	if (stdio && client_done(clients) && sched_idle(sch))
 		return;		/* all answered: no need to wait for anything */
 	now = mono_now();
 	due = line_deadlines(now);
@@ -498,7 +502,7 @@ turn(vkasync *m, int lfd, int stdio)
 				pfd_add(&f, c->ofd, ev, c);
 		}
 	}
-	wake = sched_wake(mono_now());
+	wake = sched_wake(sch, mono_now());
 	t = vka_timeout(m);
 	if (t >= 0 && (wake < 0 || t < wake))
 		wake = t;
@@ -548,17 +552,18 @@ turn(vkasync *m, int lfd, int stdio)
 }
 
 int
-serve_stdio(vkasync *m)
+serve_stdio(vkasync *m, sched *s)
 {
 	client *c;
 
+	sch = s;
 	json_init(&doc);
 	if ((c = client_new(STDIN_FILENO, STDOUT_FILENO)) == NULL) {
 		log_warn("out of memory");
 		return 1;
 	}
-	while (!(client_done(c) && sched_idle())) {
-		if (sched_fatal && sched_idle() && c->ob.len == 0)
+	while (!(client_done(c) && sched_idle(sch))) {
+		if (sched_fatal(sch) && sched_idle(sch) && c->ob.len == 0)
 			break;
 		turn(m, -1, 1);
 	}
@@ -566,7 +571,7 @@ serve_stdio(vkasync *m)
 	client_free(c);
 	json_free(&doc);
 	buf_free(&idbuf);
-	if (sched_fatal)
+	if (sched_fatal(sch))
 		return 4;
 	return io_failed || nerrors ? 1 : 0;
 }
@@ -683,12 +688,13 @@ size_clients(void)
 }
 
 int
-serve_socket(vkasync *m, const char *path, long line_timeout_s)
+serve_socket(vkasync *m, sched *s, const char *path, long line_timeout_s)
 {
 	struct stat mine, now;
 	client *c;
 	int lfd;
 
+	sch = s;
 	line_timeout = line_timeout_s;
 	size_clients();
 	if ((lfd = listen_on(path)) == -1)
@@ -696,8 +702,8 @@ serve_socket(vkasync *m, const char *path, long line_timeout_s)
 	stat(path, &mine);
 	json_init(&doc);
 	log_info("listening on unix:%s", path);
-	while (!(stopping && clients == NULL && sched_idle())) {
-		if (sched_fatal && sched_idle())
+	while (!(stopping && clients == NULL && sched_idle(sch))) {
+		if (sched_fatal(sch) && sched_idle(sch))
 			break;
 		turn(m, lfd, 0);
 	}
@@ -717,5 +723,5 @@ serve_socket(vkasync *m, const char *path, long line_timeout_s)
 		unlink(path);
 	json_free(&doc);
 	buf_free(&idbuf);
-	return sched_fatal ? 4 : 0;
+	return sched_fatal(sch) ? 4 : 0;
 }
