@@ -117,3 +117,21 @@ file_writable(const char *path)
 	errno = e;
 	return rc;
 }
+
+int
+file_creatable(const char *path)
+{
+	char *copy;
+	int rc, e;
+
+	if (access(path, F_OK) == 0)
+		return access(path, W_OK);
+	if (errno != ENOENT)
+		return -1;
+	copy = xstrdup(path);
+	rc = access(dirname(copy), W_OK | X_OK);
+	e = errno;
+	free(copy);
+	errno = e;
+	return rc;
+}

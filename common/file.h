@@ -56,5 +56,11 @@ void	file_replace_abort(file_tmp *t);
  * ENAMETOOLONG fail as the run would. 0, or -1 with errno.
  */
 int	file_writable(const char *path);
+/*
+ * The same for a program that makes no directory itself (vk-normalize's
+ * --reject): the file's own directory must exist now, writable and
+ * searchable, as open(O_CREAT) will need it. 0, or -1 with errno.
+ */
+int	file_creatable(const char *path);
 
 #endif

@@ -28,7 +28,7 @@ wait_until() {
 		sleep 0.05
 	done
 }
-FIXTURES=$repo/tests/fixtures
+export FIXTURES=$repo/tests/fixtures	# lib-route.bash reads it
 # shellcheck source=../lib-route.bash
 . "$repo/tests/lib-route.bash"
 trap 'rabbit_stop; rm -rf "$t"' EXIT INT TERM

@@ -542,7 +542,7 @@ check_done(const char *rejpath)
 {
 	if (online)
 		names_free(&nm);
-	if (rejpath == NULL || file_writable(rejpath) == 0)
+	if (rejpath == NULL || file_creatable(rejpath) == 0)
 		return 0;
 	log_warn("cannot open reject file %s: %s", rejpath, strerror(errno));
 	return 3;
