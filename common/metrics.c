@@ -3,11 +3,13 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "file.h"
 #include "jsonw.h"
 #include "metrics.h"
@@ -56,11 +58,13 @@ metrics_open(metrics *m, const char *path, double interval,
 	if (metrics_check(path, err, n) == -1)
 		return -1;
 	m->path = path;
-	due_flag = flag;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;	/* no SA_RESTART: a waiting read wakes */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGALRM, &sa, NULL);
+	if (flag != NULL) {
+		due_flag = flag;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;	/* no SA_RESTART: a waiting read wakes */
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+	}
 	memset(&it, 0, sizeof(it));
 	it.it_interval.tv_sec = (time_t)interval;
 	it.it_interval.tv_usec = (suseconds_t)((interval - (double)(time_t)interval) * 1e6);
@@ -212,6 +216,53 @@ metrics_close(metrics *m)
 	}
 	buf_free(&m->b);
 	m->path = NULL;
+}
+
+void
+mtally_add(mtally *t, const char *a, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		if (strcmp(t->e[i].a, a) == 0 && strcmp(t->e[i].b, b) == 0) {
+			t->e[i].n++;
+			return;
+		}
+	if (t->n >= MTALLY_MAX && strcmp(a, "other") != 0) {
+		mtally_add(t, "other", b);
+		return;
+	}
+	if (t->n == t->cap) {
+		t->cap = t->cap ? t->cap * 2 : 16;
+		t->e = xrealloc(t->e, t->cap * sizeof(*t->e));
+	}
+	t->e[t->n].a = xstrdup(a);
+	t->e[t->n].b = xstrdup(b);
+	t->e[t->n++].n = 1;
+}
+
+void
+mtally_values(metrics *m, const mtally *t, const char *name, const char *la,
+    const char *lb)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++)
+		metrics_value(m, name, (double)t->e[i].n, la, t->e[i].a, lb, t->e[i].b,
+		    NULL);
+}
+
+void
+mtally_free(mtally *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->n; i++) {
+		free(t->e[i].a);
+		free(t->e[i].b);
+	}
+	free(t->e);
+	memset(t, 0, sizeof(*t));
 }
 
 /* Append the file's text to b, label added to each sample; -1 if unreadable. */

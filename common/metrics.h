@@ -44,7 +44,8 @@ int	metrics_check(const char *path, char *err, size_t n);
  * Start: path (NULL: off, and nothing else happens), and SIGALRM every
  * interval seconds setting *flag |= METRICS_DUE, without SA_RESTART, so a
  * blocking read or poll returns. A program that blocks signals outside its
- * wait blocks SIGALRM with them. 0, or -1 with the reason in err.
+ * wait blocks SIGALRM with them; one with a handler of its own (a self-pipe)
+ * passes flag NULL and handles SIGALRM itself. 0, or -1 with the reason in err.
  */
 int	metrics_open(metrics *m, const char *path, double interval,
 	    volatile sig_atomic_t *flag, char *err, size_t n);
@@ -60,6 +61,23 @@ void	metrics_value(metrics *m, const char *name, double v, ...);
 int	metrics_write(metrics *m, char *err, size_t n);
 /* Stop the timer; free. */
 void	metrics_close(metrics *m);
+
+/*
+ * Counters keyed by two label values (vk-call: method and error code),
+ * bounded: past MTALLY_MAX pairs, a new pair counts under "other" for the
+ * first, so that hostile names cannot grow the file without end.
+ */
+#define MTALLY_MAX	256
+typedef struct mtally {
+	struct mtally_e { char *a, *b; unsigned long long n; } *e;
+	size_t		 n, cap;
+} mtally;
+
+void	mtally_add(mtally *t, const char *a, const char *b);
+/* One sample per pair: name{la="a",lb="b"} n (the family written before). */
+void	mtally_values(metrics *m, const mtally *t, const char *name, const char *la,
+	    const char *lb);
+void	mtally_free(mtally *t);
 
 /*
  * Concatenate the files (a missing one is skipped: its program has not

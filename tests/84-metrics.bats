@@ -5,6 +5,7 @@
 
 load helper
 load lib-poll
+load lib-call
 
 # Programs a test starts in the background write their pid to $BATS_TEST_TMPDIR/*.pid.
 teardown() {
@@ -158,4 +159,35 @@ scrape() {
 	wait_until 20 gone "$(cat normalize.pid)"
 	promcheck n.prom
 	assert_equal "$(value n.prom vkpipe_normalize_lines_total)" 2
+}
+
+@test "metrics: vk-call's API requests by method and error code" {
+	call_fake '{"faults":[{"on":"messages.pin","nth":1,"do":"api_error","code":10,"msg":"Internal server error"}]}'
+	{
+		sends 2
+		printf '%s\n' '{"id":"pin","method":"messages.pin","params":{"peer_id":5,"cmid":1}}' 'nope'
+	} > "$BATS_TEST_TMPDIR/in"
+	run --separate-stderr vk-call --metrics "$BATS_TEST_TMPDIR/c.prom" < "$BATS_TEST_TMPDIR/in"
+	assert_failure 1
+	M=$BATS_TEST_TMPDIR/c.prom
+	promcheck "$M"
+	assert_equal "$(value "$M" 'vkpipe_call_requests_total{method="messages.send",code="ok"}')" 2
+	assert_equal "$(value "$M" 'vkpipe_call_requests_total{method="messages.pin",code="10"}')" 1
+	assert_equal "$(value "$M" vkpipe_call_bad_lines_total)" 1
+	assert_equal "$(value "$M" vkpipe_call_lines_total)" 4
+	! grep -q "$CALL_TOKEN" "$M"
+}
+
+@test "metrics: vk-call --listen rewrites its file while idle" {
+	call_fake '{}'
+	cd "$BATS_TEST_TMPDIR"
+	vk-call --listen "unix:$BATS_TEST_TMPDIR/call.sock" --metrics c.prom \
+		--metrics-interval 0.2 2> err &
+	echo $! > call.pid
+	wait_until 10 grep_file '^vkpipe_call_clients 0$' c.prom
+	t0=$(stat -c %y c.prom)
+	wait_until 10 mtime_not c.prom "$t0"
+	kill -TERM "$(cat call.pid)"
+	wait_until 20 gone "$(cat call.pid)"
+	promcheck c.prom
 }

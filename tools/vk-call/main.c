@@ -25,7 +25,8 @@
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
 "               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n"
-"               [--line-timeout S] [--stats] [--check]\n";
+"               [--line-timeout S] [--stats] [--check]\n"
+"               [--metrics FILE [--metrics-interval SECS]]\n";
 
 static const char help_text[] =
 "Read VK API requests, one JSON object per line, and write one result line\n"
@@ -44,6 +45,8 @@ static const char help_text[] =
 "      --line-timeout S     with --listen: seconds a client may take to finish a line (10)\n"
 "  -v, --verbose            say what goes to VK and what comes back\n"
 "      --stats              print counters at exit (and always on SIGUSR1)\n"
+"      --metrics FILE       keep the counters in FILE, Prometheus text, replaced\n"
+"                           every --metrics-interval seconds (15) and at exit\n"
 "      --check              check the options, the token and the socket path; start nothing\n"
 "  -h, --help               show this help\n"
 "      --version            show the version\n"
@@ -76,7 +79,8 @@ int
 main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
-	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS, O_LINETIMEOUT };
+	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS, O_LINETIMEOUT, O_METRICS,
+	    O_METRICS_INT };
 	static const struct option longopts[] = {
 		{ "listen",	  required_argument, NULL, O_LISTEN },
 		{ "connect",	  required_argument, NULL, O_CONNECT },
@@ -90,13 +94,17 @@ main(int argc, char *argv[])
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "check",	  no_argument,	     NULL, O_CHECK },
 		{ "stats",	  no_argument,	     NULL, O_STATS },
+		{ "metrics",	  required_argument, NULL, O_METRICS },
+		{ "metrics-interval", required_argument, NULL, O_METRICS_INT },
 		{ "help",	  no_argument,	     NULL, 'h' },
 		{ "version",	  no_argument,	     NULL, O_VERSION },
 		{ NULL, 0, NULL, 0 }
 	};
 	sched_conf sc = { 20, 25, 10 };
 	const char *listen_at = NULL, *connect_to = NULL, *tokfile = NULL;
-	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION;
+	const char *api_url = NULL, *api_ver = VKAPI_DEFAULT_VERSION, *metrics_path = NULL;
+	double metrics_int = 0;
+	metrics mx;
 	char *token = NULL, err[256];
 	int c, status, check = 0, stats = 0;
 	long line_timeout = 10;
@@ -132,6 +140,10 @@ main(int argc, char *argv[])
 		case 'v': log_verbose = 1; break;
 		case O_CHECK: check = 1; break;
 		case O_STATS: stats = 1; break;
+		case O_METRICS: metrics_path = optarg; break;
+		case O_METRICS_INT:
+			metrics_int = opt_secs(&op, "--metrics-interval", optarg, 0.01, 86400);
+			break;
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
@@ -151,6 +163,10 @@ main(int argc, char *argv[])
 	if (optind < argc) {
 		log_warn("unexpected argument '%s'", argv[optind]);
 		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (metrics_int && metrics_path == NULL) {
+		log_warn("--metrics-interval only goes with --metrics FILE");
 		return 2;
 	}
 	if (listen_at && connect_to) {
@@ -181,6 +197,12 @@ main(int argc, char *argv[])
 		log_warn("%s", err);
 		return 3;
 	}
+	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		memset(token, 0, strlen(token));
+		free(token);
+		return 3;
+	}
 	if (check) {
 		memset(token, 0, strlen(token));
 		free(token);
@@ -202,11 +224,18 @@ main(int argc, char *argv[])
 		return 1;
 	}
 
+	/* SIGALRM is serve.c's, through its self-pipe: no flag here */
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, NULL, err,
+	    sizeof(err)) == -1)
+		log_warn("%s", err);	/* checked above: a timer that will not start */
+	serve_metrics_to(&mx);
 	status = listen_at ? serve_socket(&m, s, listen_at, line_timeout) :
 	    serve_stdio(&m, s);
 
 	if (stats)
 		serve_stats();
+	serve_metrics();
+	metrics_close(&mx);
 	sched_free(s);
 	vka_free(&m);
 	vkapi_free(&api);

@@ -165,6 +165,7 @@ sched_free(sched *s)
 
 	if (s == NULL)
 		return;
+	mtally_free(&s->st.by_method);
 	free_list(&s->q_first);
 	free_list(&s->q_rest);
 	while ((b = s->flying) != NULL) {
@@ -221,8 +222,19 @@ sched_stats(const sched *s)
 
 /* -- results -------------------------------------------------------- */
 static void
-finish(sched *s, req *r, int error)
+finish(sched *s, req *r, int error, long code_)
 {
+	char c[32];
+
+	if (code_ == ERR_NET)
+		snprintf(c, sizeof(c), "net");
+	else if (code_ == ERR_LINE)
+		snprintf(c, sizeof(c), "refused");
+	else if (!error)
+		snprintf(c, sizeof(c), "ok");
+	else
+		snprintf(c, sizeof(c), "%ld", code_);
+	mtally_add(&s->st.by_method, r->method ? r->method : "", c);
 	if (error)
 		s->st.errors++;
 	s->result(s->result_arg, r, &s->line, error);
@@ -237,7 +249,7 @@ answer_error(sched *s, req *r, long code_, const char *text, const json_doc *d,
 {
 	buf_reset(&s->line);
 	res_error(&s->line, r->id, code_, text, d, err, &s->scratch);
-	finish(s, r, 1);
+	finish(s, r, 1, code_);
 }
 
 static void
@@ -245,7 +257,7 @@ answer(sched *s, req *r, const json_doc *d, int tok)
 {
 	buf_reset(&s->line);
 	res_response(&s->line, r->id, d, tok, &s->scratch);
-	finish(s, r, 0);
+	finish(s, r, 0, 0);
 }
 
 static int

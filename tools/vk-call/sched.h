@@ -12,6 +12,7 @@
 #define VKCALL_SCHED_H
 
 #include "req.h"
+#include "metrics.h"
 #include "vkasync.h"
 
 typedef struct sched_conf {
@@ -22,6 +23,7 @@ typedef struct sched_conf {
 
 struct sched_stats {
 	unsigned long long calls, http, executes, retries, errors;
+	mtally	by_method;	/* results by method and code ("ok", "net", VK's) */
 };
 
 typedef struct sched sched;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "line.h"
@@ -48,6 +49,7 @@ static long line_timeout;	/* seconds a started line may take; 0: no limit */
 static double accept_again;	/* out of descriptors, no one to give way: until */
 static int sigpipe_fd[2] = { -1, -1 };
 static volatile sig_atomic_t stopping, want_stats;
+static metrics *mx;	/* --metrics, or NULL */
 static unsigned long long nresults, nerrors, nlines, nbad, naccepted;
 static int io_failed;
 static json_doc doc;
@@ -60,7 +62,9 @@ on_stop(int sig)
 	int saved = errno;
 
 	if (sig == SIGUSR1)
-		want_stats = 1;
+		want_stats |= 1;
+	else if (sig == SIGALRM)	/* --metrics' timer */
+		want_stats |= METRICS_DUE;
 	else if (stopping)	/* a second signal: do not wait any longer */
 		_exit(1);
 	else
@@ -88,6 +92,7 @@ serve_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);	/* even where it came ignored (vkpipe) */
+	sigaction(SIGALRM, &sa, NULL);
 	return 0;
 }
 
@@ -166,6 +171,65 @@ serve_stats(void)
 	log_warn("stats: api calls=%llu http=%llu execute=%llu retries=%llu "
 	    "errors=%llu queued=%lu", st->calls, st->http, st->executes,
 	    st->retries, st->errors, sched_pending(sch));
+}
+
+void
+serve_metrics_to(metrics *m)
+{
+	mx = m;
+}
+
+void
+serve_metrics(void)
+{
+	static unsigned long long seen;
+	static time_t last;
+	const struct sched_stats *st;
+	char err[512];
+
+	if (mx == NULL || mx->path == NULL || sch == NULL)
+		return;
+	st = sched_stats(sch);
+	if (nlines != seen) {	/* the clock read per write, not per line */
+		seen = nlines;
+		last = time(NULL);
+	}
+	metrics_family(mx, "vkpipe_call_lines_total", "counter", "Request lines read.");
+	metrics_value(mx, "vkpipe_call_lines_total", (double)nlines, NULL);
+	metrics_family(mx, "vkpipe_call_bad_lines_total", "counter",
+	    "Lines that were not requests (answered with an error).");
+	metrics_value(mx, "vkpipe_call_bad_lines_total", (double)nbad, NULL);
+	metrics_family(mx, "vkpipe_call_requests_total", "counter",
+	    "API requests answered, by method and code (ok, net, refused, VK's error code).");
+	mtally_values(mx, &st->by_method, "vkpipe_call_requests_total", "method", "code");
+	metrics_family(mx, "vkpipe_call_api_calls_total", "counter",
+	    "API calls sent to VK (inside execute too).");
+	metrics_value(mx, "vkpipe_call_api_calls_total", (double)st->calls, NULL);
+	metrics_family(mx, "vkpipe_call_http_requests_total", "counter",
+	    "HTTP requests made to VK.");
+	metrics_value(mx, "vkpipe_call_http_requests_total", (double)st->http, NULL);
+	metrics_family(mx, "vkpipe_call_executes_total", "counter",
+	    "execute requests batching calls.");
+	metrics_value(mx, "vkpipe_call_executes_total", (double)st->executes, NULL);
+	metrics_family(mx, "vkpipe_call_retries_total", "counter", "Calls tried again.");
+	metrics_value(mx, "vkpipe_call_retries_total", (double)st->retries, NULL);
+	metrics_family(mx, "vkpipe_call_queued_requests", "gauge",
+	    "Requests waiting for the rate limit or VK.");
+	metrics_value(mx, "vkpipe_call_queued_requests", (double)sched_pending(sch), NULL);
+	metrics_family(mx, "vkpipe_call_clients_total", "counter", "Clients accepted.");
+	metrics_value(mx, "vkpipe_call_clients_total", (double)naccepted, NULL);
+	metrics_family(mx, "vkpipe_call_clients", "gauge", "Clients connected.");
+	metrics_value(mx, "vkpipe_call_clients", (double)nclients, NULL);
+	metrics_family(mx, "vkpipe_call_last_request_timestamp_seconds", "gauge",
+	    "When the last request line came, to within the interval (0: never).");
+	metrics_value(mx, "vkpipe_call_last_request_timestamp_seconds", (double)last, NULL);
+	if (metrics_write(mx, err, sizeof(err)) == -1) {
+		if (!mx->failed)
+			log_warn("%s", err);
+		mx->failed = 1;
+	} else {
+		mx->failed = 0;
+	}
 }
 
 void
@@ -541,8 +605,13 @@ turn(vkasync *m, int lfd, int stdio)
 		accept_clients(lfd, mono_now());
 	drain_calls(m);
 	if (want_stats) {
+		int w = want_stats;
+
 		want_stats = 0;
-		serve_stats();
+		if (w & ~METRICS_DUE)
+			serve_stats();
+		if (w & METRICS_DUE)
+			serve_metrics();
 	}
 	/* Lines already buffered need no POLLIN: a client held back by its
 	 * share of the queue goes on as soon as results free room. */

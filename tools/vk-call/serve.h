@@ -6,6 +6,7 @@
 #ifndef VKCALL_SERVE_H
 #define VKCALL_SERVE_H
 
+#include "metrics.h"
 #include "sched.h"
 #include "vkasync.h"
 
@@ -25,7 +26,10 @@ int	connect_socket(const char *path);
 void	serve_result(void *arg, req *r, const buf *line, int error);
 /* The counters, in vkpipe's one format (also on SIGUSR1). */
 void	serve_stats(void);
-/* Set up SIGTERM/SIGINT (and SIGUSR1) handling (a self-pipe the loops watch). */
+/* --metrics: where serve_metrics() writes (SIGALRM, the timer, asks for it). */
+void	serve_metrics_to(metrics *m);
+void	serve_metrics(void);
+/* Set up SIGTERM/SIGINT (and SIGUSR1, SIGALRM) handling (a self-pipe the loops watch). */
 int	serve_signals(void);
 
 #endif
