@@ -6,10 +6,12 @@
 load helper
 load lib-poll
 load lib-call
+load lib-callback
 
 # Programs a test starts in the background write their pid to $BATS_TEST_TMPDIR/*.pid.
 teardown() {
 	local f
+	cb_teardown
 	for f in "$BATS_TEST_TMPDIR"/*.pid; do
 		[ -f "$f" ] && stop_pid "$(cat "$f")"
 	done
@@ -190,4 +192,22 @@ scrape() {
 	kill -TERM "$(cat call.pid)"
 	wait_until 20 gone "$(cat call.pid)"
 	promcheck c.prom
+}
+
+@test "metrics: vk-callback's events, repeats and refusals, rewritten while it listens" {
+	M=$BATS_TEST_TMPDIR/cb.prom
+	VK_CALLBACK_SECRET=$CB_SECRET cb_start --group-id 42 --metrics "$M" --metrics-interval 0.2
+	post "$(event e1)"
+	assert_equal "$code" 200
+	post "$(event e1)"
+	post "$(event e2 42 wrong-secret)"
+	wait_until 10 grep_file '^vkpipe_callback_refused_total 1$' "$M"
+	assert_equal "$(value "$M" vkpipe_callback_events_total)" 1
+	assert_equal "$(value "$M" vkpipe_callback_repeats_total)" 1
+	t0=$(stat -c %y "$M")
+	wait_until 10 mtime_not "$M" "$t0"
+	cb_stop
+	assert_equal "$status" 0
+	promcheck "$M"
+	no_secret "$M"
 }

@@ -7,9 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "net.h"
 #include "opt.h"
 #include "server.h"
@@ -36,6 +38,7 @@ static const char usage_text[] =
 "                   [--group-id N] [--ack PATH [--ack-timeout SECONDS]]\n"
 "                   [--max-body BYTES] [--tls-cert FILE --tls-key FILE] [-v]\n"
 "                   [--alive FILE] [--stats] [--check]\n"
+"                   [--metrics FILE [--metrics-interval SECS]]\n"
 "       vk-callback --setup URL [--group-id N] [--token-file FILE]\n"
 "                   [--secret-file FILE] [--api-url URL]\n";
 
@@ -60,20 +63,72 @@ static const char help_text[] =
 "  --token-file FILE   --setup: the community token (or VK_TOKEN)\n"
 "  --api-url URL       --setup: API base (or VK_API_URL; default " VKAPI_DEFAULT_URL ")\n"
 "  --stats             write statistics to stderr at exit (always on SIGUSR1)\n"
+"  --metrics FILE      keep the counters in FILE, Prometheus text, replaced\n"
+"                      every --metrics-interval seconds (15) and at exit\n"
 "  --check             check the options, environment, secret and TLS files and\n"
 "                      the address (bound and closed: in use fails); exit\n"
 "  -v, --verbose       log confirmations, retries and held answers on stderr\n"
 "  -h, --help          this help;  --version  the version\n";
 
 static volatile sig_atomic_t stop, want_stats;
+static metrics mx;	/* --metrics */
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGUSR1)
-		want_stats = 1;
+		want_stats |= 1;
 	else
 		stop = 1;
+}
+
+/* The counters into the --metrics file (vkpipe(1), STATISTICS). */
+static void
+callback_metrics(const struct server_stats *st)
+{
+	static unsigned long long seen;
+	static time_t last;
+	char err[512];
+
+	if (mx.path == NULL)
+		return;
+	if (st->lines != seen) {	/* the clock read per write, not per event */
+		seen = st->lines;
+		last = time(NULL);
+	}
+	metrics_family(&mx, "vkpipe_callback_events_total", "counter",
+	    "Events written (VK's requests that carried a new event).");
+	metrics_value(&mx, "vkpipe_callback_events_total", (double)st->lines, NULL);
+	metrics_family(&mx, "vkpipe_callback_repeats_total", "counter",
+	    "Events VK sent again, answered ok and not written twice.");
+	metrics_value(&mx, "vkpipe_callback_repeats_total", (double)st->dups, NULL);
+	metrics_family(&mx, "vkpipe_callback_unsafe_total", "counter",
+	    "Events answered 503: not acknowledged in time (VK sends them again).");
+	metrics_value(&mx, "vkpipe_callback_unsafe_total", (double)st->held_out, NULL);
+	metrics_family(&mx, "vkpipe_callback_refused_total", "counter",
+	    "Requests refused (secret, community, size, shape).");
+	metrics_value(&mx, "vkpipe_callback_refused_total", (double)st->refused, NULL);
+	metrics_family(&mx, "vkpipe_callback_confirmations_total", "counter",
+	    "Confirmation requests answered.");
+	metrics_value(&mx, "vkpipe_callback_confirmations_total", (double)st->confirms,
+	    NULL);
+	metrics_family(&mx, "vkpipe_callback_cut_total", "counter",
+	    "Connections cut: too slow a request, or room made for another.");
+	metrics_value(&mx, "vkpipe_callback_cut_total", (double)st->cut, NULL);
+	metrics_family(&mx, "vkpipe_callback_held_answers", "gauge",
+	    "Answers waiting for their acknowledgement.");
+	metrics_value(&mx, "vkpipe_callback_held_answers", (double)st->held, NULL);
+	metrics_family(&mx, "vkpipe_callback_last_event_timestamp_seconds", "gauge",
+	    "When the last event was written, to within the interval (0: never).");
+	metrics_value(&mx, "vkpipe_callback_last_event_timestamp_seconds", (double)last,
+	    NULL);
+	if (metrics_write(&mx, err, sizeof(err)) == -1) {
+		if (!mx.failed)
+			log_warn("%s", err);
+		mx.failed = 1;
+	} else {
+		mx.failed = 0;
+	}
 }
 
 static void
@@ -195,7 +250,7 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONFIRM, O_SECRETFILE, O_SECRET, O_GROUP, O_ACK,
 	    O_ACKTIMEOUT, O_MAXBODY, O_SETUP, O_TOKFILE, O_TOKEN, O_URL, O_CERT, O_KEY,
-	    O_CHECK, O_STATS, O_VERSION, O_ALIVE };
+	    O_CHECK, O_STATS, O_VERSION, O_ALIVE, O_METRICS, O_METRICS_INT };
 	static const struct option opts[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "confirm", required_argument, NULL, O_CONFIRM },
@@ -214,6 +269,8 @@ main(int argc, char *argv[])
 		{ "check", no_argument, NULL, O_CHECK },
 		{ "alive", required_argument, NULL, O_ALIVE },
 		{ "stats", no_argument, NULL, O_STATS },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "metrics-interval", required_argument, NULL, O_METRICS_INT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, O_VERSION },
@@ -223,7 +280,8 @@ main(int argc, char *argv[])
 	    .max_body = DEFAULT_BODY, .dedup_ids = DEDUP_IDS, .dedup_secs = DEDUP_SECS };
 	const char *listen = DEFAULT_LISTEN, *secret_file = NULL, *group = NULL;
 	const char *setup = NULL, *token_file = NULL, *api_url = NULL;
-	const char *cert_file = NULL, *key_file = NULL;
+	const char *cert_file = NULL, *key_file = NULL, *metrics_path = NULL;
+	double metrics_int = 0;
 	char err[512], addr[300], *secret = NULL, *cert = NULL, *key = NULL;
 	struct server_stats st = { 0 };
 	struct sigaction sa;
@@ -253,6 +311,10 @@ main(int argc, char *argv[])
 		case O_KEY: key_file = optarg; break;
 		case O_CHECK: check = 1; break;
 		case O_STATS: stats = 1; break;
+		case O_METRICS: metrics_path = optarg; break;
+		case O_METRICS_INT:
+			metrics_int = opt_secs(&op, "--metrics-interval", optarg, 0.01, 86400);
+			break;
 		case 'v': log_verbose = 1; break;
 		case 'h':
 			fputs(usage_text, stdout);
@@ -283,6 +345,8 @@ main(int argc, char *argv[])
 		    "characters, no white space");
 	if ((cert_file == NULL) != (key_file == NULL))
 		return warn_usage("--tls-cert and --tls-key go together");
+	if (metrics_int && metrics_path == NULL)
+		return warn_usage("--metrics-interval only goes with --metrics FILE");
 	if (hold != -1 && conf.ack_path == NULL)
 		return warn_usage("--ack-timeout only goes with --ack PATH");
 	if (setup && check)
@@ -348,6 +412,11 @@ main(int argc, char *argv[])
 	}
 	conf.tls_cert = cert;
 	conf.tls_key = key;
+	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
+		log_warn("%s", err);
+		status = EXIT_CONFIG;
+		goto out;
+	}
 	if (check) {	/* all is checked: nothing bound, nothing written */
 		if (net_check(listen, err, sizeof(err)) == -1) {
 			log_warn("%s", err);
@@ -371,6 +440,11 @@ main(int argc, char *argv[])
 	}
 	log_warn("listening on %s", addr);
 
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
+	    err, sizeof(err)) == -1)
+		log_warn("%s", err);	/* checked above: a timer that will not start */
+	conf.metrics = callback_metrics;
+	callback_metrics(&st);
 	rc = server_run(&conf, &stop, &want_stats, &st, err, sizeof(err));
 
 	switch (rc) {
@@ -385,8 +459,10 @@ main(int argc, char *argv[])
 	case SERVER_EPIPE:
 		break;	/* the reader left: quietly, as vk-poll does */
 	}
-	if (stats || want_stats || log_verbose)
+	if (stats || (want_stats & ~METRICS_DUE) || log_verbose)
 		server_stats_log(&st);
+	callback_metrics(&st);
+	metrics_close(&mx);
 out:
 	wipe_free(secret);
 	wipe_free(key);

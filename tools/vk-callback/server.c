@@ -18,6 +18,7 @@
 #include "idwin.h"
 #include "alloc.h"
 #include "log.h"
+#include "metrics.h"
 #include "mono.h"
 #include "pending.h"
 #include "ratelimit.h"
@@ -824,8 +825,13 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 			s.alive_at = s.now;
 		}
 		if (*want_stats) {
+			int w = *want_stats;
+
 			*want_stats = 0;
-			server_stats_log(st);
+			if (w & ~METRICS_DUE)
+				server_stats_log(st);
+			if ((w & METRICS_DUE) && c->metrics)
+				c->metrics(st);
 		}
 	}
 	if (s.out_err == EPIPE)

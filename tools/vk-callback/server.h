@@ -30,6 +30,8 @@
 
 #include "event.h"
 
+struct server_stats;
+
 struct server_conf {
 	int		 listen_fd;	/* bound and listening */
 	const char	*confirm;	/* the confirmation code, or NULL */
@@ -41,6 +43,8 @@ struct server_conf {
 	size_t		 dedup_ids;	/* the window: this many ids, */
 	double		 dedup_secs;	/* for this long */
 	const char	*tls_cert, *tls_key;	/* PEM text, or NULL */
+	/* --metrics: called when *want_stats has METRICS_DUE (metrics.h), or NULL */
+	void		(*metrics)(const struct server_stats *st);
 };
 
 enum server_result {
