@@ -231,6 +231,44 @@ type_of(char c)
 }
 
 /*
+ * The containers the lazy tree (json_parse_lazy) leaves whole, each a
+ * struct span, in document order of their opening brackets: the objects
+ * held by members of the root object's objects (object.message: what a
+ * reader looks into, or not at all), and those opened at a depth that is
+ * a multiple of LAZY_DEPTH: jsmn closes a bracket by walking up from the
+ * last token, so it is given no more than LAZY_DEPTH levels at a time.
+ * stk[0..depth) are the brackets open, the last the container's own.
+ */
+#define LAZY_DEPTH	16
+/*
+ * And the strings longer than LAZY_STR bytes, quotes included: jsmn reads
+ * a string a byte at a time, and its bounds are known here already.
+ */
+#define LAZY_STR	16
+#define LAZY_AT(stk, depth)	((depth) % LAZY_DEPTH == 0 || ((depth) == 3 && \
+	(stk)[0] == '{' && (stk)[1] == '{' && (stk)[2] == '{'))
+struct span {
+	int	 start, end;	/* offsets: the opening bracket, after the closing one */
+};
+
+static void
+deep_open(buf *deep, size_t *dstk, int depth, ptrdiff_t at)
+{
+	struct span sp = { (int)at, -1 };
+
+	dstk[depth / LAZY_DEPTH] = deep->len;
+	buf_put(deep, &sp, sizeof(sp));
+}
+
+static void
+deep_close(buf *deep, size_t *dstk, int depth, ptrdiff_t at)
+{
+	struct span *sp = (struct span *)(void *)(deep->p + dstk[depth / LAZY_DEPTH]);
+
+	sp->end = (int)at;
+}
+
+/*
  * One pass, no recursion and no backtracking: every byte is looked at a
  * bounded number of times, so the time is linear in n, and a container
  * deeper than JSON_MAX_DEPTH is refused at its opening bracket, before
@@ -238,11 +276,12 @@ type_of(char c)
  */
 static int
 check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs,
-    char *err, size_t errlen)
+    buf *deep, char *err, size_t errlen)
 {
 	const char *p, *q, *e = s + n, *v0, *why, *at;
 	char stk[JSON_MAX_DEPTH + 1], top = 0;	/* top: stk[depth - 1] */
 	int depth = 0, rec, esc;	/* rec: record members down to this depth */
+	size_t dstk[JSON_MAX_DEPTH / LAZY_DEPTH + 1];	/* open entries of deep */
 
 	p = ws(s, e);
 	if (p == e)
@@ -262,9 +301,13 @@ value:
 		if (depth == JSON_MAX_DEPTH)
 			return fail(err, errlen, s, p, "nested too deeply");
 		stk[depth++] = top = *p;
+		if (deep != NULL && LAZY_AT(stk, depth))
+			deep_open(deep, dstk, depth, p - s);
 		p = ws(p + 1, e);
 		if (p < e && *p == top + 2) {	/* '{' + 2 == '}', '[' + 2 == ']' */
 			p++;
+			if (deep != NULL && LAZY_AT(stk, depth))
+				deep_close(deep, dstk, depth, p - s);
 			top = --depth > 0 ? stk[depth - 1] : 0;
 			goto after;
 		}
@@ -328,6 +371,11 @@ string:
 			buf_put(escs, &start, sizeof(start));
 		}
 	}
+	if (deep != NULL && q - p > LAZY_STR) {	/* a long one: jsmn gets "" */
+		struct span sp = { (int)(p - s), (int)(q + 1 - s) };
+
+		buf_put(deep, &sp, sizeof(sp));
+	}
 	p = q;	/* the closing quote */
 	p++;
 	if (depth < 0) {
@@ -385,6 +433,8 @@ after:
 	}
 	if (*p == top + 2) {
 		p++;
+		if (deep != NULL && LAZY_AT(stk, depth))
+			deep_close(deep, dstk, depth, p - s);
 		top = --depth > 0 ? stk[depth - 1] : 0;
 		goto after;
 	}
@@ -396,22 +446,31 @@ int
 json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
     char *err, size_t errlen)
 {
-	return check(s, n, root, ix, NULL, err, errlen);
+	return check(s, n, root, ix, NULL, NULL, err, errlen);
 }
 
 /* --- the token tree ---------------------------------------------------- */
 
 /*
  * The tree is jsmn's own token array, rewritten in place by build() once
- * jsmn is done: `type` becomes an enum json_type (with the escape flag of
- * a string above it), and `parent` becomes the index after the token's
- * subtree, which is what walking a tree needs.
+ * jsmn is done: `type` becomes an enum json_type (with the flags below
+ * above it), and `parent` becomes the index after the token's subtree,
+ * which is what walking a tree needs.
+ *
+ * A lazy tree (json_parse_lazy) leaves some containers whole: jsmn sees
+ * a stand-in, one primitive 'x', in a copy of the text without them, and
+ * build() turns it into a TOK_LAZY token spanning the container. The
+ * first look inside one tokenizes it the same way into a block at the end
+ * of the array (its own subtree in document order), and the whole token
+ * then points there (TOK_FAR, kid[]).
  */
-#define TOK_ESC		0x100
+#define TOK_ESC		0x100	/* a string with escapes */
+#define TOK_LAZY	0x200	/* a container not tokenized yet */
+#define TOK_FAR		0x400	/* a container whose children are at kid[i] + 1 */
 #define TYPE(t)		((t)->type & 0xff)
 #define NEXT(t)		((t)->parent)
 
-static jsmntok_t *
+static inline jsmntok_t *
 tok(const json_doc *d, int i)
 {
 	return (jsmntok_t *)d->tok + i;
@@ -427,7 +486,11 @@ void
 json_free(json_doc *d)
 {
 	free(d->tok);
+	free(d->kid);
 	buf_free(&d->escs);
+	buf_free(&d->deep);
+	buf_free(&d->hide);
+	buf_free(&d->vis);
 	json_init(d);
 }
 
@@ -442,6 +505,9 @@ grow(json_doc *d)
 	if ((a = realloc(d->tok, (size_t)cap * sizeof(jsmntok_t))) == NULL)
 		return -1;
 	d->tok = a;
+	if ((a = realloc(d->kid, (size_t)cap * sizeof(int))) == NULL)
+		return -1;
+	d->kid = a;
 	d->cap = cap;
 	return 0;
 }
@@ -453,30 +519,53 @@ doc_fail(json_doc *d, const char *what)
 	return -1;
 }
 
+/* The first of the n sorted ints at a that is >= v. */
+static size_t
+lower_bound(const int *a, size_t n, int v)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /*
- * One pass over jsmn's tokens: each one's type (a primitive's from its
- * first byte), its escape flag (from where json_check() saw escapes, in
- * the same document order), and where its subtree ends. A token's
- * container is its jsmn parent, except that jsmn hangs a member's value
- * on its key: a value follows its key at once, in the key's object. A
- * stack, no deeper than JSON_MAX_DEPTH, holds the containers still open.
+ * One pass over the cnt tokens jsmn wrote at base, over text that starts
+ * at offset off of the document and lacks the nhide spans of d->hide (each
+ * an 'x' there): each token's type (a primitive's from its first byte),
+ * its escape flag (from where json_check() saw escapes, in the same
+ * document order), its offsets in the document, and where its subtree
+ * ends. A token's container is its jsmn parent, except that jsmn hangs a
+ * member's value on its key: a value follows its key at once, in the
+ * key's object. A stack, no deeper than JSON_MAX_DEPTH, holds the
+ * containers still open; `delta` is how much of the document the spans
+ * passed so far left out.
  */
 static void
-build(json_doc *d)
+build(json_doc *d, int base, int cnt, int off, int nhide)
 {
-	jsmntok_t *t = d->tok;
+	jsmntok_t *t = tok(d, base);
 	const int *esc = (const int *)(void *)d->escs.p;
-	size_t nesc = d->escs.len / sizeof(int), k = 0;
-	int open[JSON_MAX_DEPTH + 1], sp = 0, i, par, key = 0, ty;
+	const struct span *hide = (const struct span *)(void *)d->hide.p;
+	size_t nesc = d->escs.len / sizeof(int), k;
+	int open[JSON_MAX_DEPTH + 1], sp = 0, i, par, key = 0, ty, h = 0, delta = off;
 
-	for (i = 0; i < d->ntok; i++) {
+	k = cnt > 0 ? lower_bound(esc, nesc, t[0].start + off) : 0;
+	for (i = 0; i < cnt; i++) {
 		if (key) {
 			key = 0;	/* the value of key i - 1: nothing closes */
 		} else {
 			par = t[i].parent;
 			while (sp > 0 && open[sp - 1] != par) {
 				sp--;
-				NEXT(&t[open[sp]]) = i;
+				t[open[sp]].end += delta;
+				NEXT(&t[open[sp]]) = base + i;
 			}
 			key = sp > 0 && TYPE(&t[open[sp - 1]]) == JSON_OBJECT;
 		}
@@ -484,37 +573,175 @@ build(json_doc *d)
 		case JSMN_OBJECT:
 			ty = JSON_OBJECT;
 			open[sp++] = i;
+			t[i].start += delta;
 			break;
 		case JSMN_ARRAY:
 			ty = JSON_ARRAY;
 			open[sp++] = i;
+			t[i].start += delta;
 			break;
 		case JSMN_STRING:
 			ty = JSON_STRING;
+			if (h < nhide && t[i].start - 1 + delta == hide[h].start) {
+				/* a stand-in: the "" at hide[h].start */
+				t[i].start = hide[h].start + 1;
+				t[i].end = hide[h].end - 1;
+				delta += hide[h].end - hide[h].start - 2;
+				h++;
+			} else {
+				t[i].start += delta;
+				t[i].end += delta;
+			}
+			while (k < nesc && esc[k] < t[i].start)
+				k++;
 			if (k < nesc && esc[k] == t[i].start) {
 				ty |= TOK_ESC;
 				k++;
 			}
 			break;
 		default:
+			if (h < nhide && t[i].start + delta == hide[h].start) {
+				/* a stand-in: the 'x' at hide[h].start */
+				t[i].start = hide[h].start;
+				t[i].end = hide[h].end;
+				delta += hide[h].end - hide[h].start - 1;
+				h++;
+				ty = type_of(d->src[t[i].start]) | TOK_LAZY;
+				break;
+			}
+			t[i].start += delta;
+			t[i].end += delta;
 			ty = type_of(d->src[t[i].start]);
 			break;
 		}
 		t[i].type = (jsmntype_t)ty;
-		NEXT(&t[i]) = i + 1;
+		NEXT(&t[i]) = base + i + 1;
 	}
 	while (sp > 0) {
 		sp--;
-		NEXT(&t[open[sp]]) = d->ntok;
+		t[open[sp]].end += delta;
+		NEXT(&t[open[sp]]) = base + cnt;
 	}
 }
 
-int
-json_parse(json_doc *d, const char *s, size_t n)
+/*
+ * Tokenize the value at s[from..to) into a block at the end of the array,
+ * leaving out the nhide spans of d->hide (sorted, disjoint, inside it).
+ * Returns the block's first token (the value itself), or -1 when memory
+ * ran out or jsmn refused (a bug: the text was validated).
+ */
+static int
+tokenize(json_doc *d, int from, int to, int nhide)
 {
+	const struct span *hide = (const struct span *)(void *)d->hide.p;
 	jsmn_parser p;
+	const char *js = d->src;
+	int base = d->ntok, r, h, at, off = 0;
+	size_t len = (size_t)to;
+
+	jsmn_init(&p);
+	if (nhide > 0) {	/* the text without the hidden spans */
+		buf_reset(&d->vis);
+		for (h = 0, at = from; h < nhide; at = hide[h++].end) {
+			buf_put(&d->vis, d->src + at, (size_t)(hide[h].start - at));
+			if (d->src[hide[h].start] == '"')
+				buf_put(&d->vis, "\"\"", 2);
+			else
+				buf_putc(&d->vis, 'x');
+		}
+		buf_put(&d->vis, d->src + at, (size_t)(to - at));
+		js = d->vis.p;
+		len = d->vis.len;
+		off = from;
+	} else {
+		p.pos = (unsigned)from;
+	}
+	if (d->cap - base < 1 && grow(d) == -1)
+		return -1;
+	for (;;) {
+		r = jsmn_parse(&p, js, len, tok(d, base), (unsigned)(d->cap - base));
+		if (r != JSMN_ERROR_NOMEM)
+			break;
+		/* jsmn resumes where it stopped once given more tokens. */
+		if (grow(d) == -1)
+			return -1;
+	}
+	if (r <= 0)
+		return -1;
+	build(d, base, r, off, nhide);
+	d->ntok = base + r;
+	return base;
+}
+
+/* Append a span to the hidden ones unless it lies in the last. */
+static int
+hide_add(json_doc *d, int nhide, int start, int end)
+{
+	struct span sp = { start, end };
+
+	if (nhide > 0 && start < ((const struct span *)(void *)d->hide.p)[nhide - 1].end)
+		return nhide;
+	buf_put(&d->hide, &sp, sizeof(sp));
+	return nhide + 1;
+}
+
+/* The deep spans strictly inside s[from..to), outermost only, into d->hide. */
+static int
+hide_deep(json_doc *d, int from, int to, int nhide)
+{
+	const struct span *deep = (const struct span *)(void *)d->deep.p;
+	size_t n = d->deep.len / sizeof(*deep), lo = 0, hi = n, mid;
+
+	while (lo < hi) {	/* the first that opens after from */
+		mid = lo + (hi - lo) / 2;
+		if (deep[mid].start <= from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < n && deep[lo].start < to; lo++)
+		nhide = hide_add(d, nhide, deep[lo].start, deep[lo].end);
+	return nhide;
+}
+
+/* Tokenize lazy token i: 0, or -1 when memory ran out. */
+static int
+expand(json_doc *d, int i)
+{
+	int base, nhide;
+
+	buf_reset(&d->hide);
+	nhide = hide_deep(d, tok(d, i)->start, tok(d, i)->end, 0);
+	if ((base = tokenize(d, tok(d, i)->start, tok(d, i)->end, nhide)) < 0)
+		return -1;
+	tok(d, i)->type = (jsmntype_t)((tok(d, i)->type & ~TOK_LAZY) | TOK_FAR);
+	tok(d, i)->size = tok(d, base)->size;
+	d->kid[i] = base;
+	return 0;
+}
+
+/*
+ * A look inside token i: tokenize it first if it is lazy. The tree is
+ * filled in behind a const pointer, as a cache is; memory running out
+ * here has no error path to take.
+ */
+static inline const jsmntok_t *
+open_tok(const json_doc *d, int i)
+{
+	if (tok(d, i)->type & TOK_LAZY) {
+		if (expand((json_doc *)(uintptr_t)d, i) == -1) {
+			fputs("out of memory\n", stderr);
+			abort();
+		}
+	}
+	return tok(d, i);
+}
+
+static int
+parse(json_doc *d, const char *s, size_t n, int lazy)
+{
 	struct jv root;
-	int r;
+	int r, from, to, nhide = 0;
 
 	d->src = s;
 	d->len = n;
@@ -524,24 +751,32 @@ json_parse(json_doc *d, const char *s, size_t n)
 		return doc_fail(d, "longer than 2 GB");
 	/* The grammar first: jsmn only ever sees valid text, not too deep. */
 	buf_reset(&d->escs);
-	if ((r = check(s, n, &root, NULL, &d->escs, d->err, sizeof(d->err))) != 0)
+	buf_reset(&d->deep);
+	buf_reset(&d->hide);
+	if ((r = check(s, n, &root, NULL, &d->escs, lazy ? &d->deep : NULL,
+	    d->err, sizeof(d->err))) != 0)
 		return r;
-	if (d->cap == 0 && grow(d) == -1)
+	from = (int)(root.p - s);
+	to = from + (int)root.n;
+	if (root.t == JSON_STRING)
+		from--, to++;
+	if (lazy)
+		nhide = hide_deep(d, from, to, 0);
+	if (tokenize(d, from, to, nhide) != 0)
 		return doc_fail(d, "out of memory");
-	jsmn_init(&p);
-	for (;;) {
-		r = jsmn_parse(&p, s, n, d->tok, (unsigned)d->cap);
-		if (r != JSMN_ERROR_NOMEM)
-			break;
-		/* jsmn resumes where it stopped once given more tokens. */
-		if (grow(d) == -1)
-			return doc_fail(d, "out of memory");
-	}
-	if (r <= 0)	/* json_check() accepted it: a disagreement is a bug */
-		return doc_fail(d, "the tokenizer refused valid JSON");
-	d->ntok = r;
-	build(d);
 	return 0;
+}
+
+int
+json_parse(json_doc *d, const char *s, size_t n)
+{
+	return parse(d, s, n, 0);
+}
+
+int
+json_parse_lazy(json_doc *d, const char *s, size_t n)
+{
+	return parse(d, s, n, 1);
 }
 
 enum json_type
@@ -587,7 +822,13 @@ json_escaped(const json_doc *d, int i)
 int
 json_size(const json_doc *d, int i)
 {
-	return (i < 0 || i >= d->ntok) ? 0 : tok(d, i)->size;
+	return (i < 0 || i >= d->ntok) ? 0 : open_tok(d, i)->size;
+}
+
+int
+json_lazy(const json_doc *d, int i)
+{
+	return i >= 0 && i < d->ntok && (tok(d, i)->type & TOK_LAZY);
 }
 
 int
@@ -596,13 +837,24 @@ json_next(const json_doc *d, int i)
 	return NEXT(tok(d, i));
 }
 
+/* The first child of container i (a lazy one is tokenized first), or -1. */
+static inline int
+child(const json_doc *d, int i)
+{
+	const jsmntok_t *t = open_tok(d, i);
+
+	if (t->size == 0)
+		return -1;
+	return (t->type & TOK_FAR) ? d->kid[i] + 1 : i + 1;
+}
+
 int
 json_child(const json_doc *d, int i)
 {
-	if (i < 0 || i >= d->ntok || tok(d, i)->size == 0 ||
+	if (i < 0 || i >= d->ntok ||
 	    (TYPE(tok(d, i)) != JSON_OBJECT && TYPE(tok(d, i)) != JSON_ARRAY))
 		return -1;
-	return i + 1;
+	return child(d, i);
 }
 
 /* Does string token t equal key[0..klen)? Raw bytes, unless it has escapes. */
@@ -623,8 +875,8 @@ json_get(const json_doc *d, int i, const char *key, size_t klen)
 
 	if (json_type(d, i) != JSON_OBJECT)
 		return -1;
+	j = child(d, i);
 	n = tok(d, i)->size;
-	j = i + 1;
 	for (k = 0; k < n; k++) {
 		if (tok_eq(d, tok(d, j), key, klen))
 			return j + 1;
@@ -638,9 +890,9 @@ json_at(const json_doc *d, int i, int n)
 {
 	int k, j;
 
-	if (json_type(d, i) != JSON_ARRAY || n < 0 || n >= tok(d, i)->size)
+	if (json_type(d, i) != JSON_ARRAY || n < 0 || n >= json_size(d, i))
 		return -1;
-	j = i + 1;
+	j = child(d, i);
 	for (k = 0; k < n; k++)
 		j = NEXT(tok(d, j));
 	return j;

@@ -122,7 +122,9 @@ typedef struct json_doc {
 	void		*tok;	/* ntok of jsmn's tokens, in document (pre-)order */
 	int		 ntok;
 	int		 cap;
+	int		*kid;	/* json.c: where a lazy container's tokens went */
 	buf		 escs;	/* where the strings with escapes start (json.c) */
+	buf		 deep, hide, vis;	/* json.c: the lazy tree's spans and text */
 	char		 err[128];	/* why json_parse() failed */
 } json_doc;
 
@@ -136,6 +138,18 @@ void	json_free(json_doc *d);
  */
 int	json_parse(json_doc *d, const char *s, size_t n);
 
+/*
+ * The same, for a program that reads a little of each line (vk-normalize):
+ * jsmn tokenizes only what is looked into. The objects held by the root's
+ * objects (object.message, object.client_info) and the containers nested a
+ * multiple of 16 deep stay whole, one token each, until json_size,
+ * json_child, json_get or json_at first looks inside one; jw_value writes
+ * them from the text. So a line's cost stays linear in its length however
+ * deep it nests. Walk a container's children from json_child(), never from
+ * i + 1. The text check() accepts is the same as json_parse's.
+ */
+int	json_parse_lazy(json_doc *d, const char *s, size_t n);
+
 enum json_type json_type(const json_doc *d, int i);
 /* Token i as a span of the text. */
 struct jv json_span(const json_doc *d, int i);
@@ -145,6 +159,8 @@ const char *json_raw(const json_doc *d, int i, size_t *n);
 int	json_escaped(const json_doc *d, int i);
 /* Number of members (object) or elements (array). */
 int	json_size(const json_doc *d, int i);
+/* Is container i still whole, its text untokenized (json_parse_lazy)? */
+int	json_lazy(const json_doc *d, int i);
 /* Index of the token after the whole subtree of i. */
 int	json_next(const json_doc *d, int i);
 /* First child of an array/object (for objects: the first key), or -1 if empty. */

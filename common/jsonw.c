@@ -168,6 +168,45 @@ jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch)
 }
 
 void
+jw_text(buf *b, const char *p, size_t n, buf *scratch)
+{
+	const char *e = p + n, *q;
+	int esc;
+
+	while (p < e) {
+		switch (*p) {
+		case ' ': case '\t': case '\n': case '\r':
+			p++;
+			break;
+		case '{': case '}': case '[': case ']': case ',': case ':':
+			buf_putc(b, *p++);
+			break;
+		case '"':
+			/* validated: the closing quote is there */
+			for (esc = 0, q = p + 1; *q != '"'; q++)
+				if (*q == '\\')
+					esc = 1, q++;
+			if (esc) {
+				buf_reset(scratch);
+				json_unescape_raw(p + 1, (size_t)(q - p - 1), scratch);
+				jw_str(b, scratch->p, scratch->len);
+			} else {
+				jw_str(b, p + 1, (size_t)(q - p - 1));
+			}
+			p = q + 1;
+			break;
+		default:	/* a number or a literal */
+			for (q = p; q < e && *q != ',' && *q != ']' && *q != '}' && *q != ' ' &&
+			    *q != '\t' && *q != '\n' && *q != '\r'; q++)
+				;
+			buf_put(b, p, (size_t)(q - p));
+			p = q;
+			break;
+		}
+	}
+}
+
+void
 jw_value(buf *b, const json_doc *d, int i, buf *scratch)
 {
 	int k, n, j;
@@ -177,9 +216,14 @@ jw_value(buf *b, const json_doc *d, int i, buf *scratch)
 	switch (json_type(d, i)) {
 	case JSON_OBJECT:
 	case JSON_ARRAY:
+		if (json_lazy(d, i)) {	/* whole: from its text, no tokens */
+			s = json_raw(d, i, &len);
+			jw_text(b, s, len, scratch);
+			break;
+		}
 		n = json_size(d, i);
 		buf_putc(b, json_type(d, i) == JSON_OBJECT ? '{' : '[');
-		j = i + 1;
+		j = json_child(d, i);
 		for (k = 0; k < n; k++) {
 			if (k > 0)
 				buf_putc(b, ',');

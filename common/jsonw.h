@@ -28,6 +28,8 @@ void	jw_null(buf *b);
 void	jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch);
 /* The whole value at token i, compacted (no white space), strings canonical. */
 void	jw_value(buf *b, const json_doc *d, int i, buf *scratch);
+/* The same from validated JSON text p[0..n) (json_check accepted it). */
+void	jw_text(buf *b, const char *p, size_t n, buf *scratch);
 /* A literal piece of JSON the caller vouches for, e.g. "{\"a\":". */
 static inline void jw_lit(buf *b, const char *s, size_t n) { buf_put(b, s, n); }
 #define JW_LIT(b, s)	jw_lit((b), (s), sizeof(s) - 1)

@@ -10,7 +10,10 @@
  *    the shallow index records, and every member jv_get() finds, is the
  *    one json_get() finds; numbers read the same both ways;
  *  - whatever is accepted, the writer turns into JSON that is accepted
- *    again and writes back identically.
+ *    again and writes back identically;
+ *  - json_parse_lazy() gives the same verdict and reason, and its tree,
+ *    walked through json_child() (tokenizing what it leaves whole) or
+ *    written whole, is the one json_parse() builds.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -77,10 +80,46 @@ check_members(const json_doc *d, int o, const struct json_index *ix, int parent,
 	}
 }
 
+/* Token a of eager tree e and token b of lazy tree l hold the same value. */
+static void
+check_lazy(const json_doc *e, int a, const json_doc *l, int b, buf *key, int depth)
+{
+	struct jv x = json_span(e, a), y = json_span(l, b);
+	int k, i, j, n;
+
+	if (!same(x, y) || json_escaped(e, a) != json_escaped(l, b))
+		abort();
+	if (x.t != JSON_OBJECT && x.t != JSON_ARRAY)
+		return;
+	if (depth % 3 == 2 && json_lazy(l, b))
+		return;	/* left whole: written from the text, checked by the caller */
+	n = json_size(e, a);
+	if (json_size(l, b) != n || json_lazy(l, b))
+		abort();
+	i = json_child(e, a);
+	j = json_child(l, b);
+	for (k = 0; k < n; k++) {
+		if (x.t == JSON_OBJECT) {
+			check_lazy(e, i, l, j, key, depth + 1);
+			buf_reset(key);
+			json_unescape(e, i, key);
+			if (!same(json_span(e, json_get(e, a, key->p, key->len)),
+			    json_span(l, json_get(l, b, key->p, key->len))))
+				abort();	/* the first member of that name, both ways */
+			i++, j++;
+		}
+		check_lazy(e, i, l, j, key, depth + 1);
+		i = json_next(e, i);
+		j = json_next(l, j);
+	}
+	if (n > 0 && i != json_next(e, a))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static json_doc d, d2;
+	static json_doc d, d2, lz;
 	static buf out, again, scratch, key;
 	static struct json_index ix;
 	const char *s = (const char *)data;
@@ -92,12 +131,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (d.cap == 0) {
 		json_init(&d);
 		json_init(&d2);
+		json_init(&lz);
 	}
 	rc = json_check(s, size, &root, &ix, err, sizeof(err));
 	if (json_parse(&d, s, size) != rc)
 		abort();
 	if (rc == -1 && (err[0] == '\0' || strcmp(err, d.err) != 0))
 		abort();	/* one reason, the same from both */
+	if (json_parse_lazy(&lz, s, size) != rc || (rc == -1 && strcmp(err, lz.err) != 0))
+		abort();
 	if (rc != 0)
 		return 0;
 	check_tree(&d);
@@ -117,6 +159,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	}
 	(void)json_path(&d, 0, "object.message[0].peer_id");
+	/* Lazy: written whole first (from the text where it is left whole),
+	 * then walked (tokenizing some of it), then written again. */
+	buf_reset(&again);
+	jw_value(&again, &lz, 0, &scratch);
+	if (again.len != out.len || memcmp(again.p, out.p, out.len) != 0)
+		abort();
+	check_lazy(&d, 0, &lz, 0, &key, 0);
+	buf_reset(&again);
+	jw_value(&again, &lz, 0, &scratch);
+	if (again.len != out.len || memcmp(again.p, out.p, out.len) != 0)
+		abort();
 	if (json_parse(&d2, out.p, out.len) != 0)
 		abort();	/* the writer wrote something that is not JSON */
 	buf_reset(&again);

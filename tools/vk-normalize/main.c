@@ -253,7 +253,7 @@ parse_line(json_doc *d, const char *where, unsigned long lineno,
 	char why[192];
 	int rc;
 
-	rc = json_parse(d, p, n);
+	rc = json_parse_lazy(d, p, n);	/* the transform reads little of a line */
 	if (rc == 1)
 		return 1;
 	if (rc == -1) {
@@ -296,7 +296,7 @@ each_update(json_doc *d, const char *where, unsigned long lineno,
 		return -1;
 	}
 	m = json_size(d, ups);
-	for (k = 0, i = ups + 1; k < m; k++, i = json_next(d, i))
+	for (k = 0, i = json_child(d, ups); k < m; k++, i = json_next(d, i))
 		one_update(d, i, where, lineno, k, pass);
 	return 0;
 }

@@ -188,7 +188,7 @@ write_payload(buf *b, const json_doc *d, int i)
 	}
 	buf_reset(&inner);
 	json_unescape(d, i, &inner);
-	if (json_parse(&inner_doc, inner.p ? inner.p : "", inner.len) == 0)
+	if (json_parse_lazy(&inner_doc, inner.p ? inner.p : "", inner.len) == 0)
 		jw_value(b, &inner_doc, 0, &scratch);
 	else
 		jw_tokstr(b, d, i, &scratch);
