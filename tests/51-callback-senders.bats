@@ -43,7 +43,7 @@ teardown() {
 }
 
 @test "kill -9 mid-stream, a restart appending: every ok'd update there whole; repeats only of those in flight" {
-	bodies 1500
+	bodies 4000
 	cb_start
 	send --senders 4 --retry-delay 0.02 &
 	SENDER_PID=$!
@@ -58,7 +58,7 @@ teardown() {
 	assert_equal "$status" 0
 	cb_stop
 	run -0 "$PYTHON" "$CB_FIX/check-sent.py" "$SENT" "$EXPECTED" "$CB_OUT" --torn 1
-	assert_output --regexp '^lines [0-9]+, updates 1500, duplicates [0-9]+$'
+	assert_output --regexp '^lines [0-9]+, updates 4000, duplicates [0-9]+$'
 	# The sender did see the kill: some attempts failed.
 	[ "$(jq -s 'map(select(.ok | not)) | length' "$SENT")" -gt 0 ]
 }

@@ -68,7 +68,7 @@ answered() { [ -s "$T/$1.code" ]; }
 }
 
 @test "an event not acknowledged in time: 503 with Retry-After; VK's resend gets ok once it is" {
-	pipeline --dedup 1000 -e '.event_id == "e1" -> file:'"$T/stuck" -e 'else -> file:'"$T/live.ndjson" -- --ack-timeout 1
+	pipeline --dedup 1000 -e '.event_id == "e1" -> file:'"$T/stuck" -e 'else -> file:'"$T/live.ndjson" -- --ack-timeout 4
 	post "$(event e1)"
 	assert_equal "$code" 503
 	grep -qi '^retry-after: [0-9]' "$HDRS"

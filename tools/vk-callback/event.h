@@ -50,13 +50,15 @@ struct ev_result {
 };
 
 /*
- * Classify the body s[0..n), parsing it into d (reused). For EV_LINE append
- * the line (with its newline) to line and set id to the event_id, unescaped
- * (empty when the event has none). scratch is working space; it held the
- * body's secret and is wiped before return.
+ * Classify the body s[0..n): json_check() and its index of the root's
+ * members (no token tree: four members are read, the rest passed on as
+ * VK's bytes). For EV_LINE append the line (with its newline) to line and
+ * set id to the event_id, unescaped (empty when the event has none).
+ * scratch is working space; it held the body's secret and is wiped before
+ * return.
  */
-void	ev_read(json_doc *d, const char *s, size_t n, const struct ev_conf *c,
-	    struct ev_result *r, buf *line, buf *id, buf *scratch);
+void	ev_read(const char *s, size_t n, const struct ev_conf *c, struct ev_result *r,
+	    buf *line, buf *id, buf *scratch);
 
 /* Constant-time equality of a[0..an) and the secret b[0..bn): time depends on bn only. */
 int	ev_secret_eq(const char *a, size_t an, const char *b, size_t bn);

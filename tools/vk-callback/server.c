@@ -27,6 +27,7 @@
 #define CONN_LIMIT	1024		/* concurrent connections; VK opens a few: more cuts the longest reader */
 #define CONN_ROOM	64		/* accepted over CONN_LIMIT while the longest readers go */
 #define PER_ADDR	128		/* connections from one address: a proxy's share too */
+#define CONN_MEMORY	(8u << 10)	/* per connection: VK's headers, with room; bodies are ours */
 #define CONN_TIMEOUT_S	10		/* idle keep-alive, or a body that does not come */
 #define REQUEST_S	20.0		/* a whole request, from the connection or the last answer */
 #define BODY_BUDGET	(64u << 20)	/* bodies being read, all connections together */
@@ -65,7 +66,6 @@ struct srv {
 	const struct server_conf *c;
 	struct server_stats *st;
 	struct MHD_Daemon *d;
-	json_doc doc;
 	buf	 id, scratch;
 	buf	 ob;		/* lines not yet written, from ob_off */
 	size_t	 ob_off;
@@ -353,8 +353,8 @@ event(struct srv *s, struct req *r)
 	uint64_t *v, seq;
 	int stale = 0;
 
-	ev_read(&s->doc, r->body.p ? r->body.p : "", r->body.len, &c->ev, &res,
-	    &s->ob, &s->id, &s->scratch);
+	ev_read(r->body.p ? r->body.p : "", r->body.len, &c->ev, &res, &s->ob, &s->id,
+	    &s->scratch);
 	/* The body held the secret: gone before anything else happens. */
 	if (r->body.p)
 		memset(r->body.p, 0, r->body.cap);
@@ -430,6 +430,13 @@ event(struct srv *s, struct req *r)
 		*v = seq;
 	else if (s->id.len && idwin_add(&s->seen, s->id.p, s->id.len, seq, s->now) == -1)
 		log_warn("out of memory: event %s cannot be deduplicated", r->id);
+	/* Without --ack the line is safe once written, which is at once unless
+	 * stdout was already behind: then ok now, no suspend and resume. */
+	if (!s->have_ack && s->ob_off == before) {
+		flush_out(s);
+		if (s->written >= seq)
+			return answer(s, r->conn, 200);
+	}
 	return hold(s, r, seq);
 }
 
@@ -648,6 +655,7 @@ start(struct srv *s, char *err, size_t errlen)
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)(s->cx.limit + CONN_ROOM),
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_ADDR,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONN_MEMORY,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 	    MHD_OPTION_ARRAY, tls,
@@ -745,7 +753,6 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	s.c = c;
 	s.st = st;
 	s.now = mono_now();
-	json_init(&s.doc);
 	pending_init(&s.pend);
 	conns_init(&s.cx, fd_room(CONN_LIMIT), REQUEST_S);
 	if (idwin_init(&s.seen, c->dedup_ids, c->dedup_secs) == -1) {
@@ -861,7 +868,6 @@ out:
 		ackch_close(&s.ack);
 	idwin_free(&s.seen);
 	pending_free(&s.pend);
-	json_free(&s.doc);
 	buf_free(&s.id);
 	buf_free(&s.scratch);
 	buf_free(&s.ob);

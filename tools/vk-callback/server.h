@@ -3,9 +3,11 @@
  * poll(2) loop, in one thread.
  *
  * Each event a request carries becomes one line on standard output (see
- * event.h). The request's answer is held (MHD_suspend_connection) until the
- * line is written whole, and with an ack channel until the end of the
- * pipeline acknowledged it; only then does VK get its `ok`. Lines are
+ * event.h). Without an ack channel the line is written in the request's
+ * handler and, written whole (the rule), answered `ok` there and then.
+ * Otherwise the answer is held (MHD_suspend_connection) until the line is
+ * written whole, and with an ack channel until the end of the pipeline
+ * acknowledged it; only then does VK get its `ok`. Lines are
  * numbered in the order written; "written" and "acknowledged" are each a
  * prefix of those numbers, so a held request waits for one number.
  *
