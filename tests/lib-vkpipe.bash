@@ -67,3 +67,56 @@ all_gone() {
 		gone "$p" || return 1
 	done
 }
+
+# notify_start: a socket of the test's own as NOTIFY_SOCKET; what vkpipe
+# tells systemd goes to $W/notify, one "TIME ASSIGNMENT" line each.
+notify_start() {
+	"$PYTHON" "$TESTS_DIR/fake/notify.py" "$W/notify.sock" "$W/notify" 3>&- &
+	NOTIFY_PID=$!
+	echo "$NOTIFY_PID" > "$W/notify.pid"
+	wait_until 10 grep_file LISTENING "$W/notify"
+	export NOTIFY_SOCKET="$W/notify.sock"
+}
+
+notify_stop() {
+	[ -s "$W/notify.pid" ] || return 0
+	stop_pid "$(cat "$W/notify.pid")"
+	rm -f "$W/notify.pid"
+}
+
+# notified ASSIGNMENT: vkpipe has sent it
+notified() { grep -q " $1\$" "$W/notify" 2>/dev/null; }
+
+# pings: how many WATCHDOG=1 came so far
+pings() { grep -c ' WATCHDOG=1$' "$W/notify" 2>/dev/null || true; }
+
+# tree_pids PID: PID and its descendants, one line
+tree_pids() {
+	local all=" $1 " changed=1 s line p pp rest
+	while [ "$changed" = 1 ]; do
+		changed=0
+		for s in /proc/[0-9]*/stat; do
+			{ read -r line < "$s"; } 2>/dev/null || continue
+			p=${line%% *}
+			rest=${line##*) }
+			set -- $rest
+			pp=$2
+			case "$all" in *" $pp "*)
+				case "$all" in *" $p "*) ;; *) all="$all$p "; changed=1 ;; esac ;;
+			esac
+		done
+	done
+	echo $all
+}
+
+# tree_ticks PID...: CPU clock ticks used by them and their reaped children
+tree_ticks() {
+	local t=0 p line rest
+	for p in "$@"; do
+		{ read -r line < "/proc/$p/stat"; } 2>/dev/null || continue
+		rest=${line##*) }
+		set -- $rest
+		t=$((t + ${12} + ${13} + ${14} + ${15}))
+	done
+	echo "$t"
+}
