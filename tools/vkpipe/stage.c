@@ -6,6 +6,8 @@
 #include "alloc.h"
 #include "stage.h"
 
+#define POLL_ACK_DRAIN	"25"	/* seconds */
+
 struct argv {
 	char	**v;
 	size_t	  n, cap;
@@ -165,6 +167,13 @@ stage_argv(const struct settings *s, enum stage_id id, const struct stage_paths 
 		add(&a, path);
 		add(&a, "--ack");
 		add(&a, p->ack);
+		/* On SIGTERM, vk-poll saves the ts of what vk-route acknowledged
+		 * while the rest drains: until vk-route ends (the ack channel's
+		 * writer leaves), not 5 s, so a slow handler's acks still count;
+		 * within systemd's TimeoutStopSec= (30 s). VKPIPE_POLL_ARGS may
+		 * say otherwise: it comes after. */
+		add(&a, "--ack-drain");
+		add(&a, POLL_ACK_DRAIN);
 		add_words(&a, "VKPIPE_POLL_ARGS");
 		break;
 	}
