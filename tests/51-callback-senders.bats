@@ -158,3 +158,17 @@ vk_posts() {
 	# The connections cut are counted.
 	grep -q 'stats: callback lines=10 .* cut=[1-9]' "$CB_ERR"
 }
+
+@test "a request trickled for longer than 20 s is cut, though never idle" {
+	cb_start --stats
+	loris_start 1 1
+	SECONDS=0
+	# libmicrohttpd's 10 s idle timeout never fires: a byte comes every 0.5 s.
+	wait_until 60 grep_file " cut 1 " "$LORIS"
+	[ "$SECONDS" -ge 15 ]
+	loris_stop
+	post "$(event e1)"
+	assert_equal "$code" 200
+	cb_stop
+	grep -q 'stats: callback lines=1 .* cut=1$' "$CB_ERR"
+}
