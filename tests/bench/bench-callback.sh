@@ -7,7 +7,11 @@
 # (wrong secret: the HTTP work alone, no line), and with --ack through
 # vk-route --ack (ok only once vk-route acknowledged each).
 # Targets (issue 14): >= 20000 updates/s, p99 <= 2 ms without --ack.
-#   N=20000 (requests per sender)   SENDERS=4
+# Then the server's CPU per update (utime + stime of vk-callback, its lines
+# read by cat), the median of CPU_ROUNDS runs; with BASE=DIR (an older
+# build's bin/, e.g. 1f7ec94's) that one's too, run for run interleaved, and
+# the ratio (issue 25: <= 0.70 of 1f7ec94's).
+#   N=20000 (requests per sender)   SENDERS=4   CPU_ROUNDS=5   BASE=DIR
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${1:-$here/../../bin}
@@ -20,10 +24,11 @@ cc -O2 -pthread -D_GNU_SOURCE -o "$work/cb-load" "$here/cb-load.c"
 pid=
 trap 'kill $pid 2>/dev/null || true' EXIT INT TERM
 
-# start [ARGS...]: vk-callback on port 0, its output read by cat; port in $port.
+# start [ARGS...]: vk-callback ($cb, by default $bin's) on port 0, its output
+# to the FIFO; port in $port.
 start() {
 	: >"$work/err"
-	VK_CALLBACK_SECRET=bench-secret "$bin/vk-callback" --listen 127.0.0.1:0 "$@" \
+	VK_CALLBACK_SECRET=bench-secret "${cb:-$bin/vk-callback}" --listen 127.0.0.1:0 "$@" \
 		2>"$work/err" >"$work/out.fifo" &
 	pid=$!
 	i=0
@@ -75,3 +80,34 @@ report "with --ack through vk-route" "$acked"
 r1=${plain%% *}
 r2=${wrong%% *}
 echo "written/refused rate ratio: $(awk -v a="$r1" -v b="$r2" 'BEGIN { printf "%.2f", a / b }')"
+
+# cpu_of VK_CALLBACK TAG: one run's server CPU per update, in microseconds.
+cpu_of() {
+	cat "$work/out.fifo" >/dev/null &
+	cb=$1 start
+	"$work/cb-load" "$port" "$senders" "$n" bench-secret "$2" >/dev/null
+	t=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+	kill "$pid"
+	wait "$pid" 2>/dev/null || true
+	pid=
+	awk -v t="$t" -v hz="$(getconf CLK_TCK)" -v u="$((senders * n))" \
+		'BEGIN { printf "%.2f\n", t / hz / u * 1e6 }'
+}
+
+median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+: >"$work/cpu.new"
+: >"$work/cpu.base"
+r=0
+while [ $r -lt "${CPU_ROUNDS:-5}" ]; do
+	r=$((r + 1))
+	cpu_of "$bin/vk-callback" "c$r" >>"$work/cpu.new"
+	[ -z "${BASE:-}" ] || cpu_of "$BASE/vk-callback" "o$r" >>"$work/cpu.base"
+done
+new=$(median "$work/cpu.new")
+echo "server CPU per update: $new us (median of ${CPU_ROUNDS:-5}: $(sort -n "$work/cpu.new" | paste -sd' ' -))"
+if [ -n "${BASE:-}" ]; then
+	old=$(median "$work/cpu.base")
+	echo "BASE ($BASE): $old us (median of ${CPU_ROUNDS:-5}: $(sort -n "$work/cpu.base" | paste -sd' ' -))"
+	echo "ratio: vk-callback / BASE server CPU per update = $(awk -v a="$new" -v b="$old" 'BEGIN { printf "%.2f", a / b }') (target <= 0.70)"
+fi
