@@ -21,6 +21,8 @@
 #include "buf.h"
 #include "json.h"
 #include "log.h"
+#include "metrics.h"
+#include "mono.h"
 #include "notify.h"
 #include "run.h"
 #include "spawn.h"
@@ -50,6 +52,9 @@ struct run {
 	int	stop_sig;	/* the signal that stopped the run, or 0 */
 	char	why[512];	/* the first failure, for the stop line */
 	struct watchdog wd;
+	char	prom[STAGE_N][PATH_MAX];	/* each stage's --metrics file */
+	long long metrics_next;	/* monotonic ms: the next merge (VKPIPE_METRICS) */
+	int	metrics_failed;	/* a merge failed: said once */
 };
 
 static const char *
@@ -75,7 +80,10 @@ static void
 remove_run_dir(struct run *r)
 {
 	static const char *files[] = { "raw", "events", "ack", "rules.conf", "vk-route.pid",
-	    "vk-call.pid", "vk-normalize.pid", "vk-poll.pid", "vk-callback.pid" };
+	    "vk-call.pid", "vk-normalize.pid", "vk-poll.pid", "vk-callback.pid",
+	    "vk-route.prom", "vk-call.prom", "vk-normalize.prom", "vk-poll.prom",
+	    "vk-callback.prom", "vk-route.prom.tmp", "vk-call.prom.tmp",
+	    "vk-normalize.prom.tmp", "vk-poll.prom.tmp", "vk-callback.prom.tmp" };
 	char p[PATH_MAX];
 	size_t i;
 
@@ -140,6 +148,7 @@ start(struct run *r, enum stage_id id, const char *in, const char *out, int tokf
 	p.token_file = r->s->token_file ? r->s->token_file : tokfd != -1 ? "/dev/fd/5" : NULL;
 	p.secret_file = r->s->secret_file ? r->s->secret_file : secfd != -1 ? "/dev/fd/7" : NULL;
 	p.alive = r->s->source == SOURCE_CALLBACK ? r->mark : NULL;
+	p.metrics = r->s->metrics ? r->prom[id] : NULL;
 	sp.in = in;
 	sp.out = out;
 	sp.err_fd = -1;
@@ -163,6 +172,49 @@ start(struct run *r, enum stage_id id, const char *in, const char *out, int tokf
 	if (write_pid(r, id, pid) == -1)
 		log_warn("cannot write %s/%s.pid: %s", r->dir, name(r, id), strerror(errno));
 	return 0;
+}
+
+/*
+ * VKPIPE_METRICS: every stage's file merged into the one node_exporter
+ * reads, each sample labelled with the community (two services in one
+ * collector directory must not clash), every interval and at the end.
+ */
+static void
+metrics_merge_all(struct run *r)
+{
+	const char *files[STAGE_N];
+	char err[600];
+	size_t n = 0;
+	int i;
+
+	if (r->s->metrics == NULL)
+		return;
+	for (i = 0; i < STAGE_N; i++)
+		if (stage_wanted(r->s, i))
+			files[n++] = r->prom[i];
+	if (metrics_merge(r->s->metrics, files, n, "group", r->s->group, err,
+	    sizeof(err)) == -1) {
+		if (!r->metrics_failed)
+			log_warn("%s", err);
+		r->metrics_failed = 1;
+	} else {
+		r->metrics_failed = 0;
+	}
+	r->metrics_next = mono_ms() + (long long)(atof(r->s->metrics_interval) * 1000);
+}
+
+/* Milliseconds until the next merge is due (-1: none), no later than t. */
+static int
+metrics_timeout(const struct run *r, int t)
+{
+	long long left;
+
+	if (r->s->metrics == NULL)
+		return t;
+	left = r->metrics_next - mono_ms();
+	if (left < 0)
+		left = 0;
+	return t < 0 || left < t ? (int)left : t;
 }
 
 static void
@@ -557,6 +609,12 @@ run_pipeline(const struct settings *s, int rules)
 			return EXIT_PARTIAL;
 		}
 	}
+	for (n = 0; n < STAGE_N; n++) {
+		char file[64];
+
+		snprintf(file, sizeof(file), "%s.prom", stage_prog(s, n));
+		path_in(r.prom[n], r.dir, file);
+	}
 	if (s->source == SOURCE_CALLBACK)
 		snprintf(r.mark, sizeof(r.mark), "%s/vk-callback.alive", s->state_dir);
 	else
@@ -571,12 +629,14 @@ run_pipeline(const struct settings *s, int rules)
 	}
 	watchdog_init(&r.wd, r.mark);
 	start_line(&r, rules);
+	if (s->metrics)	/* the first merge once the stages wrote their first files */
+		r.metrics_next = mono_ms() + 1000;
 
 	while (!all_ended(&r)) {
 		memset(round, 0, sizeof(round));
 		pfd.fd = r.sfd;
 		pfd.events = POLLIN;
-		n = poll(&pfd, 1, watchdog_timeout(&r.wd));
+		n = poll(&pfd, 1, metrics_timeout(&r, watchdog_timeout(&r.wd)));
 		if (n == -1 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
 			break;
@@ -593,10 +653,13 @@ run_pipeline(const struct settings *s, int rules)
 		judge(&r, round);
 		if (!all_ended(&r))
 			watchdog_check(&r.wd, name(&r, STAGE_SOURCE));
+		if (s->metrics && mono_ms() >= r.metrics_next)
+			metrics_merge_all(&r);
 	}
 	if (!r.stop_sig)
 		notify("STOPPING=1");
 	stop_all(&r);
+	metrics_merge_all(&r);	/* what the stages wrote at their exit */
 	status = r.status > 125 ? EXIT_PARTIAL : r.status;
 	stop_line(&r, now_s() - t0);
 	remove_run_dir(&r);

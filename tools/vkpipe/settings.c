@@ -11,6 +11,8 @@
 #include "buf.h"
 #include "envfile.h"
 #include "log.h"
+#include "metrics.h"
+#include "opt.h"
 #include "settings.h"
 
 #define EXIT_CONFIG	3
@@ -220,6 +222,26 @@ settings_load(struct settings *s)
 	if ((s->run_base = setting("RUNTIME_DIRECTORY")) == NULL &&
 	    (s->run_base = setting("TMPDIR")) == NULL)
 		s->run_base = "/tmp";
+
+	/* Every stage's counters, merged into one Prometheus text file. */
+	if ((s->metrics = setting("VKPIPE_METRICS")) != NULL) {
+		char err[600];
+
+		if (metrics_check(s->metrics, err, sizeof(err)) == -1)
+			return settings_fail(EXIT_CONFIG, "VKPIPE_METRICS", "VKPIPE_METRICS: %s "
+			    "(node_exporter's textfile directory, writable by this user)", err);
+	}
+	if ((s->metrics_interval = setting("VKPIPE_METRICS_INTERVAL")) != NULL) {
+		opt op = { "" };
+
+		opt_secs(&op, "VKPIPE_METRICS_INTERVAL", s->metrics_interval, 1, 86400);
+		if (op.err[0])
+			return settings_fail(EXIT_CONFIG, "VKPIPE_METRICS_INTERVAL", "%s", op.err);
+		if (s->metrics == NULL)
+			return settings_fail(EXIT_CONFIG, "VKPIPE_METRICS_INTERVAL",
+			    "VKPIPE_METRICS_INTERVAL only goes with VKPIPE_METRICS=FILE");
+	} else
+		s->metrics_interval = "15";
 	return 0;
 }
 

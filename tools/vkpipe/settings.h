@@ -28,6 +28,8 @@ struct settings {
 	char		*secret;	/* VK_CALLBACK_SECRET's value, or NULL */
 	const char	*secret_file;	/* VK_CALLBACK_SECRET_FILE, or NULL */
 	const char	*run_base;	/* where the run directory goes */
+	const char	*metrics;	/* VKPIPE_METRICS, or NULL */
+	const char	*metrics_interval;	/* VKPIPE_METRICS_INTERVAL, checked ("15") */
 };
 
 /*

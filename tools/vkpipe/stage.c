@@ -94,6 +94,12 @@ stage_argv(const struct settings *s, enum stage_id id, const struct stage_paths 
 	add(&a, stage_prog(s, id));
 	if (extra)
 		add(&a, extra);
+	if (p->metrics) {	/* its own file; vkpipe merges them (run.c) */
+		add(&a, "--metrics");
+		add(&a, p->metrics);
+		add(&a, "--metrics-interval");
+		add(&a, s->metrics_interval);
+	}
 	switch (id) {
 	case STAGE_ROUTE:
 		/* End to end: vk-route acknowledges each event once delivered,

@@ -21,6 +21,7 @@ struct stage_paths {
 	const char	*token_file;	/* --token-file, or NULL (VK_TOKEN then) */
 	const char	*secret_file;	/* vk-callback --secret-file, or NULL */
 	const char	*alive;		/* vk-callback --alive FILE, or NULL */
+	const char	*metrics;	/* --metrics FILE for this stage, or NULL */
 };
 
 /* The program a stage runs ("vk-route", ...). */
