@@ -126,7 +126,7 @@ FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) tools/vk-normalize/normalize.c
 FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/hash.c common/ack.c common/compact.c tools/vk-poll/reply.c \
 	tools/vk-poll/emit.c tools/vk-poll/ack.c
 FUZZ_SRC_fuzz-callreq = $(FUZZ_SRC_fuzz-json) common/hash.c common/vkexec.c common/vkapi.c \
-	tools/vk-call/req.c -lcurl
+	tools/vk-call/req.c tools/vk-call/upload.c -lcurl
 FUZZ_SRC_fuzz-callback = $(FUZZ_SRC_fuzz-json) common/compact.c tools/vk-callback/event.c
 FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))

@@ -77,7 +77,8 @@ fill(linerd *r)
 			r->wait_hook(r->wait_arg);
 	}
 	do
-		got = read(r->fd, r->buf + r->end, want);
+		got = r->readfn ? r->readfn(r->read_arg, r->fd, r->buf + r->end, want) :
+		    read(r->fd, r->buf + r->end, want);
 	while (got == -1 && errno == EINTR && !(r->intr && *r->intr));
 	if (got > 0)
 		r->end += (size_t)got;

@@ -14,6 +14,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define LINE_MAX_DEFAULT	(16u << 20)
 
@@ -44,6 +45,10 @@ typedef struct linerd {
 	 * whole line buffered it returns LINE_AGAIN.
 	 */
 	int		 pollmode, readable;
+	/* read(2) by another name (vk-call's recvmsg, for the descriptors
+	 * that come with a line), or NULL */
+	ssize_t		(*readfn)(void *arg, int fd, void *p, size_t n);
+	void		*read_arg;
 } linerd;
 
 void	line_open(linerd *r, int fd, size_t max);

@@ -1,6 +1,8 @@
 /* vkasync.c - VK API calls over a libcurl multi handle. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -38,12 +40,26 @@ vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
 static void
 call_free(vka_call *c)
 {
+	if (c->mime)
+		curl_mime_free(c->mime);
 	if (c->easy)
 		curl_easy_cleanup(c->easy);
 	buf_free(&c->url);
 	buf_free(&c->form);
 	buf_free(&c->body);
 	free(c);
+}
+
+/* A new call's handle: one of m's, with the options every call has. */
+static void
+call_adopt(vkasync *m, vka_call *c)
+{
+	c->all_next = m->all;
+	m->all = c;
+	vkapi_easy_opts(c->easy, c->cerr);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
 }
 
 void
@@ -79,12 +95,7 @@ vka_start(vkasync *m, const char *method, const char *const *params,
 			vkapi_setup_fail(e, "out of memory");
 			return -1;
 		}
-		c->all_next = m->all;
-		m->all = c;
-		vkapi_easy_opts(c->easy, c->cerr);
-		curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_data);
-		curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
-		curl_easy_setopt(c->easy, CURLOPT_PRIVATE, c);
+		call_adopt(m, c);
 		curl_easy_setopt(c->easy, CURLOPT_POST, 1L);
 	}
 	c->user = user;
@@ -102,6 +113,88 @@ vka_start(vkasync *m, const char *method, const char *const *params,
 		vka_release(m, c);
 		vkapi_setup_fail(e, "curl_multi_add_handle failed");
 		return -1;
+	}
+	m->running++;
+	return 0;
+}
+
+/* An upload's bytes, read from its descriptor where libcurl has got to. */
+struct upsrc {
+	int	fd;
+	curl_off_t off, size;
+};
+
+static size_t
+up_read(char *p, size_t size, size_t n, void *arg)
+{
+	struct upsrc *u = arg;
+	ssize_t got;
+
+	n *= size;
+	if ((curl_off_t)n > u->size - u->off)
+		n = (size_t)(u->size - u->off);
+	if (n == 0)
+		return 0;
+	if ((got = pread(u->fd, p, n, u->off)) <= 0)
+		return CURL_READFUNC_ABORT;	/* shorter than it was: a transport error */
+	u->off += got;
+	return (size_t)got;
+}
+
+static int
+up_seek(void *arg, curl_off_t off, int origin)
+{
+	struct upsrc *u = arg;
+
+	if (origin != SEEK_SET || off < 0 || off > u->size)
+		return CURL_SEEKFUNC_CANTSEEK;
+	u->off = off;
+	return CURL_SEEKFUNC_OK;
+}
+
+int
+vka_start_upload(vkasync *m, const char *url, const char *field,
+    const char *name, int fd, const void *data, size_t size, void *user,
+    vkapi_err *e)
+{
+	struct upsrc *u = NULL;
+	curl_mimepart *part;
+	vka_call *c;
+
+	/* A handle of its own, freed at release: a MIME post is not undone
+	 * by setting a form again, and an API call must never inherit it. */
+	if ((c = calloc(1, sizeof(*c))) == NULL || (c->easy = curl_easy_init()) == NULL ||
+	    (c->mime = curl_mime_init(c->easy)) == NULL ||
+	    (fd != -1 && (u = calloc(1, sizeof(*u))) == NULL)) {
+		if (c)
+			call_free(c);
+		return vkapi_setup_fail(e, "out of memory");
+	}
+	call_adopt(m, c);
+	part = curl_mime_addpart(c->mime);
+	curl_mime_name(part, field);
+	curl_mime_filename(part, name);
+	if (fd != -1) {
+		u->fd = fd;
+		u->size = (curl_off_t)size;
+		curl_mime_data_cb(part, u->size, up_read, up_seek, free, u);
+	} else {
+		curl_mime_data(part, data, size);
+	}
+	curl_mime_type(part, "application/octet-stream");
+	c->user = user;
+	buf_reset(&c->url);
+	buf_puts(&c->url, url);
+	curl_easy_setopt(c->easy, CURLOPT_URL, buf_cstr(&c->url));
+	curl_easy_setopt(c->easy, CURLOPT_MIMEPOST, c->mime);
+	/* the whole-call timeout would cut a big file on a slow link: stop
+	 * only a transfer that stalls (under 1 KB/s for 60 s) */
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (curl_multi_add_handle(m->multi, c->easy) != CURLM_OK) {
+		vka_release(m, c);
+		return vkapi_setup_fail(e, "curl_multi_add_handle failed");
 	}
 	m->running++;
 	return 0;
@@ -167,16 +260,38 @@ vka_done(vkasync *m, json_doc *doc, int *resp, int *st, vkapi_err *e)
 	curl_multi_remove_handle(m->multi, c->easy);
 	m->running--;
 	/* The body held the token: do not leave it lying in memory. */
-	memset(c->form.p, 0, c->form.len);
+	if (c->form.len > 0)
+		memset(c->form.p, 0, c->form.len);
 	*resp = -1;
-	if (*st == VKAPI_OK)
+	if (*st == VKAPI_OK && c->mime != NULL) {
+		/* an upload server's reply: any JSON object, judged by the caller */
+		if (json_parse(doc, c->body.p, c->body.len) == 0 &&
+		    json_type(doc, 0) == JSON_OBJECT) {
+			*resp = 0;
+		} else {
+			*st = e->status = VKAPI_EBODY;
+			e->code = 0;
+			snprintf(e->msg, sizeof(e->msg), "the upload server answered "
+			    "no JSON object");
+		}
+	} else if (*st == VKAPI_OK) {
 		*st = vkapi_reply(m->api, &c->body, doc, resp, e);
+	}
 	return c;
 }
 
 void
 vka_release(vkasync *m, vka_call *c)
 {
+	vka_call **pp;
+
+	if (c->mime != NULL) {	/* an upload's handle is not reused */
+		for (pp = &m->all; *pp != c; pp = &(*pp)->all_next)
+			;
+		*pp = c->all_next;
+		call_free(c);
+		return;
+	}
 	c->user = NULL;
 	c->next = m->free;
 	m->free = c;

@@ -22,6 +22,7 @@ typedef struct vka_call {
 	buf		 url, form, body;
 	int		 too_big;
 	char		 cerr[256];	/* CURL_ERROR_SIZE */
+	void		*mime;		/* an upload's multipart body, or NULL */
 	void		*user;		/* the caller's */
 	struct vka_call	*next;		/* on the free list */
 	struct vka_call	*all_next;	/* every call made, to free them */
@@ -43,6 +44,18 @@ void	vka_free(vkasync *m);
 /* Start method(params) (as for vkapi_call); user comes back with it. 0 or -1. */
 int	vka_start(vkasync *m, const char *method, const char *const *params,
 	    void *user, vkapi_err *e);
+/*
+ * Start an upload: a multipart/form-data POST to url (an upload server's,
+ * as VK gave it) of one part named field with file name name, holding
+ * size bytes read from fd at offset 0 (pread: streamed, never held in
+ * memory; fd stays the caller's) or, when fd is -1, the bytes at data
+ * (copied). It is not an API call: no token, no version, no form. Ends
+ * through vka_done() like a call, its reply parsed as any JSON (*resp the
+ * root token). 0, or -1 with e filled.
+ */
+int	vka_start_upload(vkasync *m, const char *url, const char *field,
+	    const char *name, int fd, const void *data, size_t size, void *user,
+	    vkapi_err *e);
 /*
  * Wait up to timeout_ms for a transfer to progress or one of fds to be
  * ready (their revents are filled), then move the transfers on.

@@ -9,6 +9,7 @@ Listens on 127.0.0.1, port 0 (the kernel picks one); the port is written to
   POST /method/NAME        VK API methods, dispatched through METHODS below
                            (form-encoded; access_token and v in the body)
   GET  /lp/wh<group>?...   the long-poll server (act=a_check&key&ts&wait)
+  POST /upload/<type>      an upload server (fake_vk_upload.py)
 
 The scenario (JSON object; every key optional):
   token        the access_token accepted ("test-token"); any other -> error 5
@@ -239,8 +240,18 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     # -- the API ---------------------------------------------------------
+    def log_rec(self, rec):
+        log = self.server.log
+        if log is not None:
+            with self.server.reload_lock:
+                log.write(json.dumps(rec, ensure_ascii=False) + "\n")
+                log.flush()
+
     def do_POST(self):
         st = self.server.state
+        if self.path.startswith("/upload/"):
+            self.form = {}
+            return fake_vk_upload.handle(self, st)
         n = int(self.headers.get("Content-Length") or 0)
         self.form = first(parse_qs(self.rfile.read(n).decode(), keep_blank_values=True))
         self.method = self.path.split("?")[0].rsplit("/", 1)[-1]
@@ -377,8 +388,11 @@ import fake_vk_names  # noqa: E402
 import fake_vk_exec  # noqa: E402
 import fake_vk_messages  # noqa: E402
 import fake_vk_callback  # noqa: E402
+import fake_vk_upload  # noqa: E402
 METHODS.update(fake_vk_names.METHODS)
 METHODS.update(fake_vk_messages.METHODS)
+# photos/docs upload servers and saving: vk-call's uploads (and POST /upload/)
+METHODS.update(fake_vk_upload.METHODS)
 # groups.*Callback*: vk-callback --setup
 METHODS.update(fake_vk_callback.METHODS)
 # execute dispatches to METHODS as it is at call time: methods added later work inside it

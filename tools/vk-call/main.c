@@ -4,9 +4,10 @@
  *
  * vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]
  *         [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]
- *         [--line-timeout S] [--stats] [--check]
+ *         [--line-timeout S] [--upload-dir DIR] [--max-upload BYTES] [--stats] [--check]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,8 +26,8 @@
 static const char usage_text[] =
 "usage: vk-call [--listen unix:PATH] [--connect unix:PATH] [--rate N] [--token-file FILE]\n"
 "               [--api-url URL] [--api-version V] [--max-batch N] [--batch-window MS] [-v]\n"
-"               [--line-timeout S] [--stats] [--check]\n"
-"               [--metrics FILE [--metrics-interval SECS]]\n";
+"               [--line-timeout S] [--upload-dir DIR] [--max-upload BYTES] [--stats]\n"
+"               [--check] [--metrics FILE [--metrics-interval SECS]]\n";
 
 static const char help_text[] =
 "Read VK API requests, one JSON object per line, and write one result line\n"
@@ -43,6 +44,8 @@ static const char help_text[] =
 "      --max-batch N        calls per execute, 1 to 25 (default 25)\n"
 "      --batch-window MS    longest a request waits for others to share an execute (10)\n"
 "      --line-timeout S     with --listen: seconds a client may take to finish a line (10)\n"
+"      --upload-dir DIR     stdin mode: an upload's \"file\" is opened beneath DIR only\n"
+"      --max-upload BYTES   refuse bigger uploads (default VK's: 50 MB photos, 200 MB others)\n"
 "  -v, --verbose            say what goes to VK and what comes back\n"
 "      --stats              print counters at exit (and always on SIGUSR1)\n"
 "      --metrics FILE       keep the counters in FILE, Prometheus text, replaced\n"
@@ -80,7 +83,7 @@ main(int argc, char *argv[])
 {
 	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
 	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS, O_LINETIMEOUT, O_METRICS,
-	    O_METRICS_INT };
+	    O_METRICS_INT, O_UPDIR, O_MAXUP };
 	static const struct option longopts[] = {
 		{ "listen",	  required_argument, NULL, O_LISTEN },
 		{ "connect",	  required_argument, NULL, O_CONNECT },
@@ -91,6 +94,8 @@ main(int argc, char *argv[])
 		{ "max-batch",	  required_argument, NULL, O_BATCH },
 		{ "batch-window", required_argument, NULL, O_WINDOW },
 		{ "line-timeout", required_argument, NULL, O_LINETIMEOUT },
+		{ "upload-dir",	  required_argument, NULL, O_UPDIR },
+		{ "max-upload",	  required_argument, NULL, O_MAXUP },
 		{ "verbose",	  no_argument,	     NULL, 'v' },
 		{ "check",	  no_argument,	     NULL, O_CHECK },
 		{ "stats",	  no_argument,	     NULL, O_STATS },
@@ -108,6 +113,9 @@ main(int argc, char *argv[])
 	char *token = NULL, err[256];
 	int c, status, check = 0, stats = 0;
 	long line_timeout = 10;
+	long long max_upload = 0;
+	const char *updir = NULL;
+	int updirfd = -1;
 	opt op = { "" };
 	vkapi api;
 	vkasync m;
@@ -134,6 +142,10 @@ main(int argc, char *argv[])
 			sc.max_batch = (int)opt_num(&op, "--max-batch", optarg, 1, VKEXEC_MAX);
 			break;
 		case O_WINDOW: sc.window_ms = opt_num(&op, "--batch-window", optarg, 0, 10000); break;
+		case O_UPDIR: updir = optarg; break;
+		case O_MAXUP:
+			max_upload = opt_num(&op, "--max-upload", optarg, 1, 1LL << 40);
+			break;
 		case O_LINETIMEOUT:
 			line_timeout = opt_num(&op, "--line-timeout", optarg, 0, 86400);
 			break;
@@ -173,6 +185,11 @@ main(int argc, char *argv[])
 		log_warn("--listen and --connect exclude each other: a server or a client");
 		return 2;
 	}
+	if (updir && (listen_at || connect_to)) {
+		log_warn("--upload-dir is for stdin mode: socket clients send their "
+		    "files themselves (vk-call --connect opens them)");
+		return 2;
+	}
 	if ((listen_at && (listen_at = unix_path("--listen", listen_at)) == NULL) ||
 	    (connect_to && (connect_to = unix_path("--connect", connect_to)) == NULL))
 		return 2;
@@ -203,6 +220,12 @@ main(int argc, char *argv[])
 		free(token);
 		return 3;
 	}
+	if (updir && (updirfd = open(updir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		log_warn("--upload-dir %s: %s", updir, strerror(errno));
+		memset(token, 0, strlen(token));
+		free(token);
+		return 3;
+	}
 	if (check) {
 		memset(token, 0, strlen(token));
 		free(token);
@@ -229,6 +252,7 @@ main(int argc, char *argv[])
 	    sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	serve_metrics_to(&mx);
+	serve_uploads(updir, updirfd, max_upload);
 	status = listen_at ? serve_socket(&m, s, listen_at, line_timeout) :
 	    serve_stdio(&m, s);
 

@@ -146,6 +146,8 @@ req_param(const req *r, const char *name)
 void
 req_free(req *r)
 {
+	if (r != NULL)
+		upload_free(r->up);
 	free(r);
 }
 
@@ -212,7 +214,9 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
     buf *idbuf, char *why, size_t whylen)
 {
 	buf strs = BUF_INIT, scratch = BUF_INIT;
-	int id, meth, par, np = 0, k;
+	int id, meth, par, upl, np = 0, k;
+	upload *u = NULL;
+	const char *upmeth;
 	size_t off, need;
 	char rid[16];
 	req *r = NULL;
@@ -230,8 +234,24 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 	if ((id = json_get(d, 0, "id", 2)) != -1)
 		jw_value(idbuf, d, id, &scratch);
 	meth = json_get(d, 0, "method", 6);
+	upl = json_get(d, 0, "upload", 6);
 	if (id == -1) {
 		snprintf(why, whylen, "no \"id\"");
+		goto bad;
+	}
+	if (upl != -1 && meth == -1) {
+		if ((u = upload_parse(d, upl, &upmeth, &strs, &np, why, whylen)) == NULL)
+			goto bad;
+		/* the method first, as for a call: insert it before the params */
+		buf_put(&scratch, upmeth, strlen(upmeth) + 1);
+		buf_put(&scratch, strs.p, strs.len);
+		buf_reset(&strs);
+		buf_put(&strs, scratch.p, scratch.len);
+		buf_reset(&scratch);
+		goto build;
+	}
+	if (upl != -1) {
+		snprintf(why, whylen, "\"method\" and \"upload\" exclude each other");
 		goto bad;
 	}
 	if (json_type(d, meth) != JSON_STRING) {
@@ -247,6 +267,7 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 	if ((par = json_get(d, 0, "params", 6)) != -1 &&
 	    (np = parse_params(d, par, &strs, why, whylen)) == -1)
 		goto bad;
+build:
 	/* Room for a random_id messages.send may need. */
 	need = sizeof(*r) + (size_t)(2 * np + 3) * sizeof(char *) + idbuf->len + 1 +
 	    strs.len + sizeof("random_id") + sizeof(rid);
@@ -270,6 +291,8 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 	s[idbuf->len] = '\0';
 	s += idbuf->len + 1;
 	r->lineno = lineno;
+	r->up = u;
+	u = NULL;
 	if (strcmp(r->method, "messages.send") == 0 && !req_param(r, "random_id")) {
 		/* Derived from the id: a request sent again after a crash gets
 		 * the same random_id, and VK does not post it twice. */
@@ -299,6 +322,7 @@ req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 	buf_free(&scratch);
 	return r;
 bad:
+	upload_free(u);
 	if (idbuf->len == 0)
 		JW_LIT(idbuf, "null");
 	buf_cstr(idbuf);

@@ -2,6 +2,7 @@
  * req.h - one API request read from a line, and the result line for it.
  *
  *   {"id": ID, "method": "messages.send", "params": {"peer_id": 2000000002, "message": "hi"}}
+ *   {"id": ID, "upload": {"type": "photo", "peer_id": 2000000002, "file": "a.png"}}  (upload.h)
  *   {"id": ID, "response": VALUE}
  *   {"id": ID, "error": {"error_code": N, "error_msg": "...", ...}}
  *
@@ -17,6 +18,7 @@
 
 #include "buf.h"
 #include "json.h"
+#include "upload.h"
 
 /* Result codes of vk-call's own, beside VK's positive error codes. */
 #define ERR_LINE	(-1)	/* the line is not a request */
@@ -31,7 +33,7 @@ typedef struct req {
 	struct req	*next, *prev;	/* in the queue */
 	struct client	*cl;		/* where the result goes */
 	char		*id;		/* compact JSON */
-	char		*method;
+	const char	*method;
 	const char	**kv;		/* name, value, ..., NULL */
 	int		 nkv;		/* pairs */
 	size_t		 size;		/* bytes of names and values */
@@ -42,6 +44,7 @@ typedef struct req {
 	unsigned	 first:1;	/* goes before the others (button answers) */
 	unsigned	 alone:1;	/* cannot run inside execute */
 	unsigned	 idem:1;	/* may be repeated without effect (error 10 retried) */
+	upload		*up;		/* an upload's, or NULL: method and kv are its step's */
 } req;
 
 /*

@@ -19,6 +19,7 @@
 #define PAUSE_29	60.0	/* and after "rate limit reached" */
 #define NPAUSE		16
 #define KEYSET		8192	/* slots; holds SCAN_MAX + in-flight keys easily */
+#define MAX_UPLOADS	8	/* step 2 POSTs at once; more wait their turn */
 
 struct list {
 	req	*head, *tail;
@@ -40,6 +41,8 @@ struct sched {
 	ratelimit	 rl;
 	backoff		 bo;
 	struct list	 q_first, q_rest;	/* button answers, then the others */
+	struct list	 posting;	/* uploads at step 2: in flight, then waiting */
+	int		 nposting;	/* of them in flight */
 	struct batch	*flying;
 	int		 nflying;
 	unsigned long	 npending;
@@ -168,6 +171,7 @@ sched_free(sched *s)
 	mtally_free(&s->st.by_method);
 	free_list(&s->q_first);
 	free_list(&s->q_rest);
+	free_list(&s->posting);	/* (vka_free() drops their transfers) */
 	while ((b = s->flying) != NULL) {
 		s->flying = b->next;
 		for (k = 0; k < b->n; k++)
@@ -247,14 +251,28 @@ static void
 answer_error(sched *s, req *r, long code_, const char *text, const json_doc *d,
     int err)
 {
+	char named[300];
+
+	if (r->up) {	/* which of the three steps failed */
+		snprintf(named, sizeof(named), "%s: %s", upload_step(r->up, r->method), text);
+		text = named;
+	}
 	buf_reset(&s->line);
 	res_error(&s->line, r->id, code_, text, d, err, &s->scratch);
 	finish(s, r, 1, code_);
 }
 
+static void upload_next(sched *s, req *r, const json_doc *d, int tok);
+static void upload_posted(sched *s, req *r, const json_doc *d, int st,
+    const vkapi_err *e);
+
 static void
 answer(sched *s, req *r, const json_doc *d, int tok)
 {
+	if (r->up) {
+		upload_next(s, r, d, tok);
+		return;
+	}
 	buf_reset(&s->line);
 	res_response(&s->line, r->id, d, tok, &s->scratch);
 	finish(s, r, 0, 0);
@@ -310,9 +328,18 @@ fail_all(sched *s, long code_, const char *text)
 {
 	req *r;
 
+	req *nx;
+
 	while ((r = s->q_first.head) != NULL || (r = s->q_rest.head) != NULL) {
 		l_remove(r->first ? &s->q_first : &s->q_rest, r);
 		answer_error(s, r, code_, text, NULL, -1);
+	}
+	for (r = s->posting.head; r; r = nx) {	/* those in flight: when they end */
+		nx = r->next;
+		if (!r->up->inflight) {
+			l_remove(&s->posting, r);
+			answer_error(s, r, code_, text, NULL, -1);
+		}
 	}
 }
 
@@ -376,6 +403,10 @@ sched_done(sched *s, vka_call *c, json_doc *d, int resp, int st,
 	long delay = -1;
 	int k, err;
 
+	if (c->mime != NULL) {	/* not a batch: an upload's POST */
+		upload_posted(s, c->user, d, st, e);
+		return;
+	}
 	if (b->prev)
 		b->prev->next = b->next;
 	else
@@ -414,6 +445,125 @@ sched_done(sched *s, vka_call *c, json_doc *d, int resp, int st,
 	batch_free(b);
 	if (s->fatal)
 		fail_all(s, 5, "VK refused the token (error 5)");
+}
+
+/* -- uploads: step 1's answer, step 2's POST, step 3's answer ---------- */
+
+/* Start the POSTs whose turn has come. Returns when the next one waiting
+ * out a backoff may go, or -1. */
+static double
+upload_start(sched *s, double now)
+{
+	double wake = -1;
+	req *r, *nx;
+	vkapi_err e;
+
+	for (r = s->posting.head; r && s->nposting < MAX_UPLOADS; r = nx) {
+		nx = r->next;
+		if (r->up->inflight)
+			continue;
+		if (r->not_before > now) {
+			if (wake < 0 || r->not_before < wake)
+				wake = r->not_before;
+			continue;
+		}
+		if (vka_start_upload(s->api, r->up->url, upload_field(r->up), r->up->name,
+		    r->up->fd, r->up->data, r->up->size, r, &e) == -1) {
+			l_remove(&s->posting, r);
+			answer_error(s, r, ERR_NET, e.msg, NULL, -1);
+			continue;
+		}
+		r->up->inflight = 1;
+		s->nposting++;
+	}
+	return wake;
+}
+
+static void
+upload_next(sched *s, req *r, const json_doc *d, int tok)
+{
+	upload *u = r->up;
+	int url;
+
+	if (u->step == 1) {
+		url = json_get(d, tok, "upload_url", 10);
+		if (url == -1 || json_type(d, url) != JSON_STRING) {
+			answer_error(s, r, ERR_NET, "no upload_url in the reply", NULL, -1);
+			return;
+		}
+		buf_reset(&s->scratch);
+		json_unescape(d, url, &s->scratch);
+		u->url = xstrdup(buf_cstr(&s->scratch));
+		u->step = 2;
+		r->tries = 0;
+		r->not_before = 0;
+		l_push(&s->posting, r);
+		return;		/* sched_run() starts it */
+	}
+	/* step 3: VK saved it */
+	buf_reset(&s->line);
+	if (upload_attachment(u, d, tok, &s->scratch) == -1) {
+		answer_error(s, r, ERR_NET, "no owner_id and id in the reply", NULL, -1);
+		return;
+	}
+	JW_LIT(&s->line, "{\"id\":");
+	buf_puts(&s->line, r->id);
+	JW_LIT(&s->line, ",\"response\":{\"attachment\":");
+	jw_cstr(&s->line, s->scratch.p);
+	JW_LIT(&s->line, ",\"saved\":");
+	jw_value(&s->line, d, tok, &s->scratch);
+	JW_LIT(&s->line, "}}\n");
+	finish(s, r, 0, 0);
+}
+
+/* Step 2 ended: on to step 3 through the queue, again, or an error. */
+static void
+upload_posted(sched *s, req *r, const json_doc *d, int st, const vkapi_err *e)
+{
+	const char *method;
+	char why[256];
+	int k;
+
+	r->up->inflight = 0;
+	s->nposting--;
+	if (s->fatal) {
+		l_remove(&s->posting, r);
+		answer_error(s, r, 5, "VK refused the token (error 5)", NULL, -1);
+		return;
+	}
+	if (st == VKAPI_OK) {
+		if (upload_saving(r->up, d, &method, why, sizeof(why)) == -1) {
+			l_remove(&s->posting, r);
+			answer_error(s, r, ERR_NET, why, NULL, -1);
+			return;
+		}
+		l_remove(&s->posting, r);
+		r->up->step = 3;
+		r->method = method;
+		r->kv = r->up->kv;
+		for (r->nkv = 0; r->kv[2 * r->nkv]; r->nkv++)
+			;
+		for (k = 0, r->size = 0; k < 2 * r->nkv; k++)
+			r->size += strlen(r->kv[k]) + 8;
+		r->alone = 1;	/* VK wants the saving call's values as given */
+		r->idem = 0;
+		r->tries = 0;
+		r->not_before = 0;
+		/* at the back: what was asked meanwhile (a chat's text
+		 * messages) does not wait behind every upload's save */
+		l_push(&s->q_rest, r);
+		return;
+	}
+	/* unreachable, dropped, 5xx or garbage: again, like a transport error */
+	if ((st == VKAPI_ETRANSPORT || st == VKAPI_EBODY ||
+	    (st == VKAPI_EHTTP && e->code >= 500)) && ++r->tries < MAX_TRIES) {
+		log_warn("upload of %s: %s; trying again", r->up->name, e->msg);
+		s->st.retries++;
+		r->not_before = mono_now() + (double)backoff_next(&s->bo) / 1000;
+		return;
+	}
+	l_remove(&s->posting, r);
+	answer_error(s, r, ERR_NET, e->msg, NULL, -1);
 }
 
 /* -- sending -------------------------------------------------------- */
@@ -537,14 +687,16 @@ void
 sched_run(sched *s, double now)
 {
 	struct batch *b;
-	double wait;
+	double wait, upwake = -1;
 
 	s->next_wake = -1;
+	if (!s->fatal)
+		upwake = upload_start(s, now);
 	while (!s->fatal && s->npending > 0 && s->nflying < MAX_IN_FLIGHT) {
 		if ((wait = rl_delay(&s->rl, now)) > 0) {
 			/* a slot still in flight frees when its reply comes */
 			s->next_wake = wait < 2 ? now + wait : -1;
-			return;
+			goto out;
 		}
 		if ((b = calloc(1, sizeof(*b))) == NULL)
 			return;
@@ -576,6 +728,9 @@ sched_run(sched *s, double now)
 					s->next_wake = t;
 			}
 	}
+out:
+	if (upwake > 0 && (s->next_wake < 0 || upwake < s->next_wake))
+		s->next_wake = upwake;
 }
 
 long

@@ -30,6 +30,7 @@
 #define CLIENT_QUEUE	1000		/* a client's requests in the queue at most */
 #define CLIENT_OUT	(1u << 20)	/* bytes of results a client has not read */
 #define MAX_LINE	(1u << 20)	/* longest request line */
+#define CLIENT_FDS	16		/* descriptors a client sent ahead of their lines */
 
 typedef struct client {
 	struct client	*next;
@@ -41,6 +42,8 @@ typedef struct client {
 	unsigned long	 pending;
 	double		 partial_since;	/* waiting for the rest of a line since, or 0 */
 	double		 last_io;	/* when it last sent or was sent something */
+	int		 fds[CLIENT_FDS];	/* files sent for uploads, in order */
+	int		 nfds;
 } client;
 
 static client *clients;
@@ -55,6 +58,9 @@ static int io_failed;
 static json_doc doc;
 static buf idbuf;
 static sched *sch;	/* the one scheduler every client shares */
+static int upload_dir = -1;	/* stdin mode's --upload-dir, or -1 */
+static const char *upload_dir_path;	/* as given, for absolute "file"s */
+static long long max_upload;	/* --max-upload, 0: VK's own limits */
 
 static void
 on_stop(int sig)
@@ -97,6 +103,102 @@ serve_signals(void)
 }
 
 /* -- clients -------------------------------------------------------- */
+/*
+ * A socket client's bytes, and the descriptors vk-call --connect sends
+ * with an upload's line (SCM_RIGHTS), kept in order for those lines.
+ */
+static ssize_t
+client_recv(void *arg, int fd, void *p, size_t n)
+{
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	struct iovec iov = { p, n };
+	struct msghdr mh;
+	struct cmsghdr *cm;
+	client *c = arg;
+	ssize_t got;
+	size_t k, nfd;
+	int f;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl.b;
+	mh.msg_controllen = sizeof(ctl.b);
+	got = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	if (got == -1)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (k = 0; k < nfd; k++) {
+			memcpy(&f, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
+			if (c->nfds < CLIENT_FDS)
+				c->fds[c->nfds++] = f;
+			else
+				close(f);	/* more than its lines can use */
+		}
+	}
+	return got;
+}
+
+void
+serve_uploads(const char *dir, int dirfd, long long max)
+{
+	upload_dir_path = dir;
+	upload_dir = dirfd;
+	max_upload = max;
+}
+
+/*
+ * The bytes of r's upload: "data" came with it; a "file" is the
+ * descriptor its socket client sent along, or in stdin mode the path
+ * opened beneath --upload-dir. 0, or -1 with why filled.
+ */
+static int
+upload_source(client *c, req *r, char *why, size_t whylen)
+{
+	upload *u = r->up;
+	long long limit = upload_limit(u, max_upload);
+	const char *path = u->file;
+	size_t n;
+	int fd;
+
+	if (u->file == NULL) {
+		if ((long long)u->size <= limit)
+			return 0;
+		snprintf(why, whylen, "upload.data: %zu bytes, over the limit of %lld "
+		    "(--max-upload)", u->size, limit);
+		return -1;
+	}
+	if (c->fd != STDIN_FILENO) {	/* never a client's path: its descriptor */
+		if (c->nfds == 0) {
+			snprintf(why, whylen, "upload.file: no descriptor came with the "
+			    "line (send files through vk-call --connect)");
+			return -1;
+		}
+		fd = c->fds[0];
+		memmove(c->fds, c->fds + 1, (size_t)--c->nfds * sizeof(int));
+		return upload_take_fd(u, fd, limit, why, whylen);
+	}
+	if (upload_dir == -1) {
+		snprintf(why, whylen, "upload.file: vk-call reads files only beneath "
+		    "--upload-dir (or send them through vk-call --connect)");
+		return -1;
+	}
+	if (upload_dir_path && path[0] == '/') {	/* spelled from the root */
+		n = strlen(upload_dir_path);
+		if (strncmp(path, upload_dir_path, n) == 0 && path[n] == '/')
+			path += n + 1;
+	}
+	if ((fd = upload_open_beneath(upload_dir, path, why, whylen)) == -1)
+		return -1;
+	return upload_take_fd(u, fd, limit, why, whylen);
+}
+
 static client *
 client_new(int fd, int ofd)
 {
@@ -109,6 +211,10 @@ client_new(int fd, int ofd)
 	c->last_io = mono_now();
 	line_open(&c->rd, fd, MAX_LINE);
 	c->rd.pollmode = 1;
+	if (fd != STDIN_FILENO) {
+		c->rd.readfn = client_recv;
+		c->rd.read_arg = c;
+	}
 	c->next = clients;
 	clients = c;
 	nclients++;
@@ -124,6 +230,8 @@ client_free(client *c)
 		;
 	*pp = c->next;
 	nclients--;
+	while (c->nfds > 0)
+		close(c->fds[--c->nfds]);
 	line_close(&c->rd);
 	buf_free(&c->ob);
 	if (c->fd > STDERR_FILENO)
@@ -316,6 +424,12 @@ client_read(client *c)
 		if (blank(p, n))
 			continue;
 		if ((r = req_parse(&doc, p, n, c->rd.lineno, &idbuf, why, sizeof(why))) == NULL) {
+			line_error(c, c->rd.lineno, why);
+			continue;
+		}
+		if (r->up && upload_source(c, r, why, sizeof(why)) == -1) {
+			buf_cstr(&idbuf);
+			req_free(r);
 			line_error(c, c->rd.lineno, why);
 			continue;
 		}

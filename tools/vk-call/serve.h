@@ -22,6 +22,11 @@ int	serve_socket(vkasync *m, sched *s, const char *path, long line_timeout);
 int	serve_check(const char *path);
 /* The client side: stdin to the socket, results to stdout. */
 int	connect_socket(const char *path);
+/*
+ * Uploads: stdin mode opens a "file" beneath the directory dirfd (dir as
+ * given, or -1: none); max bytes at most (0: VK's own limits).
+ */
+void	serve_uploads(const char *dir, int dirfd, long long max);
 /* The scheduler's result callback (sched_new()): a line to r's client. */
 void	serve_result(void *arg, req *r, const buf *line, int error);
 /* The counters, in vkpipe's one format (also on SIGUSR1). */
