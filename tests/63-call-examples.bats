@@ -58,3 +58,14 @@ msg_new() { # event_id peer text
 		"Имя5 pressed one"
 	assert_equal "$(jq -r 'select(.method == "messages.send") | .keyboard | fromjson | .buttons[0][0].action.type' "$SENT")" callback
 }
+
+@test "examples/picture-bot: /cat gets a picture from PICTURE_DIR, uploaded byte for byte and sent as an attachment" {
+	mkdir -p "$BATS_TEST_TMPDIR/cats" "$BATS_TEST_TMPDIR/store"
+	head -c 20000 /dev/urandom > "$BATS_TEST_TMPDIR/cats/tom.jpg"
+	call_fake "{\"updates\":[$(msg_new e1 2000000002 '/cat'),$(msg_new e2 2000000002 'no cat')],\"idle\":0.2,\"upload_store\":\"$BATS_TEST_TMPDIR/store\"}"
+	PICTURE_DIR="$BATS_TEST_TMPDIR/cats" bot picture-bot
+	wait_until 30 sent_at_least 1
+	assert_equal "$(jq -c '[.peer_id, (.attachment | test("^photo-42_[0-9]+_ak[0-9]+$"))]' "$SENT")" '[2000000002,true]'
+	cmp "$BATS_TEST_TMPDIR/store/u1" "$BATS_TEST_TMPDIR/cats/tom.jpg"
+	assert_equal "$(jq -r 'select(.endpoint == "upload") | .filename' "$LOG")" tom.jpg
+}

@@ -12,7 +12,7 @@ Scenario keys (all optional):
   no_access   [peer_id, ...]  messages.send there answers error 917
   sent_file   a file each posted message (and answered button) is appended
               to as one JSON line: {"method","peer_id","message","random_id",
-              "message_id","keyboard"} or {"method","peer_id","event_id","event_data"}; what VK really did, for the tests
+              "message_id","keyboard"[,"attachment"]} or {"method","peer_id","event_id","event_data"}; what VK really did, for the tests
 The state (message ids, random_ids seen) lives as long as the scenario:
 a new vk-call process talks to the same fake and sees the same history.
 """
@@ -52,8 +52,11 @@ def m_send(h, st, form):
         st.__dict__["message_id"] = mid = st.__dict__.get("message_id", 1000) + 1
         if rid != "0":
             seen[(peer, rid)] = mid
-    _record(st, {"method": "messages.send", "peer_id": peer, "message": form.get("message"),
-                 "random_id": rid, "message_id": mid, "keyboard": form.get("keyboard")})
+    rec = {"method": "messages.send", "peer_id": peer, "message": form.get("message"),
+           "random_id": rid, "message_id": mid, "keyboard": form.get("keyboard")}
+    if form.get("attachment"):
+        rec["attachment"] = form["attachment"]
+    _record(st, rec)
     return {"response": mid}
 
 
