@@ -169,7 +169,8 @@ EOF2
 	grep -q '^<6>vkpipe: started: community 42, vk-poll from .*, 1 rule (built in)$' "$W/err"
 	grep -q '^<6>vkpipe: SIGUSR1: every stage writes its statistics$' "$W/err"
 	grep -q '^<3>vkpipe: vk-normalize was killed by signal 9; stopping the pipeline$' "$W/err"
-	grep -q '^<[46]>vk-route: stats:' "$W/err"
+	grep -q '^<6>vk-route: stats:' "$W/err"
+	grep -q '^<6>vk-poll: stats: poll polls=' "$W/err"
 	assert_equal "$(grep -c '^<6>vkpipe: stopped: a stage failed; after [0-9]* s, 1 of 3 stages failed' "$W/err")" 1
 	# not the journal (a redirect after systemd's): lines as they were
 	fake_vk_stop

@@ -271,12 +271,12 @@ client_flush(client *c)
 void
 serve_stats(void)
 {
-	log_warn("stats: input lines=%llu bad_lines=%llu results=%llu errors=%llu "
+	log_note("stats: input lines=%llu bad_lines=%llu results=%llu errors=%llu "
 	    "clients=%llu connected=%d", nlines, nbad, nresults, nerrors, naccepted,
 	    nclients);
 	const struct sched_stats *st = sched_stats(sch);
 
-	log_warn("stats: api calls=%llu http=%llu execute=%llu retries=%llu "
+	log_note("stats: api calls=%llu http=%llu execute=%llu retries=%llu "
 	    "errors=%llu queued=%lu", st->calls, st->http, st->executes,
 	    st->retries, st->errors, sched_pending(sch));
 }

@@ -438,7 +438,7 @@ main(int argc, char *argv[])
 		status = EXIT_CONFIG;
 		goto out;
 	}
-	log_warn("listening on %s", addr);
+	log_note("listening on %s", addr);
 
 	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
 	    err, sizeof(err)) == -1)

@@ -734,7 +734,7 @@ poll_timeout(struct srv *s)
 void
 server_stats_log(const struct server_stats *st)
 {
-	log_warn("stats: callback lines=%llu repeats=%llu unsafe_503=%llu refused=%llu "
+	log_note("stats: callback lines=%llu repeats=%llu unsafe_503=%llu refused=%llu "
 	    "confirmations=%llu held=%zu cut=%llu", st->lines, st->dups, st->held_out,
 	    st->refused, st->confirms, st->held, st->cut);
 }

@@ -94,10 +94,10 @@ on_usr1(int sig)
 static void
 print_stats(void)
 {
-	log_warn("stats: input lines=%llu events=%llu rejected=%llu dropped=%llu",
+	log_note("stats: input lines=%llu events=%llu rejected=%llu dropped=%llu",
 	    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
 	if (online)
-		log_warn("stats: api requests=%llu cache_hits=%llu cache_misses=%llu "
+		log_note("stats: api requests=%llu cache_hits=%llu cache_misses=%llu "
 		    "retries=%llu unavailable=%llu cached=%zu",
 		    nm.st.requests, nm.st.hits, nm.st.misses, nm.st.retries,
 		    nm.st.unavailable, cache_count(nm.c));

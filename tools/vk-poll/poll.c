@@ -139,13 +139,13 @@ poll_tick(void *arg)
 void
 poll_stats(const struct poller *p)
 {
-	log_warn("stats: poll polls=%llu updates=%llu gaps=%llu retries=%llu "
+	log_note("stats: poll polls=%llu updates=%llu gaps=%llu retries=%llu "
 	    "reconnects=%llu key_expired=%llu history_lost=%llu http_status=%llu "
 	    "bad_reply=%llu", p->polls, p->events, p->gaps, p->retries,
 	    p->re_expired + p->re_lost + p->re_http + p->re_bad,
 	    p->re_expired, p->re_lost, p->re_http, p->re_bad);
 	if (p->ack)
-		log_warn("stats: ack acks=%llu unknown=%llu unacknowledged=%zu",
+		log_note("stats: ack acks=%llu unknown=%llu unacknowledged=%zu",
 		    (unsigned long long)p->ack->acks,
 		    (unsigned long long)p->ack->unknown, ack_pending(p->ack));
 }

@@ -285,36 +285,36 @@ stats(struct route *rt)
 	struct dest *d;
 	int k;
 
-	log_warn("stats: input lines=%lu events=%lu rejected=%lu unrouted=%lu",
+	log_note("stats: input lines=%lu events=%lu rejected=%lu unrouted=%lu",
 	    rt->lines, rt->events, rt->rejected, rt->unrouted);
 	for (k = 0; k < rt->rs.nrule; k++) {
 		struct rule *r = &rt->rs.rule[k];
 		buf shown = BUF_INIT;	/* a password in a URL is masked */
 
 		dest_mask(&shown, r->dest_text);
-		log_warn("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu%s%.0lu",
+		log_note("stats: rule %s -> %s matched=%lu delivered=%lu failed=%lu%s%.0lu",
 		    r->where, buf_cstr(&shown), r->tally->matched, r->tally->delivered,
 		    r->tally->failed, r->tally->errors ? " errors=" : "", r->tally->errors);
 		buf_free(&shown);
 	}
 	for (d = dest_first(); d != NULL; d = d->next)
 		if (!d->evicted && !d->group)	/* a group's workers speak for it */
-			log_warn("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
+			log_note("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
 			    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
 	{
 		unsigned long n, dl, fl, sp;
 
 		dest_closed_counts(&n, &dl, &fl, &sp);
 		if (n > 0)
-			log_warn("stats: dest (%lu closed template destinations, --max-open %zu) "
+			log_note("stats: dest (%lu closed template destinations, --max-open %zu) "
 			    "delivered=%lu queued=0 failed=%lu spilled=%lu", n,
 			    dest_max_open(), dl, fl, sp);
 	}
 	if (dedup_enabled())
-		log_warn("stats: dedup window=%zu max=%zu duplicates=%lu", dedup_size(),
+		log_note("stats: dedup window=%zu max=%zu duplicates=%lu", dedup_size(),
 		    dedup_cap(), dedup_dropped());
 	if (ack_enabled())
-		log_warn("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
+		log_note("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
 }
 
 /* The counters into the --metrics file (vkpipe(1), STATISTICS): per rule
@@ -428,7 +428,7 @@ reload(struct route *rt)
 	}
 	rules_retire(&rt->rs);
 	rt->rs = nrs;
-	log_warn("rules reloaded: %d rule%s", nrs.nrule, nrs.nrule == 1 ? "" : "s");
+	log_note("rules reloaded: %d rule%s", nrs.nrule, nrs.nrule == 1 ? "" : "s");
 }
 
 static void
