@@ -65,7 +65,8 @@ setup() {
 	grep -q 'adduser --system --group' "$D/control/postinst"
 	u="$D/root/lib/systemd/system/vkpipe.service"
 	for want in User=vkpipe StateDirectory=vkpipe EnvironmentFile=/etc/vkpipe/vkpipe.env \
-	    Restart=always 'RestartPreventExitStatus=2 3 4' 'ExecReload=/bin/kill -HUP $MAINPID' \
+	    Restart=always 'RestartPreventExitStatus=2 3 4' 'ExecReload=/usr/bin/vkpipe --reload $MAINPID' \
+	    Type=notify WatchdogSec=90 'ExecStartPre=+/usr/bin/vkpipe --check --env-file /etc/vkpipe/vkpipe.env' \
 	    KillMode=mixed NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
 	    ExecStart=/usr/bin/vkpipe WantedBy=multi-user.target; do
 		grep -qxF -- "$want" "$u" || { echo "not in the unit: $want"; return 1; }
