@@ -274,11 +274,11 @@ deep_close(buf *deep, size_t *dstk, int depth, ptrdiff_t at)
  * deeper than JSON_MAX_DEPTH is refused at its opening bracket, before
  * anything else reads the text.
  */
-static int
+static inline __attribute__((always_inline)) int
 check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs,
     buf *deep, char *err, size_t errlen)
 {
-	const char *p, *q, *e = s + n, *v0, *why, *at;
+	const char *p, *q, *e = s + n, *v0, *why = NULL, *at = NULL;
 	char stk[JSON_MAX_DEPTH + 1], top = 0;	/* top: stk[depth - 1] */
 	int depth = 0, rec, esc;	/* rec: record members down to this depth */
 	size_t dstk[JSON_MAX_DEPTH / LAZY_DEPTH + 1];	/* open entries of deep */
@@ -740,7 +740,7 @@ open_tok(const json_doc *d, int i)
 static int
 parse(json_doc *d, const char *s, size_t n, int lazy)
 {
-	struct jv root;
+	struct jv root = { JSON_NONE, NULL, 0 };
 	int r, from, to, nhide = 0;
 
 	d->src = s;
@@ -753,8 +753,10 @@ parse(json_doc *d, const char *s, size_t n, int lazy)
 	buf_reset(&d->escs);
 	buf_reset(&d->deep);
 	buf_reset(&d->hide);
-	if ((r = check(s, n, &root, NULL, &d->escs, lazy ? &d->deep : NULL,
-	    d->err, sizeof(d->err))) != 0)
+	/* Each caller's own copy of check(), without the work it does not ask for. */
+	r = lazy ? check(s, n, &root, NULL, &d->escs, &d->deep, d->err, sizeof(d->err)) :
+	    check(s, n, &root, NULL, &d->escs, NULL, d->err, sizeof(d->err));
+	if (r != 0)
 		return r;
 	from = (int)(root.p - s);
 	to = from + (int)root.n;

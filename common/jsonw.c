@@ -88,8 +88,12 @@ str_body(buf *b, const unsigned char *s, size_t n)
 	while (i < n) {
 		/* Plain ASCII and valid UTF-8 go out as they are, in one piece. */
 		for (run = ascii_run(s, i, n); run < n && s[run] >= 0x80 &&
-		    (k = utf8_len(s + run, n - run)) != 0; run = ascii_run(s, run + k, n))
-			;
+		    (k = utf8_len(s + run, n - run)) != 0; ) {
+			run += k;
+			/* Cyrillic and emoji come in runs: no ASCII scan between */
+			if (run < n && s[run] < 0x80)
+				run = ascii_run(s, run, n);
+		}
 		buf_put(b, s + i, run - i);
 		i = run;
 		if (i >= n)

@@ -25,6 +25,15 @@ with open("%s/near" % t, "w") as f:	# depth 500, under every limit
 with open("%s/flat" % t, "w") as f:
     one = "[]," * 499 + "[]"
     f.write('{"event_id":"x","object":[' + ",".join([one] * (1000000 // len(one))) + "]}\n")
+# message_new lines: the action an array of such pieces, the payload a JSON
+# string holding a quarter as many
+for name, one in (("msg-d500", "[" * 499 + "]" * 499), ("msg-flat", "[]," * 499 + "[]")):
+    k = 1000000 // 998
+    m = ('{"date":1,"from_id":5,"id":0,"out":0,"attachments":[],"conversation_message_id":7,'
+         '"fwd_messages":[],"peer_id":2000000001,"text":"hi","action":[%s],"payload":"[%s]"}'
+         % (",".join([one] * (k // 2)), ",".join([one] * (k // 4))))
+    with open("%s/%s" % (t, name), "w") as f:
+        f.write('{"type":"message_new","object":{"message":%s},"group_id":1,"event_id":"e","v":"5.199"}\n' % m)
 PY
 
 # ms CMD...: the best wall time of three runs, in milliseconds.
@@ -54,3 +63,25 @@ printf '%-26s %9s %9s %8s %10s %10s %8s\n' "reader" "10k deep" "80k deep" "ratio
 row "vk-normalize --offline" "$BIN/vk-normalize" --offline
 row "vk-route -e '* -> stdout'" sh -c "exec \"$BIN/vk-route\" -e '* -> stdout' <\"\$0\""
 row "json_parse (vk-poll)" sh -c "exec \"$UNIT/json-test\" parse <\"\$0\""
+
+# vk-normalize on Events it writes: CPU seconds per byte (five runs each,
+# interleaved, medians) and instructions per byte.
+cpu() { python3 "$here/cputime.py" "$BIN/vk-normalize" --offline "$1" || true; }
+: >"$T/c-flat"; : >"$T/c-d500"
+for _ in 1 2 3 4 5; do
+	cpu "$T/msg-flat" >>"$T/c-flat"
+	cpu "$T/msg-d500" >>"$T/c-d500"
+done
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+ig() {
+	command -v valgrind >/dev/null 2>&1 || { echo 0; return; }
+	valgrind --tool=callgrind --callgrind-out-file=/dev/null "$BIN/vk-normalize" --offline "$1" \
+		2>&1 >/dev/null | awk '/Collected/ { print $NF }'
+}
+awk -v cf="$(median <"$T/c-flat")" -v cd="$(median <"$T/c-d500")" -v bf="$(wc -c <"$T/msg-flat")" \
+	-v bd="$(wc -c <"$T/msg-d500")" -v i_f="$(ig "$T/msg-flat")" -v i_d="$(ig "$T/msg-d500")" 'BEGIN {
+	printf "vk-normalize, message_new with action and payload nested 500 deep (%.0f KB) against flat (%.0f KB):\n", bd / 1e3, bf / 1e3
+	printf "  CPU per byte: d500 %.1f ns, flat %.1f ns: ratio %.2f (target <= 3)\n", cd / bd * 1e9, cf / bf * 1e9, (cd / bd) / (cf / bf)
+	if (i_f > 0)
+		printf "  callgrind: d500 %.1f, flat %.1f instructions per byte: ratio %.2f\n", i_d / bd, i_f / bf, (i_d / bd) / (i_f / bf)
+}'

@@ -6,6 +6,9 @@
 #   regular expressions) to 3 files; then `jq -c 'select(…)'` runs one of
 #   the same conditions over the same input. Then the same input goes
 #   through a rule whose FIFO nobody reads, with --queue 10000: peak RSS.
+#   With BASE=DIR (an older build's bin/), CPU seconds of both on the 8
+#   rules, RUNS (default 5) runs interleaved, medians: the ratio new/old
+#   (issue 25: <= 0.75 against 1f7ec94).
 set -eu
 BIN=${1:-$(cd "$(dirname "$0")/../.." && pwd)/bin}
 N=${BENCH_EVENTS:-1000000}
@@ -88,6 +91,20 @@ printf 'jq select: %7.2f s wall %7.2f s cpu  %9.0f events/s wall  (one condition
 	"$w_jq" "$c_jq" "$(echo "$N / $w_jq" | bc -l)"
 printf 'ratio:     %7.1fx jq (wall)  %5.1fx jq (cpu)\n' \
 	"$(echo "$w_jq / $w_route" | bc -l)" "$(echo "$c_jq / $c_route" | bc -l)"
+
+if [ -n "${BASE:-}" ]; then
+	: >"$T/c-new"
+	: >"$T/c-base"
+	for _ in $(seq "${RUNS:-5}"); do
+		python3 "$(dirname "$0")/cputime.py" sh -c 'exec "$0" "$1" <"$2"' "$BIN/vk-route" \
+			"$T/rules.conf" "$T/events.ndjson" >>"$T/c-new"
+		python3 "$(dirname "$0")/cputime.py" sh -c 'exec "$0" "$1" <"$2"' "$BASE/vk-route" \
+			"$T/rules.conf" "$T/events.ndjson" >>"$T/c-base"
+	done
+	awk -v a="$(sort -n "$T/c-new" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" \
+	    -v b="$(sort -n "$T/c-base" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')" 'BEGIN {
+		printf "CPU, medians of interleaved runs: vk-route %.3f s, BASE %.3f s: ratio %.2f (target <= 0.75)\n", a, b, a / b }'
+fi
 
 # Instructions per event (callgrind: stable on a busy machine, where the
 # times above vary), over the first CALLGRIND_EVENTS (default 20000).
