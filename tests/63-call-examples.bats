@@ -69,3 +69,27 @@ msg_new() { # event_id peer text
 	cmp "$BATS_TEST_TMPDIR/store/u1" "$BATS_TEST_TMPDIR/cats/tom.jpg"
 	assert_equal "$(jq -r 'select(.endpoint == "upload") | .filename' "$LOG")" tom.jpg
 }
+
+# group_empty: no process of the bot's group is left.
+group_empty() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f5 "$p/stat" 2>/dev/null)" = "$BOT" ] && ! gone "${p#/proc/}" && return 1
+	done
+	return 0
+}
+
+@test "examples: kill PID (SIGTERM to the bot's shell alone) stops each bot, and all it started" {
+	for b in echo-bot button-bot; do
+		call_fake "{\"updates\":[$(msg_new e1 2000000002 'hello')],\"idle\":0.2}"
+		bot "$b"
+		wait_until 30 has_handler
+		kill -TERM "$BOT"
+		wait_until 20 gone "$BOT"
+		wait "$BOT" && st=0 || st=$?
+		assert_equal "$st" 0
+		wait_until 20 group_empty
+		BOT=
+		call_teardown
+	done
+}
