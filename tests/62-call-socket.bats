@@ -223,3 +223,20 @@ PY
 	wait "$SRV_PID"
 	SRV_PID=
 }
+
+@test "socket: a user who may not use the socket is told so (the permission), not 'is it running?'" {
+	call_fake '{}'
+	serve
+	if [ "$(id -u)" = 0 ]; then	# root passes any mode: try as nobody
+		chmod 711 "$BATS_TEST_TMPDIR"
+		run setpriv --reuid=nobody --regid=nogroup --clear-groups \
+			"$VKPIPE_BIN/vk-call" --connect "unix:$SOCK" < /dev/null
+	else
+		chmod 000 "$SOCK"	# connect(2) needs write permission on it
+		run "$VKPIPE_BIN/vk-call" --connect "unix:$SOCK" < /dev/null
+	fi
+	assert_failure 3
+	assert_output --partial "Permission denied"
+	assert_output --partial "join that group"
+	refute_output --partial "running?"
+}

@@ -144,8 +144,13 @@ connect_socket(const char *path)
 	memcpy(sa.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
 	    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		log_warn("cannot connect to unix:%s: %s (is vk-call --listen running?)",
-		    path, strerror(errno));
+		if (errno == EACCES || errno == EPERM)	/* running, but not ours to use */
+			log_warn("cannot connect to unix:%s: %s: this user may not use the "
+			    "socket or a directory above it (the service's are group vkpipe: "
+			    "join that group)", path, strerror(errno));
+		else
+			log_warn("cannot connect to unix:%s: %s (is vk-call --listen running?)",
+			    path, strerror(errno));
 		return 3;
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
