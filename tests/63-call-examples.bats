@@ -80,9 +80,10 @@ group_empty() {
 }
 
 @test "examples: kill PID (SIGTERM to the bot's shell alone) stops each bot, and all it started" {
-	for b in echo-bot button-bot; do
+	mkdir "$BATS_TEST_TMPDIR/cats"
+	for b in echo-bot button-bot picture-bot; do
 		call_fake "{\"updates\":[$(msg_new e1 2000000002 'hello')],\"idle\":0.2}"
-		bot "$b"
+		PICTURE_DIR="$BATS_TEST_TMPDIR/cats" bot "$b"
 		wait_until 30 has_handler
 		kill -TERM "$BOT"
 		wait_until 20 gone "$BOT"
