@@ -11,15 +11,16 @@ F="$FIXTURES/normalize"
 	diff -u "$F/contract.out.ndjson" <(printf '%s\n' "$output")
 }
 
-@test "normalize: unknown types are counted and dropped, and kept as {event_type,event_id,raw} with --keep-unknown" {
+@test "normalize: every VK type becomes an Event; --keep-unknown (old command lines) changes nothing" {
 	run --separate-stderr vk-normalize "$F/contract.in.ndjson"
-	assert_equal "$stderr" "vk-normalize: 34 lines read, 30 events written, 0 rejected, 4 dropped (other update types and failed poll replies)"
-	refute_output --partial message_typing_state
+	# the one line dropped is a failed poll reply
+	assert_equal "$stderr" "vk-normalize: 34 lines read, 33 events written, 0 rejected, 1 dropped (types left out by --event-types and failed poll replies)"
+	assert_line '{"event_type":"message_typing_state","event_id":"u1","user":{"uuid":1,"name":null,"firstname":null,"lastname":null,"nick":null},"peer":{"bpid":1,"cid":null,"name":null},"object":{"state":"typing","from_id":1,"to_id":-2}}'
+	assert_line '{"event_type":"message_edit","event_id":null,"user":{"uuid":-111,"name":null,"firstname":null,"lastname":null,"nick":null},"peer":{"bpid":222,"cid":null,"name":null},"message":{"cmid":null,"text":"edited","reply":null,"forward":[],"attachments":[],"date":null,"payload":null,"action":null}}'
+	printf '%s\n' "$output" > "$BATS_TEST_TMPDIR/default"
 	run --separate-stderr vk-normalize --keep-unknown "$F/contract.in.ndjson"
 	assert_success
-	diff -u "$F/contract-keep.out.ndjson" <(printf '%s\n' "$output")
-	assert_line '{"event_type":"message_typing_state","event_id":"u1","raw":{"state":"typing","from_id":1,"to_id":-2}}'
-	assert_line '{"event_type":"message_edit","event_id":null,"raw":{"from_id":-111,"id":276,"peer_id":222,"text":"edited"}}'
+	diff -u "$BATS_TEST_TMPDIR/default" <(printf '%s\n' "$output")
 }
 
 @test "normalize: a whole long-poll response gives its updates in order" {
@@ -50,10 +51,8 @@ EOF2
 	# the one legacy (API < 5.103) sample has no event_id: rejected, named
 	assert_failure 1
 	assert_equal "$stderr" "vk-normalize: $F/vk-samples.in.ndjson: line 19: update without a string \"event_id\"
-vk-normalize: 26 lines read, 17 events written, 1 rejected, 7 dropped (other update types and failed poll replies)"
+vk-normalize: 26 lines read, 21 events written, 1 rejected, 3 dropped (types left out by --event-types and failed poll replies)"
 	diff -u "$F/vk-samples.out.ndjson" <(printf '%s\n' "$output")
-	run --separate-stderr vk-normalize --keep-unknown "$F/vk-samples.in.ndjson"
-	diff -u "$F/vk-samples-keep.out.ndjson" <(printf '%s\n' "$output")
 }
 
 @test "normalize: keys in the contract's order, every line one compact JSON object" {
@@ -66,10 +65,14 @@ vk-normalize: 26 lines read, 17 events written, 1 rejected, 7 dropped (other upd
 		button) assert_equal "$keys" '["event_type","event_id","user","peer","button"]'
 			assert_equal "$(jq -c '.button | keys_unsorted' <<< "$line")" '["cmid","beid","payload"]' ;;
 		reaction) assert_equal "$keys" '["event_type","event_id","user","peer","reaction"]' ;;
-		*) false ;;
+		message_edit|message_reply) assert_equal "$keys" '["event_type","event_id","user","peer","message"]'
+			assert_equal "$(jq -c '.message | keys_unsorted' <<< "$line")" '["cmid","text","reply","forward","attachments","date","payload","action"]' ;;
+		*) assert_equal "$keys" '["event_type","event_id","user","peer","object"]' ;;
 		esac
-		assert_equal "$(jq -c 'keys_unsorted' <<< "$(jq -c .user <<< "$line")")" '["uuid","name","firstname","lastname","nick"]'
-		assert_equal "$(jq -c '.peer | keys_unsorted' <<< "$line")" '["bpid","cid","name"]'
+		[ "$(jq -c .user <<< "$line")" = null ] ||
+			assert_equal "$(jq -c '.user | keys_unsorted' <<< "$line")" '["uuid","name","firstname","lastname","nick"]'
+		[ "$(jq -c .peer <<< "$line")" = null ] ||
+			assert_equal "$(jq -c '.peer | keys_unsorted' <<< "$line")" '["bpid","cid","name"]'
 	done <<< "$output"
 	# compact: no white space outside strings, and a strict JSON library
 	# reads each line (python3 rather than jq, which rounds big integers)

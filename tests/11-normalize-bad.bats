@@ -30,7 +30,7 @@ F="$FIXTURES/normalize"
 	err 19 "message_new without an integer object.message.from_id"
 	assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 19
 	assert_equal "$(printf '%s\n' "$stderr" | tail -n 1)" \
-		"vk-normalize: 20 lines read, 4 events written, 18 rejected, 0 dropped (other update types and failed poll replies)"
+		"vk-normalize: 20 lines read, 4 events written, 18 rejected, 0 dropped (types left out by --event-types and failed poll replies)"
 }
 
 @test "bad input: --reject keeps every rejected line verbatim (a bad update of a poll response alone), appending" {

@@ -89,10 +89,10 @@ msg() { printf '{"type":"message_new","event_id":"%s","object":{"message":{"from
 	assert_equal "$(cat "$BATS_TEST_TMPDIR/err")" ""
 }
 
-@test "io: a big replay loses nothing: one event per good update, in input order" {
+@test "io: a big replay loses nothing: one event per update, of every type, in input order" {
 	python3 "$GEN" 20000 > "$BATS_TEST_TMPDIR/in"
 	vk-normalize "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/out" 2>/dev/null
-	jq -r 'select(.type == "message_new" or .type == "message_event" or .type == "message_reaction_event") | .event_id' "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/want"
+	jq -r .event_id "$BATS_TEST_TMPDIR/in" > "$BATS_TEST_TMPDIR/want"
 	jq -r .event_id "$BATS_TEST_TMPDIR/out" | diff -u "$BATS_TEST_TMPDIR/want" -
 }
 

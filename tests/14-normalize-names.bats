@@ -3,26 +3,14 @@
 # cached, batched, rate-limited; Events never lost or reordered for a name.
 
 load helper
+load lib-normalize
 
 TOKEN="names-test-token-5e3c1a"
-
-# fake SCENARIO_JSON: the fake VK API, its requests logged in $LOG.
-fake() {
-	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/sc.json"
-	LOG="$BATS_TEST_TMPDIR/api.log"
-	: > "$LOG"
-	fake_vk_start "$BATS_TEST_TMPDIR/sc.json" "$LOG"
-	export VK_TOKEN="$TOKEN"
-}
 
 teardown() {
 	fake_vk_stop
 }
 
-# requests METHOD: how many calls of METHOD reached the fake, inside execute or not
-requests() { jq -r '.calls[]? // .endpoint' "$LOG" | grep -c -x -- "$1" || true; }
-# param METHOD KEY: that parameter of each call of METHOD, one a line
-param() { jq -r --arg m "$1" --arg k "$2" '[.calls, .call_params] | transpose | .[] | select(.[0] == $m) | .[1][$k]' "$LOG"; }
 
 msg() { # event_id from_id peer_id [text]
 	printf '{"type":"message_new","event_id":"%s","object":{"message":{"from_id":%s,"peer_id":%s,"conversation_message_id":1,"text":"%s"}}}\n' "$1" "$2" "$3" "${4:-hi}"

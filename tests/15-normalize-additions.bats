@@ -18,7 +18,7 @@ kind_text() { printf '%s\n' "$output" | jq -r --arg id "$1" 'select(.event_id ==
 	diff -u "$F/additions.out.ndjson" <(printf '%s\n' "$output")
 	assert_equal "$stderr" "vk-normalize: $F/additions.in.ndjson: line 37: message_event whose object.conversation_message_id is not an integer
 vk-normalize: $F/additions.in.ndjson: line 38: message_new without an integer object.message.conversation_message_id
-vk-normalize: 39 lines read, 37 events written, 2 rejected, 0 dropped (other update types and failed poll replies)"
+vk-normalize: 39 lines read, 37 events written, 2 rejected, 0 dropped (types left out by --event-types and failed poll replies)"
 }
 
 @test "additions: a button pressed on a non-inline keyboard (no conversation_message_id) is an Event with cmid null" {

@@ -3,17 +3,9 @@
 # failures per call, several batches in flight, Events in input order.
 
 load helper
+load lib-normalize
 
 TOKEN="exec-test-token-7b21"
-
-# fake SCENARIO_JSON: the fake VK API, its requests logged in $LOG.
-fake() {
-	printf '%s\n' "$1" > "$BATS_TEST_TMPDIR/sc.json"
-	LOG="$BATS_TEST_TMPDIR/api.log"
-	: > "$LOG"
-	fake_vk_start "$BATS_TEST_TMPDIR/sc.json" "$LOG"
-	export VK_TOKEN="$TOKEN"
-}
 
 teardown() {
 	[ -z "${NORM_PID:-}" ] || stop_pid "$NORM_PID"
@@ -22,7 +14,6 @@ teardown() {
 
 log_has() { lines_at_least "$1" "$LOG"; }
 out_has() { [ "$(grep -c . "$BATS_TEST_TMPDIR/out")" -ge "$1" ]; }
-param() { jq -r --arg m "$1" --arg k "$2" '[.calls, .call_params] | transpose | .[] | select(.[0] == $m) | .[1][$k]' "$LOG"; }
 
 msg() { # event_id from_id peer_id
 	printf '{"type":"message_new","event_id":"%s","object":{"message":{"from_id":%s,"peer_id":%s,"conversation_message_id":1,"text":"hi"}}}\n' "$1" "$2" "$3"

@@ -20,7 +20,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static json_doc d, ev, lz;
 	static buf out, out2;
-	norm_opts o = { "/!\xc2\xa7", 1, NULL, NULL };
+	norm_opts o = { "/!\xc2\xa7", NULL, NULL, NULL };
 	const char *why, *why2;
 	int64_t u, p, u2, p2;
 	enum norm_result r;
@@ -34,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (json_parse_lazy(&lz, (const char *)data, size) != 0)
 		abort();
-	if (norm_ids(&d, 0, &u, &p) != norm_ids(&lz, 0, &u2, &p2))
+	if (norm_ids(&d, 0, &o, &u, &p) != norm_ids(&lz, 0, &o, &u2, &p2))
 		abort();
 	buf_reset(&out);
 	buf_reset(&out2);

@@ -1,7 +1,7 @@
 /*
  * vk-normalize - turn raw VK updates into Events (vk-event(7)).
  *
- * vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]
+ * vk-normalize [--offline] [--prefix CHARS] [--event-types LIST] [--reject FILE]
  *              [--max-line BYTES] [--unbuffered] [--stats] [--token-file FILE]
  *              [--api-url URL] [--cache-ttl S] [--cache-size N]
  *              [--batch-window MS] [--rate N] [--tries N] [--check] [FILE ...]
@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evtype.h"
 #include "file.h"
 #include "held.h"
 #include "json.h"
@@ -31,8 +32,8 @@
 #include "token.h"
 
 static const char usage_text[] =
-"usage: vk-normalize [--offline] [--prefix CHARS] [--keep-unknown] [--reject FILE]\n"
-"                    [--max-line BYTES] [-qu] [--stats] [--token-file FILE]\n"
+"usage: vk-normalize [--offline] [--prefix CHARS] [--event-types LIST]\n"
+"                    [--reject FILE] [--max-line BYTES] [-qu] [--stats] [--token-file FILE]\n"
 "                    [--api-url URL] [--cache-ttl SECONDS] [--cache-size N]\n"
 "                    [--batch-window MS] [--rate N] [--tries N] [--check]\n"
 "                    [--metrics FILE [--metrics-interval SECS]] [FILE ...]\n";
@@ -45,7 +46,9 @@ static const char help_text[] =
 "      --offline           never ask the VK API: name fields are null\n"
 "      --prefix CHARS      characters that start a command, also after a mention\n"
 "                          of the community (default \"/!\")\n"
-"      --keep-unknown      pass other update types on as {event_type,event_id,raw}\n"
+"      --event-types LIST  write only these event_types (comma-separated, e.g.\n"
+"                          command,message,button,reaction); others are dropped\n"
+"      --keep-unknown      no effect: every VK type becomes an Event\n"
 "      --reject FILE       append rejected lines to FILE verbatim\n"
 "      --max-line BYTES    reject longer lines (default 16777216)\n"
 "  -u, --unbuffered        write each Event at once (default: adaptive)\n"
@@ -75,7 +78,7 @@ struct counts {
 static struct counts cnt;
 static out sout, rej;
 static int have_rej;
-static norm_opts nopt = { "/!", 0, NULL, NULL };
+static norm_opts nopt = { "/!", NULL, NULL, NULL };
 static names nm;
 static int online;
 static volatile sig_atomic_t want_stats;	/* 1: SIGUSR1; METRICS_DUE: the timer */
@@ -125,7 +128,7 @@ write_metrics(void)
 	    "Input lines rejected.");
 	metrics_value(&mx, "vkpipe_normalize_rejected_total", (double)cnt.rejected, NULL);
 	metrics_family(&mx, "vkpipe_normalize_dropped_total", "counter",
-	    "Updates dropped (other types, failed poll replies).");
+	    "Updates dropped (types left out by --event-types, failed poll replies).");
 	metrics_value(&mx, "vkpipe_normalize_dropped_total", (double)cnt.dropped, NULL);
 	if (online) {
 		metrics_family(&mx, "vkpipe_normalize_api_requests_total", "counter",
@@ -215,7 +218,7 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 	size_t n;
 
 	if (pass == WANT) {
-		if (norm_ids(d, upd, &uuid, &bpid)) {
+		if (norm_ids(d, upd, &nopt, &uuid, &bpid)) {
 			unsigned long t = names_want(&nm, uuid, bpid);
 
 			if (t > line_need)
@@ -517,7 +520,7 @@ finish(int status, const char *rejpath, int stats)
 	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
 		if (cnt.rejected || (cnt.dropped && !quiet))	/* -q: a failure only */
 			log_warn("%llu lines read, %llu events written, %llu rejected, "
-			    "%llu dropped (other update types and failed poll replies)",
+			    "%llu dropped (types left out by --event-types and failed poll replies)",
 			    cnt.lines, cnt.events, cnt.rejected, cnt.dropped);
 		if (stats || (want_stats & ~METRICS_DUE))
 			print_stats();
@@ -534,6 +537,35 @@ finish(int status, const char *rejpath, int stats)
 		close(rej.fd);
 	}
 	return status;
+}
+
+/*
+ * --event-types names: a name no Event carries is most likely a typo, but
+ * VK adds types, so it is said and kept.
+ */
+static void
+warn_types(const char *list)
+{
+	const char *p, *e, *near;
+	size_t n;
+
+	for (p = list;; p = e + 1) {
+		e = strchr(p, ',');
+		n = e ? (size_t)(e - p) : strlen(p);
+		switch (evt_event_name(p, n, &near)) {
+		case 0:
+			log_warn("--event-types: \"%.*s\" is no event_type vk-normalize "
+			    "knows (nearest: %s)", (int)n, p, near);
+			break;
+		case -1:
+			log_warn("--event-types: \"%.*s\" is never an event_type "
+			    "(message_new gives command or message, message_event "
+			    "button, message_reaction_event reaction)", (int)n, p);
+			break;
+		}
+		if (e == NULL)
+			break;
+	}
 }
 
 /* --check: could the reject file be opened for appending (not made now)? */
@@ -553,11 +585,12 @@ main(int argc, char *argv[])
 {
 	enum { O_OFFLINE = 256, O_PREFIX, O_KEEP, O_REJECT, O_MAXLINE, O_STATS,
 	    O_TOKENFILE, O_APIURL, O_APIVER, O_TTL, O_CSIZE, O_WINDOW, O_RATE,
-	    O_TRIES, O_VERSION, O_CHECK, O_TOKEN, O_METRICS, O_METRICS_INT };
+	    O_TRIES, O_VERSION, O_CHECK, O_TOKEN, O_METRICS, O_METRICS_INT, O_TYPES };
 	static const struct option longopts[] = {
 		{ "offline",	  no_argument,	     NULL, O_OFFLINE },
 		{ "prefix",	  required_argument, NULL, O_PREFIX },
 		{ "keep-unknown", no_argument,	     NULL, O_KEEP },
+		{ "event-types",  required_argument, NULL, O_TYPES },
 		{ "reject",	  required_argument, NULL, O_REJECT },
 		{ "max-line",	  required_argument, NULL, O_MAXLINE },
 		{ "unbuffered",	  no_argument,	     NULL, 'u' },
@@ -595,7 +628,8 @@ main(int argc, char *argv[])
 		switch (c) {
 		case O_OFFLINE: offline = 1; break;
 		case O_PREFIX: nopt.prefix = optarg; break;
-		case O_KEEP: nopt.keep_unknown = 1; break;
+		case O_KEEP: break;	/* every type is kept now: for old command lines */
+		case O_TYPES: nopt.keep = optarg; break;
 		case O_REJECT: rejpath = optarg; break;
 		case O_MAXLINE:
 			maxline = (size_t)opt_num(&op, "--max-line", optarg, 1, 1L << 30);
@@ -647,6 +681,8 @@ main(int argc, char *argv[])
 		log_warn("--metrics-interval only goes with --metrics FILE");
 		return 2;
 	}
+	if (nopt.keep != NULL)
+		warn_types(nopt.keep);
 
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sa, 0, sizeof(sa));

@@ -561,7 +561,7 @@ names_lookup(void *arg, int64_t uuid, int64_t bpid, struct norm_names *out)
 
 	memset(out, 0, sizeof(*out));
 	kind = who(uuid, &id);
-	u = cache_get(n->c, kind, id, now);
+	u = uuid != 0 ? cache_get(n->c, kind, id, now) : NULL;	/* 0: no user */
 	if (u != NULL) {
 		out->name = u->name;
 		out->firstname = u->first;
@@ -569,7 +569,7 @@ names_lookup(void *arg, int64_t uuid, int64_t bpid, struct norm_names *out)
 		out->nick = u->nick;
 	}
 	kind = peer_kind(bpid, &id);
-	p = cache_get(n->c, kind, id, now);
+	p = bpid != 0 ? cache_get(n->c, kind, id, now) : NULL;
 	if (p != NULL)
 		out->peer_name = p->name;
 }

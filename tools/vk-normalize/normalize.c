@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "evtype.h"
 #include "jsonw.h"
 #include "normalize.h"
 
@@ -68,39 +69,76 @@ write_name(buf *b, const char *json)
 		jw_null(b);
 }
 
-/* "event_type":…,"event_id":…,"user":{…},"peer":{…}, — common head. */
+/*
+ * "event_type":…,"event_id":…,"user":{…},"peer":{…}, — common head. The
+ * type is the literal `type`, or else the update's token ty; uuid and bpid
+ * are NULL for a null user or peer.
+ */
 static void
-write_head(buf *b, const char *type, const json_doc *d, int evid,
-    int64_t uuid, int64_t bpid, const norm_opts *o)
+write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
+    const int64_t *uuid, const int64_t *bpid, const norm_opts *o)
 {
 	struct norm_names nm = { NULL, NULL, NULL, NULL, NULL };
 
 	if (o->names)
-		o->names(o->names_arg, uuid, bpid, &nm);
-	JW_LIT(b, "{\"event_type\":\"");
-	buf_puts(b, type);
-	JW_LIT(b, "\",\"event_id\":");
-	jw_tokstr(b, d, evid, &scratch);
-	JW_LIT(b, ",\"user\":{\"uuid\":");
-	jw_int(b, uuid);
-	JW_LIT(b, ",\"name\":");
-	write_name(b, nm.name);
-	JW_LIT(b, ",\"firstname\":");
-	write_name(b, nm.firstname);
-	JW_LIT(b, ",\"lastname\":");
-	write_name(b, nm.lastname);
-	JW_LIT(b, ",\"nick\":");
-	write_name(b, nm.nick);
-	JW_LIT(b, "},\"peer\":{\"bpid\":");
-	jw_int(b, bpid);
-	JW_LIT(b, ",\"cid\":");
-	if (bpid > CHAT_PEER_BASE)
-		jw_int(b, bpid - CHAT_PEER_BASE);
+		o->names(o->names_arg, uuid ? *uuid : 0, bpid ? *bpid : 0, &nm);
+	if (type != NULL) {
+		JW_LIT(b, "{\"event_type\":\"");
+		buf_puts(b, type);
+		JW_LIT(b, "\",\"event_id\":");
+	} else {
+		JW_LIT(b, "{\"event_type\":");
+		jw_tokstr(b, d, ty, &scratch);
+		JW_LIT(b, ",\"event_id\":");
+	}
+	if (json_type(d, evid) == JSON_STRING)
+		jw_tokstr(b, d, evid, &scratch);
 	else
-		jw_null(b);
-	JW_LIT(b, ",\"name\":");
-	write_name(b, nm.peer_name);
-	JW_LIT(b, "},");
+		jw_null(b);	/* only a v3 type gets this far without one */
+	if (uuid != NULL) {
+		JW_LIT(b, ",\"user\":{\"uuid\":");
+		jw_int(b, *uuid);
+		JW_LIT(b, ",\"name\":");
+		write_name(b, nm.name);
+		JW_LIT(b, ",\"firstname\":");
+		write_name(b, nm.firstname);
+		JW_LIT(b, ",\"lastname\":");
+		write_name(b, nm.lastname);
+		JW_LIT(b, ",\"nick\":");
+		write_name(b, nm.nick);
+		buf_putc(b, '}');
+	} else
+		JW_LIT(b, ",\"user\":null");
+	if (bpid != NULL) {
+		JW_LIT(b, ",\"peer\":{\"bpid\":");
+		jw_int(b, *bpid);
+		JW_LIT(b, ",\"cid\":");
+		if (*bpid > CHAT_PEER_BASE)
+			jw_int(b, *bpid - CHAT_PEER_BASE);
+		else
+			jw_null(b);
+		JW_LIT(b, ",\"name\":");
+		write_name(b, nm.peer_name);
+		JW_LIT(b, "},");
+	} else
+		JW_LIT(b, ",\"peer\":null,");
+}
+
+/* Is event_type name[0..n) one to write (--event-types)? */
+static int
+keeps(const norm_opts *o, const char *name, size_t n)
+{
+	const char *p = o->keep, *e;
+
+	if (p == NULL)
+		return 1;
+	for (;; p = e + 1) {
+		e = strchr(p, ',');
+		if ((size_t)((e ? e : p + strlen(p)) - p) == n && memcmp(p, name, n) == 0)
+			return 1;
+		if (e == NULL)
+			return 0;
+	}
 }
 
 /* Reply: {"cmid":…,"text":…,"uuid":…} from a message-like object. */
@@ -259,39 +297,17 @@ message_of(const json_doc *d, int obj)
 	return -1;
 }
 
-static enum norm_result
-message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
-    buf *b, const char **why)
+/*
+ * "message":{…}}\n — the Message of message members v[], its text (in
+ * `text`, unescaped) from offset start, its cmid written as it is or null.
+ */
+static void
+write_message(buf *b, const json_doc *d, const int *v, size_t start)
 {
-	int m, t, att, fwd, rep, geo, act, i, k, n, cmd, v[M_N];
-	int64_t from, peer, cmid, group;
-	size_t start = 0;
+	int att, fwd, rep, geo, act, i, k, n;
 
-	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
-		return *why = "message_new without object.message", NORM_REJECT;
-	message_members(d, m, v);
-	if (json_int64(d, v[M_PEER], &peer) == -1)
-		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
-	if (json_int64(d, v[M_FROM], &from) == -1)
-		return *why = "message_new without an integer object.message.from_id", NORM_REJECT;
-	if (json_int64(d, v[M_CMID], &cmid) == -1)
-		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
-	t = v[M_TEXT];
-	if (t >= 0 && json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NULL)
-		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
-	buf_reset(&text);
-	if (json_type(d, t) == JSON_STRING)
-		json_unescape(d, t, &text);
-
-	cmd = is_command(text.p, text.len, o->prefix);
-	if (!cmd && text.len > 0 && text.p[0] == '[' &&
-	    req_int(d, upd, "group_id", &group) == 0)
-		cmd = (start = after_mention(text.p, text.len, group, o->prefix)) > 0;
-
-	write_head(b, cmd ? "command" : "message", d, evid, from, peer, o);
 	JW_LIT(b, "\"message\":{\"cmid\":");
-	if (!copy_int(b, d, v[M_CMID]))
-		jw_int(b, cmid);
+	write_int_or_null(b, d, v[M_CMID]);
 	JW_LIT(b, ",\"text\":");
 	jw_str(b, text.p ? text.p + start : "", text.len - start);
 
@@ -347,6 +363,41 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 	else
 		jw_null(b);
 	JW_LIT(b, "}}\n");
+}
+
+static enum norm_result
+message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
+    buf *b, const char **why)
+{
+	int m, t, cmd, v[M_N];
+	int64_t from, peer, cmid, group;
+	size_t start = 0;
+
+	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
+		return *why = "message_new without object.message", NORM_REJECT;
+	message_members(d, m, v);
+	if (json_int64(d, v[M_PEER], &peer) == -1)
+		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
+	if (json_int64(d, v[M_FROM], &from) == -1)
+		return *why = "message_new without an integer object.message.from_id", NORM_REJECT;
+	if (json_int64(d, v[M_CMID], &cmid) == -1)
+		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
+	t = v[M_TEXT];
+	if (t >= 0 && json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NULL)
+		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
+	buf_reset(&text);
+	if (json_type(d, t) == JSON_STRING)
+		json_unescape(d, t, &text);
+
+	cmd = is_command(text.p, text.len, o->prefix);
+	if (!cmd && text.len > 0 && text.p[0] == '[' &&
+	    req_int(d, upd, "group_id", &group) == 0)
+		cmd = (start = after_mention(text.p, text.len, group, o->prefix)) > 0;
+	if (o->keep != NULL && !keeps(o, cmd ? "command" : "message", 7))
+		return NORM_DROP;
+
+	write_head(b, cmd ? "command" : "message", -1, d, evid, &from, &peer, o);
+	write_message(b, d, v, start);
 	return NORM_EVENT;
 }
 
@@ -369,14 +420,16 @@ message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (json_type(d, beid) != JSON_STRING)
 		return *why = "message_event without a string object.event_id", NORM_REJECT;
 	payload = GET(d, obj, "payload");
+	if (!keeps(o, "button", 6))
+		return NORM_DROP;
 
-	write_head(b, "button", d, evid, user, peer, o);
+	write_head(b, "button", -1, d, evid, &user, &peer, o);
 	JW_LIT(b, "\"button\":{\"cmid\":");
 	write_int_or_null(b, d, cmid);
 	JW_LIT(b, ",\"beid\":");
 	jw_tokstr(b, d, beid, &scratch);
 	JW_LIT(b, ",\"payload\":");
-	jw_value(b, d, payload, &scratch);	/* absent → null */
+	write_payload(b, d, payload);	/* a string holding JSON: its value */
 	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
@@ -395,8 +448,10 @@ reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (req_int(d, obj, "cmid", &cmid) == -1)
 		return *why = "message_reaction_event without an integer object.cmid", NORM_REJECT;
 	rid = GET(d, obj, "reaction_id");
+	if (!keeps(o, "reaction", 8))
+		return NORM_DROP;
 
-	write_head(b, "reaction", d, evid, user, peer, o);
+	write_head(b, "reaction", -1, d, evid, &user, &peer, o);
 	JW_LIT(b, "\"reaction\":{\"cmid\":");
 	jw_int(b, cmid);
 	JW_LIT(b, ",\"rid\":");
@@ -405,24 +460,148 @@ reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
 	return NORM_EVENT;
 }
 
-int
-norm_ids(const json_doc *d, int upd, int64_t *uuid, int64_t *bpid)
+static buf tname = BUF_INIT;	/* an escaped type's name, unescaped */
+
+/* The update's type (string token ty) as its bytes, unescaped. */
+static const char *
+type_name(const json_doc *d, int ty, size_t *n)
 {
-	int ty = GET(d, upd, "type"), obj = GET(d, upd, "object"), m;
+	if (!json_escaped(d, ty))
+		return json_raw(d, ty, n);
+	buf_reset(&tname);
+	json_unescape(d, ty, &tname);
+	*n = tname.len;
+	return tname.p ? tname.p : "";
+}
+
+/* An actor id of object obj, if that member is an integer. */
+static int
+actor(const json_doc *d, int obj, const char *key, int64_t *v)
+{
+	return json_type(d, obj) == JSON_OBJECT && req_int(d, obj, key, v) == 0;
+}
+
+/*
+ * The user and peer of a v3 type t whose object (the message, for
+ * message_edit/reply) is at token obj: *hu, *hp say whether each is there.
+ */
+static void
+v3_ids(const json_doc *d, int obj, const struct evtype *t, int64_t *uuid,
+    int *hu, int64_t *bpid, int *hp)
+{
+	switch (t->user) {
+	case EVT_FROM_ID: *hu = actor(d, obj, "from_id", uuid); break;
+	case EVT_USER_ID: *hu = actor(d, obj, "user_id", uuid); break;
+	case EVT_DELETER_ID: *hu = actor(d, obj, "deleter_id", uuid); break;
+	case EVT_LIKER_ID: *hu = actor(d, obj, "liker_id", uuid); break;
+	case EVT_REACTED_ID: *hu = actor(d, obj, "reacted_id", uuid); break;
+	case EVT_USER_OR_FROM:
+		*hu = actor(d, obj, "user_id", uuid) || actor(d, obj, "from_id", uuid);
+		break;
+	default: *hu = 0; break;
+	}
+	switch (t->peer) {
+	case EVT_PEER_ID: *hp = actor(d, obj, "peer_id", bpid); break;
+	case EVT_DIRECT: *hp = *hu; *bpid = *uuid; break;
+	default: *hp = 0; break;
+	}
+}
+
+/* The message of a message_edit/reply: the object itself (or, should VK
+ * wrap it as in message_new, object.message); -1 if none. */
+static int
+edited_message(const json_doc *d, int obj)
+{
+	int m = GET(d, obj, "message");
+
+	if (json_type(d, m) == JSON_OBJECT)
+		return m;
+	return json_type(d, obj) == JSON_OBJECT ? obj : -1;
+}
+
+/*
+ * Every type but the seed's: never rejected, since nothing in it is
+ * required. message_edit and message_reply carry a Message, the others
+ * VK's object as sent.
+ */
+static enum norm_result
+v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
+    buf *b, const char **why)
+{
+	const struct evtype *t;
+	const char *name;
+	int64_t uuid = 0, bpid = 0;
+	int hu, hp, m, v[M_N], j;
+	size_t n;
+
+	name = type_name(d, ty, &n);
+	if (evt_seed_name(name, n))	/* would pass for an Event of another shape */
+		return *why = "\"type\" is the name of an Event, not of a VK update", NORM_REJECT;
+	if (!keeps(o, name, n))
+		return NORM_DROP;
+	t = evt_find(name, n);
+
+	if (t->shape != EVT_MESSAGE) {
+		v3_ids(d, obj, t, &uuid, &hu, &bpid, &hp);
+		write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, o);
+		JW_LIT(b, "\"object\":");
+		jw_value(b, d, obj, &scratch);	/* absent → null */
+		JW_LIT(b, "}\n");
+		return NORM_EVENT;
+	}
+	m = edited_message(d, obj);
+	v3_ids(d, m, t, &uuid, &hu, &bpid, &hp);
+	if (m >= 0)
+		message_members(d, m, v);
+	else
+		for (j = 0; j < M_N; j++)
+			v[j] = -1;
+	buf_reset(&text);
+	if (json_type(d, v[M_TEXT]) == JSON_STRING)
+		json_unescape(d, v[M_TEXT], &text);
+	write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, o);
+	write_message(b, d, v, 0);
+	return NORM_EVENT;
+}
+
+int
+norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
+    int64_t *bpid)
+{
+	int ty = GET(d, upd, "type"), obj = GET(d, upd, "object"), m, hu, hp;
+	const struct evtype *t;
+	const char *name;
+	size_t n;
 
 	if (json_streq(d, ty, "message_new", 11)) {
-		if ((m = message_of(d, obj)) < 0)
+		if ((m = message_of(d, obj)) < 0 ||
+		    !(keeps(o, "command", 7) || keeps(o, "message", 7)))
 			return 0;
 		return req_int(d, m, "from_id", uuid) == 0 &&
 		    req_int(d, m, "peer_id", bpid) == 0;
 	}
 	if (json_streq(d, ty, "message_event", 13))
-		return req_int(d, obj, "user_id", uuid) == 0 &&
+		return keeps(o, "button", 6) &&
+		    req_int(d, obj, "user_id", uuid) == 0 &&
 		    req_int(d, obj, "peer_id", bpid) == 0;
 	if (json_streq(d, ty, "message_reaction_event", 22))
-		return req_int(d, obj, "reacted_id", uuid) == 0 &&
+		return keeps(o, "reaction", 8) &&
+		    req_int(d, obj, "reacted_id", uuid) == 0 &&
 		    req_int(d, obj, "peer_id", bpid) == 0;
-	return 0;
+	if (json_type(d, ty) != JSON_STRING)
+		return 0;
+	name = type_name(d, ty, &n);
+	if (!keeps(o, name, n))
+		return 0;	/* no names asked for what is not written */
+	t = evt_find(name, n);
+	if (t->shape == EVT_MESSAGE)
+		obj = edited_message(d, obj);
+	v3_ids(d, obj, t, uuid, &hu, bpid, &hp);
+	if (!hu)
+		*uuid = 0;
+	if (!hp)
+		*bpid = 0;
+	return hu || hp;
 }
 
 enum norm_result
@@ -460,17 +639,5 @@ norm_update(const json_doc *d, int upd, const norm_opts *o, buf *out,
 			out->len = mark;
 		return r;
 	}
-	if (!o->keep_unknown)
-		return NORM_DROP;
-	JW_LIT(out, "{\"event_type\":");
-	jw_tokstr(out, d, ty, &scratch);
-	JW_LIT(out, ",\"event_id\":");
-	if (json_type(d, evid) == JSON_STRING)
-		jw_tokstr(out, d, evid, &scratch);
-	else
-		jw_null(out);
-	JW_LIT(out, ",\"raw\":");
-	jw_value(out, d, obj, &scratch);
-	JW_LIT(out, "}\n");
-	return NORM_EVENT;
+	return v3_event(d, ty, evid, obj, o, out, why);
 }

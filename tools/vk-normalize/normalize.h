@@ -16,7 +16,7 @@
 
 enum norm_result {
 	NORM_EVENT,	/* an Event was appended */
-	NORM_DROP,	/* a type we do not turn into Events, counted */
+	NORM_DROP,	/* a type --event-types leaves out, counted */
 	NORM_REJECT	/* not an update we can read; *why says why */
 };
 
@@ -31,15 +31,18 @@ struct norm_names {
 
 typedef struct norm_opts {
 	const char	*prefix;	/* command prefixes, one UTF-8 character each */
-	int		 keep_unknown;
-	/* Where names come from; NULL (offline) writes null names. */
+	/* The event_types to write, comma-separated; NULL: all. */
+	const char	*keep;
+	/* Where names come from; NULL (offline) writes null names. An id of
+	 * 0 is no id (the Event's user or peer is null). */
 	void		(*names)(void *arg, int64_t uuid, int64_t bpid,
 			    struct norm_names *out);
 	void		*names_arg;
 } norm_opts;
 
-/* The ids an update's Event will need names for; 0 when none. */
-int	norm_ids(const json_doc *d, int upd, int64_t *uuid, int64_t *bpid);
+/* The ids an update's Event will need names for (0: none); 0 when none. */
+int	norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
+	    int64_t *bpid);
 
 enum norm_result norm_update(const json_doc *d, int upd, const norm_opts *o,
 	    buf *out, const char **why);
