@@ -47,6 +47,16 @@ static struct dest *htab[1u << HBITS];
 static struct dest *lru_first, *lru_last;
 static size_t ntmpl, nopened, open_cap;
 static int room_waiters;	/* some instance waits for a free slot */
+/*
+ * Something settled or closed since room_none: an instance may have become
+ * idle (evictable). room_none: the epoch at which a whole scan of the LRU
+ * list found no idle open instance; until the epoch moves on, an instance
+ * waiting for a slot is told "none" without a scan (cost per Event stays
+ * independent of how many instances wait).
+ */
+static unsigned long epoch = 1, room_none;
+/* As many template instances as the bound allows hold work: input waits. */
+static int tmpl_full;
 static struct {
 	unsigned long n, delivered, failed, spilled;
 } gone;
@@ -296,13 +306,19 @@ evict(struct dest *d)
 	lru_unlink(d);
 	hash_unlink(d);	/* a new line for this text makes a new instance */
 	ntmpl--;
-	if (d->kind->finish == NULL || !d->opened)
-		dest_close(d);
-	else if (!d->kind->finish(d))
-		dest_close(d);
+	if (d->kind->finish != NULL && d->opened && d->kind->finish(d))
+		return;	/* a handler finishing its input keeps its slot until it exits */
+	dest_close(d);
+	if (d->opened) {	/* closed now: the slot is free now */
+		d->opened = 0;
+		nopened--;
+	}
 }
 
-/* Make room for one more open template destination. 0, or -1: none idle. */
+/*
+ * Make room for one more open template destination: close the least
+ * recently used idle one. 0, or -1: none idle (the caller waits).
+ */
 static int
 room_to_open(void)
 {
@@ -310,21 +326,37 @@ room_to_open(void)
 
 	if (nopened < dest_max_open())
 		return 0;
+	if (room_none == epoch)	/* nothing changed since the last scan found none */
+		return -1;
 	for (d = lru_first; d != NULL; d = d->lru_next)
 		if (d->opened && idle(d)) {
 			evict(d);
 			break;
 		}
-	return nopened < dest_max_open() ? 0 : -1;
+	if (nopened < dest_max_open())
+		return 0;
+	room_none = epoch;
+	return -1;
 }
 
-/* Forget the least recently used idle instances beyond 4 times the bound, but keep. */
+/*
+ * The bound on template instances alive at once: 4 times --max-open. Idle
+ * ones beyond it are forgotten (least recently used first); when those
+ * left all hold work, input waits (dest_blocked) until some is delivered.
+ */
+static size_t
+tmpl_cap(void)
+{
+	return 4 * dest_max_open();
+}
+
+/* Forget the least recently used idle instances beyond the bound, but keep. */
 static void
 forget_idle(struct dest *keep)
 {
 	struct dest *d, *nx;
 
-	for (d = lru_first; d != NULL && ntmpl > 4 * dest_max_open(); d = nx) {
+	for (d = lru_first; d != NULL && ntmpl > tmpl_cap(); d = nx) {
 		nx = d->lru_next;
 		if (d != keep && idle(d))
 			evict(d);
@@ -392,6 +424,8 @@ dest_get(const char *name, size_t n, int tmpl, char *err, size_t errlen)
 		ntmpl++;
 		lru_touch(d);
 		forget_idle(d);
+		if (ntmpl >= tmpl_cap())
+			tmpl_full = 1;
 	}
 	return d;
 }
@@ -597,6 +631,7 @@ dest_report(struct dest *d, struct dest_ticket *t, const char *line, size_t n,
 {
 	if (t->done || f == DEST_RETRY)
 		return;
+	epoch++;
 	if (f == DEST_REFUSED) {
 		int kept = keep_refused(d, line, n, status, why);
 		buf shown = BUF_INIT;
@@ -624,6 +659,8 @@ dest_settle(struct dest *d, size_t k, enum dest_fate f, int status,
 
 	if (k > q->nlines)
 		k = q->nlines;
+	if (k > 0)
+		epoch++;
 	if (f == DEST_DELIVERED) {	/* the common case: no need for the bytes */
 		for (j = 0; j < k; j++)
 			track_report(d, dq_ticket(q, j), f);
@@ -730,7 +767,7 @@ dest_push(struct dest *d, const char *line, size_t n, const struct dest_ticket *
 int
 dest_blocked(void)
 {
-	return nfull > 0 && dest_opt.spill_dir == NULL;
+	return (nfull > 0 && dest_opt.spill_dir == NULL) || tmpl_full;
 }
 
 int
@@ -901,7 +938,7 @@ open_step(struct dest *d, double now)
 
 	d->err[0] = '\0';
 	if (d->tmpl && !d->opened) {
-		if (room_to_open() == -1) {	/* --max-open busy ones: soon */
+		if (room_to_open() == -1) {	/* --max-open busy ones: when one is idle */
 			d->retry_at = now + BACKOFF_MIN;
 			d->wait_room = 1;
 			room_waiters = 1;
@@ -991,8 +1028,10 @@ service_one(struct dest *d, double now, int idle)
 	if (d->connecting)
 		return;
 	if (d->fd == -1) {
-		if (now < d->retry_at)
+		/* Waiting for a slot: try again as soon as something settled. */
+		if (now < d->retry_at && !(d->wait_room && room_none != epoch))
 			return;
+		d->wait_room = 0;
 		if (open_step(d, now) != 0)
 			return;
 	}
@@ -1018,6 +1057,10 @@ dest_service(double now, int idle)
 	free_evicted();
 	for (d = first; d != NULL; d = d->next)
 		service_one(d, now, idle);
+	if (tmpl_full) {
+		forget_idle(NULL);
+		tmpl_full = ntmpl >= tmpl_cap();
+	}
 }
 
 int
@@ -1051,6 +1094,9 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 			if (d->kind->io != NULL || has_work(d) || d->connecting) {
 				double ms = (d->retry_at - now) * 1000.0 + 1;
 				int t = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
+
+				if (d->wait_room && room_none != epoch)
+					t = 0;	/* a slot may be free: look now */
 
 				if (*timeout < 0 || t < *timeout)
 					*timeout = t;
@@ -1249,6 +1295,7 @@ free_evicted(void)
 			last = prev;
 		if (d->opened)
 			nopened--;
+		epoch++;
 		gone.n++;
 		gone.delivered += d->delivered;
 		gone.failed += d->failed;
@@ -1283,4 +1330,5 @@ dest_free_all(void)
 	memset(htab, 0, sizeof(htab));
 	ndest = nfull = 0;
 	ntmpl = nopened = 0;
+	tmpl_full = 0;
 }

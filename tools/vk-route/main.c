@@ -243,7 +243,6 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		 * up (nor kept) otherwise. */
 		const char *id = ack_enabled() || dedup_enabled() || rs->wants_ids ?
 		    event_id(rt, &root, &idn) : NULL;
-
 		track_begin(ack_of(id, idn, lineno), idn);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
@@ -441,6 +440,18 @@ flush_hook(void *arg)
 		out_flush(&rt->rej);
 }
 
+/* Deliver the signals that are pending (blocked) to on_signal(), now. */
+static void
+take_pending(const sigset_t *none)
+{
+	sigset_t pend, old;
+
+	if (sigpending(&pend) == -1 || sigisemptyset(&pend))
+		return;
+	sigprocmask(SIG_SETMASK, none, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
 /*
  * The loop: read a batch of lines while no queue is full, write what the
  * destinations take, and wait (ppoll, signals unblocked only there) for
@@ -554,6 +565,11 @@ run(struct route *rt, double drain, int unbuffered)
 					log_warn("poll: %s", strerror(errno));
 				continue;
 			}
+			/* ppoll returned ready descriptors: a signal that came
+			 * meanwhile is still pending (the kernel restores the mask
+			 * without delivering it). Take it now, every turn, or a
+			 * never-idle input would keep SIGTERM waiting for ever. */
+			take_pending(&none);
 		}
 		now = dest_now();
 		for (k = 0; k < n; k++)
