@@ -117,7 +117,7 @@ http_recv() {
 	local f="$(spill_file "$T/spill" "http___127_0_0_1_${HPORT}_hook" .rejected.ndjson)"
 	assert_equal "$(jq -r '"\(.status) \(.event.event_id)"' "$f" | tr '\n' ' ')" "404 e1 404 e2 "
 	assert_equal "$(ids <"$T/got")" "e3 e4 e5 e6 e7 e8 e9"
-	assert_line "vk-route: http://127.0.0.1:$HPORT/hook: the destination refused a line: HTTP status 404; kept in $f"
+	assert_line "vk-route: line 1: http://127.0.0.1:$HPORT/hook: the destination refused a line: HTTP status 404; kept in $f"
 }
 
 @test "http://: a receiver that is not there yet; credentials masked" {

@@ -95,3 +95,25 @@ except BrokenPipeError:
 	assert_equal "$st" 0
 }
 
+# --- a long template value ---
+
+@test "a 5000-byte template value refused: the message keeps its line number and reason" {
+	mkdir "$T/out"
+	python3 -c '
+import json
+print(json.dumps({"event_id": "e1", "peer": {"name": "ok"}}))
+print(json.dumps({"event_id": "e2", "peer": {"name": "x" * 5000}}))
+print(json.dumps({"event_id": "e3", "peer": {"name": "fine"}}))
+' >"$T/in"
+	run --separate-stderr timeout 60 vk-route -e "* -> file:$T/out/{.peer.name}" <"$T/in"
+	assert_failure 1
+	assert_equal "$(ids <"$T/out/ok")" "e1"
+	assert_equal "$(ids <"$T/out/fine")" "e3"
+	local x100
+	x100=$(printf 'x%.0s' $(seq 100))
+	[[ "$stderr" == *"vk-route: line 2: file:$T/out/x"*"…: the destination refused a line: cannot open $T/out/x"*"…: File name too long"* ]]
+	[[ "$stderr" == *"$x100"* ]]
+	# no message line comes near the log's line limit
+	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' <<<"$stderr")" -lt 600 ]
+}
+

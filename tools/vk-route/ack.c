@@ -20,6 +20,7 @@
 /* One Event: the lines it still waits for. */
 struct pend {
 	char	*id;		/* NULL: no ack line */
+	unsigned long line;	/* its input line, for messages */
 	unsigned outstanding;	/* lines queued, no final fate yet */
 	int	 dropped;	/* a line was dropped at exit: never finished */
 };
@@ -59,7 +60,7 @@ pend_of(unsigned long long ev)
 }
 
 void
-track_begin(const char *id, size_t n)
+track_begin(const char *id, size_t n, unsigned long lineno)
 {
 	struct pend *p;
 
@@ -78,6 +79,7 @@ track_begin(const char *id, size_t n)
 	}
 	p = at(tk.n++);
 	p->id = NULL;
+	p->line = lineno;
 	p->outstanding = 0;
 	p->dropped = 0;
 	tk.seq++;
@@ -160,6 +162,14 @@ track_id(unsigned long long ev, size_t *n)
 		return NULL;
 	*n = strlen(p->id);
 	return p->id;
+}
+
+unsigned long
+track_line(unsigned long long ev)
+{
+	struct pend *p = pend_of(ev);
+
+	return p != NULL ? p->line : 0;
 }
 
 static void ack_put(const char *id);

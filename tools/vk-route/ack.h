@@ -24,8 +24,9 @@
 
 #include "dest.h"
 
-/* A new Event. id: its event_id, unescaped; NULL when it has none (no ack line). */
-void	track_begin(const char *id, size_t n);
+/* A new Event, from input line lineno. id: its event_id, unescaped; NULL
+ * when it has none (no ack line). */
+void	track_begin(const char *id, size_t n, unsigned long lineno);
 /* A ticket for a line of the current Event, sent by the rule with tally. */
 void	track_ticket(struct dest_ticket *t, struct dest_tally *tally);
 /* The current Event cannot go somewhere, for good: no ack line of its own. */
@@ -34,6 +35,8 @@ void	track_failed(struct dest_tally *tally);
 void	track_report(struct dest *d, struct dest_ticket *t, enum dest_fate f);
 /* The event_id of an unfinished Event, or NULL. */
 const char *track_id(unsigned long long ev, size_t *n);
+/* The input line of an unfinished Event, or 0. */
+unsigned long track_line(unsigned long long ev);
 /* Pop the finished Events at the front, queueing their acks. Returns how many. */
 unsigned long track_progress(void);
 /* The input number (1, 2, …) of the last finished Event. */

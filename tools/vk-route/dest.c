@@ -39,6 +39,8 @@ static const struct dest_kind *const dest_kinds[] = {
 #define BACKOFF_MIN	0.05
 #define BACKOFF_MAX	30.0
 #define CONNECT_SECS	10.0	/* a connection not made by then is retried */
+#define LABEL_MAX	256	/* bytes of a destination shown in messages */
+#define LABEL_SHOWN	160	/* what is shown of a longer one */
 
 struct dest_opts dest_opt = { 10000, 256, NULL, 64u << 10 };
 
@@ -222,6 +224,24 @@ dest_kinds_help(void)
 		    k ? ", " : "", p, p[n - 1] == ':' || p[n - 1] == '/' ? "…" : "");
 	}
 	return help;
+}
+
+/*
+ * A label long enough to fill a message (a long template value) is cut,
+ * as the "{…} = \"…\"" messages quote values, so that the reason after it
+ * and the line number before it still show.
+ */
+static void
+label_shorten(buf *b)
+{
+	size_t n = LABEL_SHOWN;
+
+	if (b->len <= LABEL_MAX)
+		return;
+	while (n > 0 && ((unsigned char)b->p[n] & 0xc0) == 0x80)
+		n--;	/* not inside a UTF-8 character */
+	b->len = n;
+	buf_puts(b, "…");
 }
 
 static unsigned
@@ -409,6 +429,9 @@ dest_get(const char *name, size_t n, int tmpl, char *err, size_t errlen)
 
 		dest_escape(&shown, d->label, strlen(d->label));
 		free(d->label);
+		/* the spill files' names tell every text apart, however long */
+		d->label_hash = (unsigned long long)hash_bytes(shown.p, shown.len);
+		label_shorten(&shown);
 		d->label = buf_cstr(&shown);
 	}
 	d->hnext = htab[h];
@@ -477,11 +500,10 @@ write_all(int fd, const char *p, size_t n)
  * and 16 hex digits of a hash of the whole text.
  */
 static char *
-spill_name(const char *text, const char *suffix)
+spill_name(const char *text, unsigned long long h, const char *suffix)
 {
 	buf path = BUF_INIT;
 	const char *s;
-	unsigned long long h = (unsigned long long)hash_bytes(text, strlen(text));
 	char hex[24];
 	int k;
 
@@ -505,7 +527,7 @@ spill_to(struct dest *d, int *fd, char **pathp, const char *suffix,
 {
 	if (*fd == -1) {
 		free(*pathp);
-		*pathp = spill_name(d->label, suffix);
+		*pathp = spill_name(d->label, d->label_hash, suffix);
 		*fd = open(*pathp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
 		if (*fd == -1) {
 			log_warn("%s: cannot open the spill file %s: %s",
@@ -610,7 +632,8 @@ dest_keep_refused(const char *text, const char *line, size_t n, const char *why,
 	buf_puts(&b, ",\"event\":");
 	buf_put(&b, line, n);
 	buf_puts(&b, "}\n");
-	*where = spill_name(text, ".rejected.ndjson");
+	*where = spill_name(text, (unsigned long long)hash_bytes(text, strlen(text)),
+	    ".rejected.ndjson");
 	/* Rare (one per refused Event): opened for each, nothing kept open. */
 	if ((fd = open(*where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) != -1) {
 		rc = write_all(fd, b.p, b.len);
@@ -637,9 +660,14 @@ dest_report(struct dest *d, struct dest_ticket *t, const char *line, size_t n,
 		buf shown = BUF_INIT;
 
 		if (d->rejected++ == 0) {
+			unsigned long lineno = track_line(t->ev);
+			char at[32] = "";
+
+			if (lineno > 0)
+				snprintf(at, sizeof(at), "line %lu: ", lineno);
 			dest_escape(&shown, why, strlen(why));
-			log_warn("%s: the destination refused a line: %s%s%s",
-			    d->label, buf_cstr(&shown), kept == 0 ? "; kept in " : "",
+			log_warn("%s%s: the destination refused a line: %s%s%s",
+			    at, d->label, buf_cstr(&shown), kept == 0 ? "; kept in " : "",
 			    kept == 0 ? d->reject_path : "");
 			buf_free(&shown);
 		}

@@ -202,7 +202,9 @@ struct dest_kind {
 
 struct dest {
 	char	*name;		/* the full destination text, unique */
-	char	*label;		/* as shown in messages: init() may mask a password */
+	char	*label;		/* as shown in messages: init() may mask a password;
+				 * escaped, and cut when long */
+	unsigned long long label_hash;	/* of the whole label: spill file names */
 	const struct dest_kind *kind;
 	void	*priv;		/* the kind's state */
 	int	 fd;		/* -1 when closed */

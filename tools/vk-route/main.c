@@ -243,7 +243,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		 * up (nor kept) otherwise. */
 		const char *id = ack_enabled() || dedup_enabled() || rs->wants_ids ?
 		    event_id(rt, &root, &idn) : NULL;
-		track_begin(ack_of(id, idn, lineno), idn);
+		track_begin(ack_of(id, idn, lineno), idn, lineno);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
 			return;	/* delivered before: acknowledged in its turn */
