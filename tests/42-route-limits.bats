@@ -117,3 +117,28 @@ print(json.dumps({"event_id": "e3", "peer": {"name": "fine"}}))
 	[ "$(awk '{ if (length($0) > m) m = length($0) } END { print m }' <<<"$stderr")" -lt 600 ]
 }
 
+# --- event_ids too long to remember ---
+
+@test "--dedup --dedup-state: an event_id longer than 1024 bytes is routed but not remembered" {
+	python3 -c '
+import json
+for i in range(300):
+    print(json.dumps({"event_id": ("%03d-" % i) + "i" * 100000, "peer": {"name": "a"}}))
+print(json.dumps({"event_id": "L" * 1024, "peer": {"name": "a"}}))
+print(json.dumps({"event_id": "L" * 1024, "peer": {"name": "a"}}))
+print(json.dumps({"event_id": "M" * 1025, "peer": {"name": "a"}}))
+print(json.dumps({"event_id": "M" * 1025, "peer": {"name": "a"}}))
+' >"$T/in"
+	run --separate-stderr timeout 60 vk-route --dedup 1000 --dedup-state "$T/state" \
+		-e "* -> file:$T/out.ndjson" <"$T/in"
+	assert_success
+	# every Event delivered; the copy of the 1024-byte id dropped, the
+	# 1025-byte one (never remembered) delivered twice
+	assert_equal "$(wc -l <"$T/out.ndjson")" 303
+	assert_equal "$(jq -r '.event_id | length' "$T/out.ndjson" | sort -n | uniq -c | awk '{print $1 "x" $2}' | tail -2 | tr '\n' ' ')" "2x1025 300x100004 "
+	# the window on disk holds the one id it may: bounded, whatever came
+	[ "$(wc -c <"$T/state")" -lt 4096 ]
+	grep -q '"LLLL' "$T/state"
+	[[ "$stderr" == *"line 1: an event_id of 100004 bytes, longer than 1024: not remembered"* ]]
+	[[ "$stderr" == *"1 duplicate dropped (--dedup)"* ]]
+}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../../common/ack.h"	/* ACK_ID_MAX */
 #include "buf.h"
 #include "dedup.h"
 #include "file.h"
@@ -80,9 +81,12 @@ evict(void)
 int
 dedup_seen(const char *id, size_t n, unsigned long long seq)
 {
-	uint32_t h = (uint32_t)hash_bytes(id, n), k;
+	uint32_t h, k;
 	struct slot *s;
 
+	if (n > ACK_ID_MAX)	/* never remembered: see dedup.h */
+		return 0;
+	h = (uint32_t)hash_bytes(id, n);
 	for (k = dd.bucket[h & dd.mask]; k != NONE; k = dd.ring[k].next) {
 		s = &dd.ring[k];
 		if (s->h == h && s->len == n && memcmp(s->id, id, n) == 0) {

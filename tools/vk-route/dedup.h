@@ -12,6 +12,12 @@
  *
  * The file: a line "vk-route-dedup 1", one JSON string per id, oldest
  * first, and a line "end COUNT".
+ *
+ * An id longer than ACK_ID_MAX (common/ack.h) is never remembered, neither
+ * seen nor loaded: the window's memory and file are bounded by N times
+ * that, whatever the Events hold. Not remembered rather than refused: the
+ * Event is still delivered (at least once), only a copy of it would not be
+ * recognised; refusing it would lose a real Event for its id's sake.
  */
 #ifndef VKROUTE_DEDUP_H
 #define VKROUTE_DEDUP_H
@@ -22,7 +28,8 @@
 
 void	dedup_init(size_t n);
 int	dedup_enabled(void);
-/* 1: id was among the last N (a duplicate, counted); 0: new, remembered as Event seq. */
+/* 1: id was among the last N (a duplicate, counted); 0: new, remembered as
+ * Event seq (unless longer than ACK_ID_MAX: not remembered). */
 int	dedup_seen(const char *id, size_t n, unsigned long long seq);
 /* Load the window; a missing file is an empty window. 0, or -1 with err. */
 int	dedup_load(const char *path, char *err, size_t errlen);

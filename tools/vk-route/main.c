@@ -243,6 +243,17 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		 * up (nor kept) otherwise. */
 		const char *id = ack_enabled() || dedup_enabled() || rs->wants_ids ?
 		    event_id(rt, &root, &idn) : NULL;
+
+		/* An id is remembered (acks, --dedup, #confirm) up to the length
+		 * an ack line carries: an Event must not make memory grow by
+		 * its id's size. The Event is still routed. */
+		if (id != NULL && idn > ACK_ID_MAX) {
+			log_warn("line %lu: an event_id of %zu bytes, longer than %d: "
+			    "not remembered (no acknowledgement of its own; not kept "
+			    "by --dedup, so a copy sent again is delivered again)",
+			    lineno, idn, ACK_ID_MAX);
+			id = NULL;
+		}
 		track_begin(ack_of(id, idn, lineno), idn, lineno);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
