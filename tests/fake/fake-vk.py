@@ -149,6 +149,10 @@ def captcha_fields(f):
 
 class Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a client opening
+    # more connections at once (vk-call's 8 in flight), which then wait out
+    # TCP's 1 s retransmission: a delay no real API server adds
+    request_queue_size = 128
 
     def __init__(self, scenario_path, log):
         super().__init__(("127.0.0.1", 0), Handler)
