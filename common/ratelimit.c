@@ -70,8 +70,11 @@ rl_start(ratelimit *r)
 void
 rl_reply(ratelimit *r, int slot, double now)
 {
+	/* The reply's time bounds the request's arrival already (VK saw it
+	 * before it answered): the slot frees a second after it, without
+	 * the margin a send time needs for the network's delays. */
 	if (slot >= 0 && slot < r->n)
-		r->t[slot] = now;
+		r->t[slot] = now - (WINDOW - 1.0);
 }
 
 int

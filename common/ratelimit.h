@@ -30,7 +30,7 @@ void	rl_note(ratelimit *r, double now);
  * For requests in flight together: a request goes now and its slot is
  * returned. VK counts a request when it arrives, some time before its
  * reply, so until rl_reply() the slot counts as taken for good; then as
- * taken at the reply's time. A request N later then leaves at least a
+ * taken at the reply's time, for exactly a second. A request N later then leaves at least a
  * window after this one arrived, however the network delayed either.
  */
 int	rl_start(ratelimit *r);

@@ -28,11 +28,11 @@ export VK_API_URL VK_TOKEN
 python3 - "$work" <<'PY'
 import json, sys
 w = sys.argv[1]
-for name, n in (("burst", 1000), ("peer", 100)):
+for name, n, chats in (("burst", 1000, 20), ("peer", 100, 20), ("chats", 1000, 1000)):
     with open("%s/%s.ndjson" % (w, name), "w") as f:
         for i in range(n):
             f.write(json.dumps({"id": "%s-%d" % (name, i), "method": "messages.send",
-                                "params": {"peer_id": 2000000001 + i % 20,
+                                "params": {"peer_id": 2000000001 + i % chats,
                                            "message": "ответ %d" % i}}, ensure_ascii=False) + "\n")
 PY
 
@@ -58,6 +58,14 @@ awk -v r="$burst_req" -v s="$burst_s" -v e="$burst_err" -v pr="$peer_req" -v ps=
 		r, 1000 / r, s, 1000 / s, e
 	printf "a call per request (--max-batch 1, 100 sends): %d requests, %.2f s (%.1f calls/s); batching is %.1fx faster\n",
 		pr, ps, 100 / ps, (1000 / s) / (100 / ps) }'
+
+# 1b. 1000 sends to 1000 chats: 40 executes, two windows of 20 (issue 25: <= 1.5 s, no error 6)
+sleep 1.1
+read -r chats_req chats_s chats_err <<EOF
+$(run chats)
+EOF
+awk -v r="$chats_req" -v s="$chats_s" -v e="$chats_err" -v six="$(grep -c '"error_code":6' "$work/chats.out" || true)" 'BEGIN {
+	printf "1000 sends to 1000 chats: %d HTTP requests, %.2f s (aim <= 1.50 s), %d errors, %d error 6\n", r, s, e, six }'
 
 # 2. lone requests, 5 a second: one at a time through a running vk-call, and directly
 sleep 1.1

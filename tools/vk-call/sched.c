@@ -12,7 +12,7 @@
 #include "sched.h"
 #include "vkexec.h"
 
-#define MAX_IN_FLIGHT	8	/* HTTP requests at once; the limiter paces them */
+#define MAX_IN_FLIGHT	20	/* HTTP requests at once: a window's worth; the limiter paces them */
 #define MAX_TRIES	6	/* for errors worth retrying */
 #define SCAN_MAX	2000	/* queued requests looked at per batch */
 #define PAUSE_9		3.0	/* seconds a method rests after "flood control" */
