@@ -19,6 +19,7 @@
 #include "sched.h"
 #include "serve.h"
 #include "token.h"
+#include "tool.h"
 #include "vkapi.h"
 #include "vkasync.h"
 #include "vkexec.h"
@@ -57,16 +58,6 @@ static const char help_text[] =
 "Exit status: 0 every request answered with a response, 1 some with an error,\n"
 "2 usage, 3 configuration, 4 VK refused the token.\n";
 
-/* Was the option getopt_long() just returned written as name (not abbreviated)? */
-static int
-spelled_out(char *argv[], const char *name)
-{
-	const char *opt = argv[optind - 1] == optarg ? argv[optind - 2] : argv[optind - 1];
-	size_t n = strlen(name);
-
-	return strncmp(opt, name, n) == 0 && (opt[n] == '\0' || opt[n] == '=');
-}
-
 /* "unix:PATH" -> PATH, or NULL. */
 static const char *
 unix_path(const char *opt, const char *s)
@@ -81,7 +72,7 @@ unix_path(const char *opt, const char *s)
 int
 main(int argc, char *argv[])
 {
-	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_APIURL, O_APIVER,
+	enum { O_LISTEN = 256, O_CONNECT, O_RATE, O_TOKENFILE, O_TOKEN, O_APIURL, O_APIVER,
 	    O_BATCH, O_WINDOW, O_VERSION, O_CHECK, O_STATS, O_LINETIMEOUT, O_METRICS,
 	    O_METRICS_INT, O_UPDIR, O_MAXUP };
 	static const struct option longopts[] = {
@@ -89,6 +80,7 @@ main(int argc, char *argv[])
 		{ "connect",	  required_argument, NULL, O_CONNECT },
 		{ "rate",	  required_argument, NULL, O_RATE },
 		{ "token-file",	  required_argument, NULL, O_TOKENFILE },
+		{ "token",	  required_argument, NULL, O_TOKEN },
 		{ "api-url",	  required_argument, NULL, O_APIURL },
 		{ "api-version",  required_argument, NULL, O_APIVER },
 		{ "max-batch",	  required_argument, NULL, O_BATCH },
@@ -111,7 +103,7 @@ main(int argc, char *argv[])
 	double metrics_int = 0;
 	metrics mx;
 	char *token = NULL, err[256];
-	int c, status, check = 0, stats = 0;
+	int c, status, check = 0, stats = 0, token_argv = 0;
 	long line_timeout = 10;
 	long long max_upload = 0;
 	const char *updir = NULL;
@@ -122,20 +114,14 @@ main(int argc, char *argv[])
 	vkapi_err e;
 	sched *s;
 
-	log_init(argv[0]);
+	tool_init(argv[0], usage_text);
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_LISTEN: listen_at = optarg; break;
 		case O_CONNECT: connect_to = optarg; break;
 		case O_RATE: sc.rate = (int)opt_num(&op, "--rate", optarg, 1, 1000); break;
-		case O_TOKENFILE:
-			/* getopt_long takes "--token X" for --token-file, and X
-			 * may be the token itself: never echo it as a file name */
-			if (!spelled_out(argv, "--token-file") && !op.err[0])
-				snprintf(op.err, sizeof(op.err), "write --token-file in full; "
-				    "the token itself is never an argument (use VK_TOKEN)");
-			tokfile = optarg;
-			break;
+		case O_TOKENFILE: tokfile = optarg; break;
+		case O_TOKEN: token_argv = 1; break;
 		case O_APIURL: api_url = optarg; break;
 		case O_APIVER: api_ver = optarg; break;
 		case O_BATCH:
@@ -159,92 +145,78 @@ main(int argc, char *argv[])
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
-			return 0;
+			return EXIT_OK;
 		case O_VERSION:
 			puts("vk-call " VKPIPE_VERSION);
-			return 0;
+			return EXIT_OK;
 		default:
-			fputs(usage_text, stderr);
-			return 2;
+			usage();
 		}
 	}
+	if (token_argv)
+		return warn_usage(TOKEN_ARGV_MSG);
 	if (op.err[0]) {
 		log_warn("%s", op.err);
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (optind < argc) {
 		log_warn("unexpected argument '%s'", argv[optind]);
-		fputs(usage_text, stderr);
-		return 2;
+		usage();
 	}
 	if (metrics_int && metrics_path == NULL) {
 		log_warn("--metrics-interval only goes with --metrics FILE");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (listen_at && connect_to) {
 		log_warn("--listen and --connect exclude each other: a server or a client");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if (updir && (listen_at || connect_to)) {
 		log_warn("--upload-dir is for stdin mode: socket clients send their "
 		    "files themselves (vk-call --connect opens them)");
-		return 2;
+		return EXIT_USAGE;
 	}
 	if ((listen_at && (listen_at = unix_path("--listen", listen_at)) == NULL) ||
 	    (connect_to && (connect_to = unix_path("--connect", connect_to)) == NULL))
-		return 2;
+		return EXIT_USAGE;
 	if (connect_to) {	/* the server holds the token and the limiter */
 		/* A client holds nothing to finish: SIGTERM ends it as usual
 		 * (the server's handler would leave it waiting). */
 		signal(SIGPIPE, SIG_IGN);
-		return check ? 0 : connect_socket(connect_to);
+		return check ? EXIT_OK : connect_socket(connect_to);
 	}
 	if (serve_signals() == -1) {
 		log_warn("cannot set up signals: %s", strerror(errno));
-		return 1;
+		return EXIT_PARTIAL;
 	}
 
-	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
-	case TOKEN_WARN:
-		log_warn("%s", err);
-		/* FALLTHROUGH */
-	case TOKEN_OK:
-		break;
-	default:
-		log_warn("%s", err);
-		return 3;
+	if (tool_token(tokfile, 1, &token) == -1 || (api_url = tool_api_url(api_url)) == NULL) {
+		tool_token_free(token);
+		return EXIT_CONFIG;
 	}
 	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
 		log_warn("%s", err);
-		memset(token, 0, strlen(token));
-		free(token);
-		return 3;
+		tool_token_free(token);
+		return EXIT_CONFIG;
 	}
 	if (updir && (updirfd = open(updir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		log_warn("--upload-dir %s: %s", updir, strerror(errno));
-		memset(token, 0, strlen(token));
-		free(token);
-		return 3;
+		tool_token_free(token);
+		return EXIT_CONFIG;
 	}
 	if (check) {
-		memset(token, 0, strlen(token));
-		free(token);
-		return listen_at && serve_check(listen_at) == -1 ? 3 : 0;
+		tool_token_free(token);
+		return listen_at && serve_check(listen_at) == -1 ? EXIT_CONFIG : EXIT_OK;
 	}
-	if (api_url == NULL)
-		api_url = getenv("VK_API_URL");
-	if (api_url == NULL || *api_url == '\0')
-		api_url = VKAPI_DEFAULT_URL;
 	if (vkapi_init(&api, api_url, api_ver, token, &e) == -1 ||
 	    vka_init(&m, &api, &e) == -1) {
 		log_warn("%s", e.msg);
-		return 3;
+		return EXIT_CONFIG;
 	}
-	memset(token, 0, strlen(token));
-	free(token);
+	tool_token_free(token);
 	if ((s = sched_new(&sc, &m, serve_result, NULL)) == NULL) {
 		log_warn("out of memory");
-		return 1;
+		return EXIT_PARTIAL;
 	}
 
 	/* SIGALRM is serve.c's, through its self-pipe: no flag here */

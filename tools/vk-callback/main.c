@@ -17,12 +17,8 @@
 #include "server.h"
 #include "setup.h"
 #include "token.h"
+#include "tool.h"
 #include "vkapi.h"
-
-#define EXIT_WRITE	1
-#define EXIT_USAGE	2
-#define EXIT_CONFIG	3
-#define EXIT_REMOTE	4
 
 #define DEFAULT_LISTEN	"127.0.0.1:8080"
 #define DEFAULT_HOLD_S	20		/* --ack-timeout */
@@ -70,17 +66,7 @@ static const char help_text[] =
 "  -v, --verbose       log confirmations, retries and held answers on stderr\n"
 "  -h, --help          this help;  --version  the version\n";
 
-static volatile sig_atomic_t stop, want_stats;
 static metrics mx;	/* --metrics */
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_stats |= 1;
-	else
-		stop = 1;
-}
 
 /* The counters into the --metrics file (vkpipe(1), STATISTICS). */
 static void
@@ -129,20 +115,6 @@ callback_metrics(const struct server_stats *st)
 	} else {
 		mx.failed = 0;
 	}
-}
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_USAGE);
-}
-
-static int
-warn_usage(const char *why)
-{
-	log_warn("%s", why);
-	return EXIT_USAGE;
 }
 
 /* VK's codes are a few letters and digits: anything else is a mistake. */
@@ -200,7 +172,7 @@ static int
 run_setup(const char *url, const char *group, const char *token_file, const char *api_url,
     const char *secret)
 {
-	char err[512], *token = NULL;
+	char *token = NULL;
 	vkapi api;
 	vkapi_err e;
 	int rc;
@@ -213,25 +185,15 @@ run_setup(const char *url, const char *group, const char *token_file, const char
 		log_warn("--setup needs the community: set VK_GROUP_ID or use --group-id N");
 		return EXIT_CONFIG;
 	}
-	if (api_url == NULL && ((api_url = getenv("VK_API_URL")) == NULL || !*api_url))
-		api_url = VKAPI_DEFAULT_URL;
-	switch (token_load(token_file, "VK_TOKEN", &token, err, sizeof(err))) {
-	case TOKEN_WARN:
-		log_warn("%s", err);
-		break;
-	case TOKEN_OK:
-		break;
-	default:
-		log_warn("%s", err);
+	if ((api_url = tool_api_url(api_url)) == NULL || tool_token(token_file, 1, &token) == -1)
 		return EXIT_CONFIG;
-	}
 	rc = vkapi_init(&api, api_url, VKAPI_DEFAULT_VERSION, token, &e);
 	wipe_free(token);
 	if (rc == -1) {
 		log_warn("%s", e.msg);
 		return EXIT_CONFIG;
 	}
-	api.stop = &stop;
+	api.stop = &tool_stop;
 	vkapi_set_secret(&api, secret);
 	rc = setup_run(&api, group, url, secret, stdout, &e);
 	vkapi_free(&api);
@@ -284,12 +246,11 @@ main(int argc, char *argv[])
 	double metrics_int = 0;
 	char err[512], addr[300], *secret = NULL, *cert = NULL, *key = NULL;
 	struct server_stats st = { 0 };
-	struct sigaction sa;
 	long long hold = -1;
 	int c, rc, status = 0, secret_argv = 0, token_argv = 0, check = 0, stats = 0;
 	opt op = { "" };
 
-	log_init(argv[0]);
+	tool_init(argv[0], usage_text);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_LISTEN: listen = optarg; break;
@@ -425,13 +386,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: poll(2) returns */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals(TOOL_SIG_STOP | TOOL_SIG_STATS);
 
 	if ((conf.listen_fd = net_listen(listen, addr, sizeof(addr), err, sizeof(err))) == -1) {
 		log_warn("%s", err);
@@ -440,12 +395,12 @@ main(int argc, char *argv[])
 	}
 	log_note("listening on %s", addr);
 
-	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &tool_stats,
 	    err, sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	conf.metrics = callback_metrics;
 	callback_metrics(&st);
-	rc = server_run(&conf, &stop, &want_stats, &st, err, sizeof(err));
+	rc = server_run(&conf, &tool_stop, &tool_stats, &st, err, sizeof(err));
 
 	switch (rc) {
 	case SERVER_SETUP:
@@ -454,12 +409,12 @@ main(int argc, char *argv[])
 		break;
 	case SERVER_WRITE:
 		log_warn("%s", err);
-		status = EXIT_WRITE;
+		status = EXIT_PARTIAL;
 		break;
 	case SERVER_EPIPE:
 		break;	/* the reader left: quietly, as vk-poll does */
 	}
-	if (stats || (want_stats & ~METRICS_DUE) || log_verbose)
+	if (stats || (tool_stats & ~METRICS_DUE) || log_verbose)
 		server_stats_log(&st);
 	callback_metrics(&st);
 	metrics_close(&mx);

@@ -30,6 +30,7 @@
 #include "out.h"
 #include "ratelimit.h"
 #include "token.h"
+#include "tool.h"
 
 static const char usage_text[] =
 "usage: vk-normalize [--offline] [--prefix CHARS] [--event-types LIST]\n"
@@ -432,23 +433,15 @@ go_online(const char *tokfile, struct names_conf *nc)
 {
 	char *token = NULL, err[256];
 
-	switch (token_load(tokfile, "VK_TOKEN", &token, err, sizeof(err))) {
-	case TOKEN_WARN:
-		log_warn("%s", err);
-		/* FALLTHROUGH */
-	case TOKEN_OK:
-		break;
-	case TOKEN_NONE:
+	if (tool_token(tokfile, 0, &token) == -1)
+		return -1;
+	if (token == NULL)
 		return 0;	/* no token: names stay null, as with --offline */
-	default:
-		log_warn("%s", err);
+	if ((nc->api_url = tool_api_url(nc->api_url)) == NULL) {
+		tool_token_free(token);
 		return -1;
 	}
 	online = 1;
-	if (nc->api_url == NULL)
-		nc->api_url = getenv("VK_API_URL");
-	if (nc->api_url == NULL || *nc->api_url == '\0')
-		nc->api_url = VKAPI_DEFAULT_URL;
 	nc->token = token;
 	if (names_init(&nm, nc, err, sizeof(err)) == -1) {
 		log_warn("cannot set up the VK API client: %s", err);
@@ -456,8 +449,7 @@ go_online(const char *tokfile, struct names_conf *nc)
 	}
 	nopt.names = names_lookup;
 	nopt.names_arg = &nm;
-	memset(token, 0, strlen(token));
-	free(token);
+	tool_token_free(token);
 	nc->token = NULL;
 	return 0;
 }
@@ -484,20 +476,20 @@ read_inputs(int argc, char **argv, size_t maxline, json_doc *d)
 	int fd, status = 0;
 
 	if (argc == 0 && run(STDIN_FILENO, NULL, maxline, d) == -1)
-		status = 1;
+		status = EXIT_PARTIAL;
 	for (; argc > 0 && !sout.err; argc--, argv++) {
 		if (strcmp(argv[0], "-") == 0) {
 			if (run(STDIN_FILENO, NULL, maxline, d) == -1)
-				status = 1;
+				status = EXIT_PARTIAL;
 			continue;
 		}
 		if ((fd = open(argv[0], O_RDONLY | O_CLOEXEC)) == -1) {
 			log_warn("%s: %s", argv[0], strerror(errno));
-			status = 1;
+			status = EXIT_PARTIAL;
 			continue;
 		}
 		if (run(fd, argv[0], maxline, d) == -1)
-			status = 1;
+			status = EXIT_PARTIAL;
 		close(fd);
 	}
 	return status;
@@ -511,11 +503,11 @@ finish(int status, const char *rejpath, int stats)
 	held_free(&q);
 	if (sout.err && sout.err != EPIPE) {
 		log_warn("write error: %s", strerror(sout.err));
-		status = 1;
+		status = EXIT_PARTIAL;
 	}
 	if (have_rej && rej.err) {
 		log_warn("cannot write reject file %s: %s", rejpath, strerror(rej.err));
-		status = 1;
+		status = EXIT_PARTIAL;
 	}
 	if (sout.err != EPIPE) {	/* the reader went away: as `head` expects */
 		if (cnt.rejected || (cnt.dropped && !quiet))	/* -q: a failure only */
@@ -525,7 +517,7 @@ finish(int status, const char *rejpath, int stats)
 		if (stats || (want_stats & ~METRICS_DUE))
 			print_stats();
 		if (cnt.rejected)
-			status = 1;
+			status = EXIT_PARTIAL;
 	}
 	write_metrics();
 	metrics_close(&mx);
@@ -577,7 +569,7 @@ check_done(const char *rejpath)
 	if (rejpath == NULL || file_creatable(rejpath) == 0)
 		return 0;
 	log_warn("cannot open reject file %s: %s", rejpath, strerror(errno));
-	return 3;
+	return EXIT_CONFIG;
 }
 
 int
@@ -623,7 +615,7 @@ main(int argc, char *argv[])
 	struct sigaction sa;
 	json_doc d;
 
-	log_init(argv[0]);
+	tool_init(argv[0], usage_text);
 	while ((c = getopt_long(argc, argv, "uqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_OFFLINE: offline = 1; break;
@@ -653,7 +645,7 @@ main(int argc, char *argv[])
 		case 'h':
 			fputs(usage_text, stdout);
 			fputs(help_text, stdout);
-			return 0;
+			return EXIT_OK;
 		case O_CHECK: check = 1; break;
 		case O_METRICS: metrics_path = optarg; break;
 		case O_METRICS_INT:
@@ -661,26 +653,19 @@ main(int argc, char *argv[])
 			break;
 		case O_VERSION:
 			puts("vk-normalize " VKPIPE_VERSION);
-			return 0;
+			return EXIT_OK;
 		default:
-			fputs(usage_text, stderr);
-			return 2;
+			usage();
 		}
 	}
 	argc -= optind;
 	argv += optind;
-	if (token_argv) {
-		log_warn("%s", TOKEN_ARGV_MSG);
-		return 2;
-	}
-	if (op.err[0]) {
-		log_warn("%s", op.err);
-		return 2;
-	}
-	if (metrics_int && metrics_path == NULL) {
-		log_warn("--metrics-interval only goes with --metrics FILE");
-		return 2;
-	}
+	if (token_argv)
+		return warn_usage(TOKEN_ARGV_MSG);
+	if (op.err[0])
+		return warn_usage(op.err);
+	if (metrics_int && metrics_path == NULL)
+		return warn_usage("--metrics-interval only goes with --metrics FILE");
 	if (nopt.keep != NULL)
 		warn_types(nopt.keep);
 
@@ -691,19 +676,19 @@ main(int argc, char *argv[])
 	sigaction(SIGUSR1, &sa, NULL);
 
 	if (!offline && go_online(tokfile, &nc) == -1)
-		return 3;
+		return EXIT_CONFIG;
 	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
 		log_warn("%s", err);
 		if (online)
 			names_free(&nm);
-		return 3;
+		return EXIT_CONFIG;
 	}
 	if (check)	/* the reject file would be made: it must be possible */
 		return check_done(rejpath);
 	out_open(&sout, STDOUT_FILENO);
 	sout.unbuffered = unbuffered;
 	if (rejpath != NULL && open_reject(rejpath, unbuffered) == -1)
-		return 3;
+		return EXIT_CONFIG;
 
 	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
 	    err, sizeof(err)) == -1)

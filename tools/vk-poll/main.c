@@ -12,12 +12,8 @@
 #include "poll.h"
 #include "state.h"
 #include "token.h"
+#include "tool.h"
 #include "vkapi.h"
-
-#define EXIT_WRITE	1
-#define EXIT_USAGE	2
-#define EXIT_CONFIG	3
-#define EXIT_REMOTE	4
 
 #define BACKOFF_MIN_MS	500
 #define BACKOFF_MAX_MS	30000
@@ -57,31 +53,6 @@ static const char help_text[] =
 "                     exit without polling or writing anything\n"
 "  -v, --verbose      log each poll on stderr\n"
 "  -h, --help         this help;  --version  the version\n";
-
-static volatile sig_atomic_t stop, want_stats;
-
-static void
-on_signal(int sig)
-{
-	if (sig == SIGUSR1)
-		want_stats |= 1;
-	else
-		stop = 1;
-}
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_USAGE);
-}
-
-static int
-warn_usage(const char *why)
-{
-	log_warn("%s", why);
-	return EXIT_USAGE;
-}
 
 /* "MIN,MAX" milliseconds, 1 <= MIN <= MAX. */
 static int
@@ -125,32 +96,7 @@ configure(struct poll_conf *conf, const char *group, const char **api_url)
 		log_warn("VKPIPE_BACKOFF_MS wants MIN,MAX in milliseconds, e.g. 500,30000");
 		return -1;
 	}
-	if (*api_url == NULL && ((*api_url = getenv("VK_API_URL")) == NULL || !**api_url))
-		*api_url = VKAPI_DEFAULT_URL;
-	if (strncmp(*api_url, "https://", 8) != 0 && strncmp(*api_url, "http://", 7) != 0) {
-		log_warn("API URL '%s' is not http:// or https://", *api_url);
-		return -1;
-	}
-	return 0;
-}
-
-/* The token from the file, else VK_TOKEN; NULL: none or unreadable, said. */
-static char *
-load_token(const char *file)
-{
-	char err[512], *token = NULL;
-
-	switch (token_load(file, "VK_TOKEN", &token, err, sizeof(err))) {
-	case TOKEN_WARN:
-		log_warn("%s", err);
-		/* FALLTHROUGH */
-	case TOKEN_OK:
-		return token;
-	default:
-		log_warn("%s", err);
-		free(token);
-		return NULL;
-	}
+	return (*api_url = tool_api_url(*api_url)) == NULL ? -1 : 0;
 }
 
 /* The saved ts into ts (left empty with no state yet). -1: unusable, said. */
@@ -197,13 +143,13 @@ report(int rc, const struct poller *p, const out *o, const ackin *ack)
 		break;
 	case POLL_WRITE:
 		log_warn("cannot write to stdout: %s", strerror(o->err));
-		status = EXIT_WRITE;
+		status = EXIT_PARTIAL;
 		break;
 	case POLL_EPIPE:
 		break;	/* the reader left: quietly, as head(1) expects */
 	}
 	if (p->save_failed && status == 0)
-		status = EXIT_WRITE;
+		status = EXIT_PARTIAL;
 	log_info("%llu updates in %llu polls, %llu gaps", p->events, p->polls, p->gaps);
 	if (ack != NULL)
 		log_info("%llu acks, %llu unknown ids ignored, %zu batches unacknowledged",
@@ -254,7 +200,6 @@ main(int argc, char *argv[])
 	int token_argv = 0, stats = 0, check = 0;
 	opt op = { "" };
 	char *token = NULL;
-	struct sigaction sa;
 	struct poller p;
 	ackin ack;
 	buf ts = BUF_INIT;
@@ -263,7 +208,7 @@ main(int argc, char *argv[])
 	out o;
 	int c, rc, status;
 
-	log_init(argv[0]);
+	tool_init(argv[0], usage_text);
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case O_GROUP: group = optarg; opt_num(&op, "--group-id", optarg, 1, GROUP_MAX); break;
@@ -322,49 +267,42 @@ main(int argc, char *argv[])
 		conf.ack_drain_ms = ack_drain * 1000L;
 
 	/* Configuration: a flag beats the environment beats the default. */
-	if (configure(&conf, group, &api_url) == -1 || (token = load_token(token_file)) == NULL)
+	if (configure(&conf, group, &api_url) == -1 || tool_token(token_file, 1, &token) == -1)
 		return EXIT_CONFIG;
 	if (load_state(&conf, &ts) == -1 ||
 	    (!check && ack_path && open_acks(&ack, ack_path, (size_t)ack_window) == -1)) {
-		free(token);
+		tool_token_free(token);
 		buf_free(&ts);
 		return EXIT_CONFIG;
 	}
 	if (metrics_path && metrics_check(metrics_path, err, sizeof(err)) == -1) {
 		log_warn("%s", err);
-		free(token);
+		tool_token_free(token);
 		buf_free(&ts);
 		if (!check && ack_path)
 			ack_close(&ack);
 		return EXIT_CONFIG;
 	}
 	if (check) {	/* all is checked: nothing asked of VK, nothing written */
-		free(token);
+		tool_token_free(token);
 		buf_free(&ts);
 		return 0;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;	/* no SA_RESTART: blocking calls return */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	tool_signals(TOOL_SIG_STOP | TOOL_SIG_STATS);
 
 	rc = vkapi_init(&api, api_url, conf.version, token, &e);
-	memset(token, 0, strlen(token));	/* the client keeps its own copy */
-	free(token);
+	tool_token_free(token);	/* the client keeps its own copy */
 	if (rc == -1) {
 		log_warn("%s", e.msg);
 		return EXIT_CONFIG;
 	}
 	api.timeout_ms = conf.timeout_ms;
-	api.stop = &stop;
+	api.stop = &tool_stop;
 	out_open(&o, STDOUT_FILENO);
-	poll_init(&p, &conf, &api, &o, ack_path ? &ack : NULL, &stop);
-	p.want_stats = &want_stats;
-	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &want_stats,
+	poll_init(&p, &conf, &api, &o, ack_path ? &ack : NULL, &tool_stop);
+	p.want_stats = &tool_stats;
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &tool_stats,
 	    err, sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	p.metrics = &mx;
@@ -375,7 +313,7 @@ main(int argc, char *argv[])
 	}
 
 	status = report(poll_run(&p), &p, &o, ack_path ? &ack : NULL);
-	if (stats || (want_stats & ~METRICS_DUE))
+	if (stats || (tool_stats & ~METRICS_DUE))
 		poll_stats(&p);
 	poll_metrics(&p);
 	metrics_close(&mx);

@@ -26,10 +26,8 @@
 #include "out.h"
 #include "rules.h"
 #include "rx.h"
+#include "tool.h"
 
-#define EXIT_PARTIAL	1
-#define EXIT_USAGE	2
-#define EXIT_CONFIG	3
 #define QUEUE_MAX	1000000000L	/* lines a destination may hold */
 #define OPEN_MAX	1000000L	/* template destinations open at once */
 #define BATCH		1024	/* lines read between two looks at signals */
@@ -100,20 +98,6 @@ struct route {
 	time_t	 last_event;
 	unsigned long last_events;
 };
-
-static void
-usage(void)
-{
-	fputs(usage_text, stderr);
-	exit(EXIT_USAGE);
-}
-
-static int
-warn_usage(const char *why)
-{
-	log_warn("%s", why);
-	return EXIT_USAGE;
-}
 
 static void
 reject(struct route *rt, unsigned long lineno, const char *line, size_t n,
@@ -770,7 +754,7 @@ main(int argc, char *argv[])
 	char err[1024];
 	opt op = { "" };
 
-	log_init(argv[0]);
+	tool_init(argv[0], usage_text);
 	memset(&rt, 0, sizeof(rt));
 	if ((rt.src = calloc((size_t)argc + 1, sizeof(*rt.src))) == NULL ||
 	    (etext = calloc((size_t)argc + 1, sizeof(*etext))) == NULL)
