@@ -61,6 +61,8 @@ tool_sigset(int mask, sigset_t *set)
 		sigaddset(set, SIGHUP);
 	if (mask & TOOL_SIG_CHLD)
 		sigaddset(set, SIGCHLD);
+	if (mask & TOOL_SIG_ALRM)
+		sigaddset(set, SIGALRM);
 }
 
 void

@@ -18,11 +18,13 @@
 #include "idwin.h"
 #include "alloc.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
 #include "mono.h"
 #include "pending.h"
 #include "ratelimit.h"
 #include "server.h"
+#include "tool.h"
 
 #define CONN_LIMIT	1024		/* concurrent connections; VK opens a few: more cuts the longest reader */
 #define CONN_ROOM	64		/* accepted over CONN_LIMIT while the longest readers go */
@@ -707,7 +709,7 @@ fd_room(size_t limit)
 	return limit;
 }
 
-/* How long poll(2) may sleep: until MHD's next timeout or a held request's deadline. */
+/* How long the wait may sleep: until MHD's next timeout or a held request's deadline. */
 static int
 poll_timeout(struct srv *s)
 {
@@ -744,8 +746,9 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
     volatile sig_atomic_t *want_stats, struct server_stats *st, char *err, size_t errlen)
 {
 	const union MHD_DaemonInfo *di;
-	struct pollfd pfd[3];
 	struct srv s;
+	loop l = LOOP_INIT;
+	size_t ack_at;
 	double stop_at = 0;
 	int rc = SERVER_STOPPED, fl, n, lfd;
 
@@ -782,6 +785,10 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	/* A reader that stops reading must hold answers back, not the loop. */
 	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, fl | O_NONBLOCK);
+	/* SIGTERM, SIGUSR1 and the metrics' SIGALRM land only in the wait:
+	 * never between the look at *stop and the sleep, which would then
+	 * last the whole timeout. */
+	loop_init(&l, TOOL_SIG_STOP | TOOL_SIG_STATS | TOOL_SIG_ALRM);
 
 	for (;;) {
 		s.now = mono_now();
@@ -803,12 +810,14 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 			*stop = 1;
 			continue;
 		}
-		pfd[0] = (struct pollfd){ .fd = di->epoll_fd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = s.ob_off < s.ob.len && !s.out_err ?
-		    STDOUT_FILENO : -1, .events = POLLOUT };
-		pfd[2] = (struct pollfd){ .fd = s.have_ack && s.ack.fifo ? s.ack.fd : -1,
-		    .events = POLLIN };
-		n = poll(pfd, 3, poll_timeout(&s));
+		loop_begin(&l);
+		loop_add(&l, di->epoll_fd, POLLIN, NULL, &s);
+		loop_add(&l, s.ob_off < s.ob.len && !s.out_err ? STDOUT_FILENO : -1,
+		    POLLOUT, NULL, &s);
+		ack_at = loop_add(&l, s.have_ack && s.ack.fifo ? s.ack.fd : -1, POLLIN,
+		    NULL, &s);
+		loop_timeout(&l, poll_timeout(&s));
+		n = loop_wait(&l);
 		if (n == -1 && errno != EINTR) {
 			snprintf(err, errlen, "poll: %s", strerror(errno));
 			rc = SERVER_SETUP;
@@ -820,7 +829,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 			MHD_run(s.d);	/* closed now, not when another socket wakes us */
 		st->cut = s.cx.cut;
 		flush_out(&s);
-		if (s.have_ack && (!s.ack.fifo || (n > 0 && pfd[2].revents)))
+		if (s.have_ack && (!s.ack.fifo || (n > 0 && loop_revents(&l, ack_at))))
 			ackch_read(&s.ack, on_ack, &s);
 		/* Resumed connections are served by the next MHD_run(): now, not
 		 * when some other socket wakes the loop. */
@@ -861,6 +870,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	if ((fl = fcntl(STDOUT_FILENO, F_GETFL)) != -1)
 		fcntl(STDOUT_FILENO, F_SETFL, fl & ~O_NONBLOCK);
 out:
+	loop_free(&l);
 	if (s.alive_fd > 0)
 		close(s.alive_fd);
 	stop_daemon(&s);
