@@ -124,7 +124,7 @@ FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRC_fuzz-json	= common/alloc.c common/log.c common/buf.c common/json.c common/jsonv.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) common/evtype.c tools/vk-normalize/normalize.c
 FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/hash.c common/ack.c common/compact.c tools/vk-poll/reply.c \
-	tools/vk-poll/emit.c tools/vk-poll/ack.c
+	tools/vk-poll/emit.c tools/vk-poll/batch.c
 FUZZ_SRC_fuzz-callreq = $(FUZZ_SRC_fuzz-json) common/hash.c common/vkexec.c common/vkapi.c \
 	tools/vk-call/req.c tools/vk-call/upload.c -lcurl
 FUZZ_SRC_fuzz-callback = $(FUZZ_SRC_fuzz-json) common/compact.c tools/vk-callback/event.c
@@ -133,7 +133,7 @@ FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
 build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
 	@mkdir -p build-fuzz
-	clang $(ALL_CPPFLAGS) -iquote tools/vk-normalize -iquote tools/vk-route -iquote tools/vk-call -std=c11 \
+	clang $(ALL_CPPFLAGS) -idirafter tools/vk-normalize -idirafter tools/vk-route -idirafter tools/vk-call -std=c11 \
 		$(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*)
 
 # Fuzz each harness for FUZZ_SECONDS, growing build-fuzz/corpus-NAME from

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "log.h"
 
 int
 ack_id_check(const char *id, size_t n, const char **why)
@@ -144,4 +145,85 @@ ack_channel_open(const char *path, int *fifo, char *err, size_t errlen)
 	if (*fifo)
 		(void)fcntl(fd, F_SETPIPE_SZ, ACK_PIPE_SIZE);	/* best effort */
 	return fd;
+}
+
+void
+ack_in_init(ack_in *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->fd = -1;
+	ack_reader_init(&a->rd);
+}
+
+static int
+in_open(ack_in *a, char *err, size_t errlen)
+{
+	a->seen = 0;
+	ack_reader_reset(&a->rd);
+	a->fd = ack_channel_open(a->path, &a->fifo, err, errlen);
+	return a->fd == -1 ? -1 : 0;
+}
+
+int
+ack_in_open(ack_in *a, const char *path, char *err, size_t errlen)
+{
+	ack_in_init(a);
+	a->path = path;
+	return in_open(a, err, errlen);
+}
+
+/* The writer left, or the channel is gone: open it afresh. */
+static void
+in_reopen(ack_in *a)
+{
+	char err[512];
+
+	if (a->fd != -1)
+		close(a->fd);
+	if (in_open(a, err, sizeof(err)) == 0)
+		a->warned = 0;
+	else if (!a->warned) {
+		log_warn("%s; acknowledgements wait until it is back", err);
+		a->warned = 1;
+	}
+}
+
+int
+ack_in_read(ack_in *a, int hup, ack_id_fn *fn, void *arg)
+{
+	char chunk[16384];
+	ssize_t r;
+
+	if (a->path == NULL)
+		return ACK_IN_OK;
+	if (a->fd == -1) {
+		in_reopen(a);
+		if (a->fd == -1)
+			return ACK_IN_OK;
+	}
+	for (;;) {
+		r = read(a->fd, chunk, sizeof(chunk));
+		if (r > 0) {
+			a->seen = 1;
+			a->bytes += (size_t)r;
+			ack_reader_feed(&a->rd, chunk, (size_t)r, fn, arg);
+			continue;
+		}
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == 0 && a->fifo && (a->seen || hup)) {
+			in_reopen(a);
+			return ACK_IN_HUP;
+		}
+		return ACK_IN_OK;	/* EAGAIN: nothing more now; a regular file's end */
+	}
+}
+
+void
+ack_in_close(ack_in *a)
+{
+	if (a->fd != -1)
+		close(a->fd);
+	a->fd = -1;
+	ack_reader_free(&a->rd);
 }

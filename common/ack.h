@@ -58,4 +58,36 @@ void	ack_reader_free(ack_reader *r);
  */
 int	ack_channel_open(const char *path, int *fifo, char *err, size_t errlen);
 
+/*
+ * The reading end, whole (vk-poll --ack, vk-callback --ack): the channel
+ * opened as above and read as it comes. When a FIFO's writer goes away
+ * (end of file after bytes came, or the caller saw POLLHUP) it is opened
+ * afresh, which clears the hang-up poll(2) would report for ever and waits
+ * for the writer's restart. A channel that cannot be opened again is said
+ * once and tried again at each read.
+ */
+typedef struct ack_in {
+	const char *path;	/* the caller's string */
+	int	 fd;		/* -1: closed, to be opened again */
+	int	 fifo;		/* a FIFO (reopened), else a regular file (tail -f) */
+	int	 seen;		/* bytes came since it was (re)opened */
+	int	 warned;	/* a failed reopen was said */
+	unsigned long long bytes;	/* read in all */
+	ack_reader rd;
+} ack_in;
+
+enum { ACK_IN_OK = 0, ACK_IN_HUP = 1 };
+
+/* Open path. 0, or -1 with err set. */
+int	ack_in_open(ack_in *a, const char *path, char *err, size_t errlen);
+/* No channel: ids come only through ack_reader_feed(&a->rd, ...). */
+void	ack_in_init(ack_in *a);
+/*
+ * Read what is there, fn(arg, id, n) for each id. hup: poll(2) said
+ * POLLHUP. Returns ACK_IN_HUP when the writer left (the FIFO is open
+ * afresh, or closed to be tried again), else ACK_IN_OK.
+ */
+int	ack_in_read(ack_in *a, int hup, ack_id_fn *fn, void *arg);
+void	ack_in_close(ack_in *a);
+
 #endif

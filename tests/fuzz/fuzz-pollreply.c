@@ -1,7 +1,7 @@
 /*
  * fuzz-pollreply.c - libFuzzer harness for vk-poll's long-poll reply
  * handling (tools/vk-poll/reply.c) and the ack tracking fed by it
- * (tools/vk-poll/ack.c).
+ * (tools/vk-poll/batch.c).
  *
  * The input is a reply body, optionally followed by a NUL byte and a piece
  * of an ack stream. A body that is not a JSON object is what vk-poll
@@ -19,7 +19,7 @@
 
 #include "buf.h"
 #include "json.h"
-#include "../../tools/vk-poll/ack.h"
+#include "../../tools/vk-poll/batch.h"
 #include "../../tools/vk-poll/reply.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *body = (const char *)data, *acks = NULL, *raw;
 	size_t blen = size, alen = 0, n;
 	struct reply r;
-	ackin a;
+	batches a;
 	int i, k, cnt, e, clean = 1, last_id = 0;
 	const char *nul = memchr(data, '\0', size);
 
@@ -127,7 +127,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r.kind != REPLY_UPDATES)
 		return 0;
 
-	ack_init(&a, 1000);
+	batch_init(&a, 1000);
 	buf_reset(&ids);
 	cnt = json_size(&d, r.updates);
 	for (k = 0, i = json_child(&d, r.updates); k < cnt; k++, i = json_next(&d, i)) {
@@ -154,7 +154,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (id.len != id2.len || (id.len && memcmp(id.p, id2.p, id.len) != 0))
 			abort();
 
-		ack_update(&a, id.p, id.len);
+		batch_update(&a, id.p, id.len);
 		last_id = id.len > 0;
 		if (id.len) {
 			if (id.len > 1024 || memchr(id.p, '\n', id.len) ||
@@ -164,18 +164,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_putc(&ids, '\n');
 		}
 		if (k % 3 == 2)
-			ack_batch(&a, tok.p, tok.len);
+			batch_end(&a, tok.p, tok.len);
 	}
-	ack_batch(&a, tok.p, tok.len);
+	batch_end(&a, tok.p, tok.len);
 	if (acks)
-		ack_feed(&a, acks, alen);
-	if (a.done > a.written || ack_pending(&a) > (size_t)cnt / 3 + 1)
+		batch_feed(&a, acks, alen);
+	if (a.done > a.written || batch_pending(&a) > (size_t)cnt / 3 + 1)
 		abort();
-	ack_feed(&a, "\n", 1);	/* end a line the ack bytes left open */
-	ack_feed(&a, ids.p, ids.len);
-	if (clean && last_id && (ack_pending(&a) != 0 || a.ev_n != 0 ||
+	batch_feed(&a, "\n", 1);	/* end a line the ack bytes left open */
+	batch_feed(&a, ids.p, ids.len);
+	if (clean && last_id && (batch_pending(&a) != 0 || a.ev_n != 0 ||
 	    a.done != a.written))
 		abort();
-	ack_close(&a);
+	batch_close(&a);
 	return 0;
 }

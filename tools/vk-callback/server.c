@@ -13,7 +13,7 @@
 
 #include <microhttpd.h>
 
-#include "ackch.h"
+#include "ack.h"
 #include "conns.h"
 #include "idwin.h"
 #include "alloc.h"
@@ -76,7 +76,7 @@ struct srv {
 	uint64_t out_bytes, written_bytes;
 	uint64_t queued, written, acked;	/* line numbers: counts so far */
 	int	 out_err;	/* errno of the failed write, or 0 */
-	ackch	 ack;
+	ack_in	 ack;
 	int	 have_ack;
 	conns	 cx;		/* connections reading a request */
 	pending	 pend;		/* with --ack: lines acked + 1 .. queued, with their ids */
@@ -763,7 +763,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		return SERVER_SETUP;
 	}
 	if (c->ack_path) {
-		if (ackch_open(&s.ack, c->ack_path, err, errlen) == -1) {
+		if (ack_in_open(&s.ack, c->ack_path, err, errlen) == -1) {
 			idwin_free(&s.seen);
 			return SERVER_SETUP;
 		}
@@ -830,7 +830,8 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		st->cut = s.cx.cut;
 		flush_out(&s);
 		if (s.have_ack && (!s.ack.fifo || (n > 0 && loop_revents(&l, ack_at))))
-			ackch_read(&s.ack, on_ack, &s);
+			ack_in_read(&s.ack, n > 0 && (loop_revents(&l, ack_at) & POLLHUP),
+			    on_ack, &s);
 		/* Resumed connections are served by the next MHD_run(): now, not
 		 * when some other socket wakes the loop. */
 		if (release(&s, 0))
@@ -875,7 +876,7 @@ out:
 		close(s.alive_fd);
 	stop_daemon(&s);
 	if (s.have_ack)
-		ackch_close(&s.ack);
+		ack_in_close(&s.ack);
 	idwin_free(&s.seen);
 	pending_free(&s.pend);
 	buf_free(&s.id);

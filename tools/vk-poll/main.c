@@ -120,11 +120,11 @@ load_state(const struct poll_conf *conf, buf *ts)
 
 /* The ack channel (--ack), pausing at window (0: the default) unacknowledged updates. */
 static int
-open_acks(ackin *ack, const char *path, size_t window)
+open_acks(batches *ack, const char *path, size_t window)
 {
 	char err[512];
 
-	if (ack_open(ack, path, window ? window : ACK_WINDOW, err, sizeof(err)) == -1) {
+	if (batch_open(ack, path, window ? window : ACK_WINDOW, err, sizeof(err)) == -1) {
 		log_warn("%s", err);
 		return -1;
 	}
@@ -133,7 +133,7 @@ open_acks(ackin *ack, const char *path, size_t window)
 
 /* What poll_run() returned, as an exit status; the counters with -v. */
 static int
-report(int rc, const struct poller *p, const out *o, const ackin *ack)
+report(int rc, const struct poller *p, const out *o, const batches *ack)
 {
 	int status = 0;
 
@@ -154,7 +154,7 @@ report(int rc, const struct poller *p, const out *o, const ackin *ack)
 	if (ack != NULL)
 		log_info("%llu acks, %llu unknown ids ignored, %zu batches unacknowledged",
 		    (unsigned long long)ack->acks, (unsigned long long)ack->unknown,
-		    ack_pending(ack));
+		    batch_pending(ack));
 	return status;
 }
 
@@ -201,7 +201,7 @@ main(int argc, char *argv[])
 	opt op = { "" };
 	char *token = NULL;
 	struct poller p;
-	ackin ack;
+	batches ack;
 	buf ts = BUF_INIT;
 	vkapi api;
 	vkapi_err e;
@@ -280,7 +280,7 @@ main(int argc, char *argv[])
 		tool_token_free(token);
 		buf_free(&ts);
 		if (!check && ack_path)
-			ack_close(&ack);
+			batch_close(&ack);
 		return EXIT_CONFIG;
 	}
 	if (check) {	/* all is checked: nothing asked of VK, nothing written */
@@ -318,7 +318,7 @@ main(int argc, char *argv[])
 	poll_metrics(&p);
 	metrics_close(&mx);
 	if (ack_path)
-		ack_close(&ack);
+		batch_close(&ack);
 	poll_free(&p);
 	out_close(&o);
 	vkapi_free(&api);

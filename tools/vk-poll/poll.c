@@ -25,7 +25,7 @@ enum step {
 
 void
 poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
-    ackin *ack, volatile sig_atomic_t *stop)
+    batches *ack, volatile sig_atomic_t *stop)
 {
 	memset(p, 0, sizeof(*p));
 	p->conf = c;
@@ -89,9 +89,9 @@ ack_sync(struct poller *p, int wait_ms)
 {
 	const char *ts;
 	size_t n;
-	int r = ack_read(p->ack, wait_ms);
+	int r = batch_read(p->ack, wait_ms);
 
-	if ((ts = ack_take(p->ack, &n)) != NULL)
+	if ((ts = batch_take(p->ack, &n)) != NULL)
 		store(p, ts, n);
 	return r;
 }
@@ -105,7 +105,7 @@ save_state(struct poller *p)
 		return;
 	}
 	if (p->ack) {
-		ack_batch(p->ack, p->ts.p, p->ts.len);
+		batch_end(p->ack, p->ts.p, p->ts.len);
 		p->dirty = 0;
 		ack_sync(p, 0);
 		return;
@@ -147,7 +147,7 @@ poll_stats(const struct poller *p)
 	if (p->ack)
 		log_note("stats: ack acks=%llu unknown=%llu unacknowledged=%zu",
 		    (unsigned long long)p->ack->acks,
-		    (unsigned long long)p->ack->unknown, ack_pending(p->ack));
+		    (unsigned long long)p->ack->unknown, batch_pending(p->ack));
 }
 
 void
@@ -186,7 +186,7 @@ poll_metrics(struct poller *p)
 		metrics_family(m, "vkpipe_poll_unacknowledged_batches", "gauge",
 		    "Batches written and not acknowledged yet.");
 		metrics_value(m, "vkpipe_poll_unacknowledged_batches",
-		    (double)ack_pending(p->ack), NULL);
+		    (double)batch_pending(p->ack), NULL);
 	}
 	metrics_family(m, "vkpipe_poll_last_poll_timestamp_seconds", "gauge",
 	    "When the long-poll server last replied (0: never).");
@@ -209,7 +209,7 @@ poll_metrics(struct poller *p)
 static int
 ack_hold(struct poller *p)
 {
-	ackin *a = p->ack;
+	batches *a = p->ack;
 
 	if (p->holds++ == 0)
 		log_warn("%llu updates not acknowledged yet: polling paused until the "
@@ -218,7 +218,7 @@ ack_hold(struct poller *p)
 	else
 		log_info("%llu updates not acknowledged yet: polling paused",
 		    (unsigned long long)(a->written - a->done));
-	while (ack_full(a)) {
+	while (batch_full(a)) {
 		if (*p->stop)
 			return -1;
 		poll_tick(p);
@@ -239,20 +239,20 @@ ack_drain(struct poller *p)
 	long long end = mono_ms() + p->conf->ack_drain_ms, left;
 
 	ack_sync(p, 0);
-	if (ack_pending(p->ack) == 0)
+	if (batch_pending(p->ack) == 0)
 		return;
 	if (out_flush(p->o) == 0 && p->o->fd != -1) {
 		close(p->o->fd);
 		p->o->fd = -1;
 	}
-	while (ack_pending(p->ack) && (left = end - mono_ms()) > 0)
-		if (ack_sync(p, left < 200 ? (int)left : 200) == ACK_HUP) {
+	while (batch_pending(p->ack) && (left = end - mono_ms()) > 0)
+		if (ack_sync(p, left < 200 ? (int)left : 200) == BATCH_HUP) {
 			ack_sync(p, 0);
 			break;
 		}
-	if (ack_pending(p->ack))
+	if (batch_pending(p->ack))
 		log_info("%zu batches not acknowledged at exit: the next start with this "
-		    "state polls them again", ack_pending(p->ack));
+		    "state polls them again", batch_pending(p->ack));
 }
 
 /* Wait out a backoff step after a failure described by what. */
@@ -384,7 +384,7 @@ write_batch(struct poller *p, const json_doc *d, int upd, int *cut)
 		}
 		reply_update(d, i, &p->o->b, p->ack ? &p->id : NULL);
 		if (p->ack)
-			ack_update(p->ack, p->id.p, p->id.len);
+			batch_update(p->ack, p->id.p, p->id.len);
 		p->events++;
 		p->last_event = time(NULL);
 		if (out_done(p->o) == -1)
@@ -549,7 +549,7 @@ poll_run(struct poller *p)
 				checked = 1;
 			}
 		}
-		if (p->ack && ack_full(p->ack) && ack_hold(p) == -1)
+		if (p->ack && batch_full(p->ack) && ack_hold(p) == -1)
 			break;
 		st = poll_once(p);
 		if (st == STEP_OK)

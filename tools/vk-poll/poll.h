@@ -14,7 +14,7 @@
 #include <signal.h>
 #include <time.h>
 
-#include "ack.h"
+#include "batch.h"
 #include "backoff.h"
 #include "buf.h"
 #include "metrics.h"
@@ -50,7 +50,7 @@ struct poller {
 						 * METRICS_DUE: poll_metrics() */
 	metrics		*metrics;	/* --metrics, or NULL */
 	time_t		 last_poll, last_event;
-	ackin		*ack;		/* the ack channel, or NULL */
+	batches		*ack;		/* the ack channel, or NULL */
 	buf		 server, key, ts, url, tmp, id;
 	int		 have_ts;
 	int		 dirty;		/* ts not saved yet */
@@ -66,7 +66,7 @@ struct poller {
 
 /* ack: the ack channel (opened; the caller closes it), or NULL. */
 void	poll_init(struct poller *p, const struct poll_conf *c, vkapi *api, out *o,
-	    ackin *ack, volatile sig_atomic_t *stop);
+	    batches *ack, volatile sig_atomic_t *stop);
 /* Resume from a ts read from the state file (raw JSON token). */
 void	poll_resume(struct poller *p, const char *ts, size_t n);
 int	poll_run(struct poller *p);

@@ -1,4 +1,4 @@
-/* ack.c - read acks, track pending updates and batches, the delivered ts. */
+/* batch.c - read acks, track pending updates and batches, the delivered ts. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -8,20 +8,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "batch.h"
 #include "alloc.h"
 #include "hash.h"
 #include "log.h"
 
 
-struct ack_ev {
+struct batch_ev {
 	char	*id;
 	size_t	 n;
 	uint64_t h;
 	uint64_t seq;	/* its number among all updates written */
 };
 
-struct ack_batch {
+struct batch_end {
 	char	*ts;
 	size_t	 n;
 	uint64_t end;	/* updates written up to the end of the batch */
@@ -37,43 +37,34 @@ xmemdup(const char *s, size_t n)
 	return p;
 }
 
-static int
-open_fd(ackin *a, char *err, size_t errlen)
-{
-	a->seen = 0;
-	ack_reader_reset(&a->rd);
-	a->fd = ack_channel_open(a->path, &a->fifo, err, errlen);
-	return a->fd == -1 ? -1 : 0;
-}
-
 void
-ack_init(ackin *a, size_t window)
+batch_init(batches *a, size_t window)
 {
 	memset(a, 0, sizeof(*a));
-	a->fd = -1;
+	ack_in_init(&a->in);
 	a->window = window;
 }
 
 int
-ack_open(ackin *a, const char *path, size_t window, char *err, size_t errlen)
+batch_open(batches *a, const char *path, size_t window, char *err, size_t errlen)
 {
-	ack_init(a, window);
+	batch_init(a, window);
 	a->path = xmemdup(path, strlen(path));
-	if (open_fd(a, err, errlen) == -1) {
+	if (ack_in_open(&a->in, a->path, err, errlen) == -1) {
 		free(a->path);
 		a->path = NULL;
+		a->in.path = NULL;
 		return -1;
 	}
 	return 0;
 }
 
 void
-ack_close(ackin *a)
+batch_close(batches *a)
 {
 	size_t i;
 
-	if (a->fd != -1)
-		close(a->fd);
+	ack_in_close(&a->in);
 	for (i = 0; i < a->ev_n; i++)
 		free(a->ev[(a->ev_head + i) & (a->ev_cap - 1)].id);
 	for (i = 0; i < a->b_n; i++)
@@ -82,17 +73,16 @@ ack_close(ackin *a)
 	free(a->b);
 	free(a->slot);
 	free(a->path);
-	ack_reader_free(&a->rd);
 	buf_free(&a->delivered);
 	memset(a, 0, sizeof(*a));
-	a->fd = -1;
+	ack_in_init(&a->in);
 }
 
 /* Ring element k (0 = head) of a ring of cap (a power of two) elements. */
 #define RING(base, head, cap, k)	(&(base)[((head) + (k)) & ((cap) - 1)])
 
-static struct ack_ev *
-ev_num(ackin *a, uint64_t num)
+static struct batch_ev *
+ev_num(batches *a, uint64_t num)
 {
 	return RING(a->ev, a->ev_head, a->ev_cap, (size_t)(num - a->ev_first));
 }
@@ -117,7 +107,7 @@ ring_grow(void *base, size_t *head, size_t n, size_t *cap, size_t size)
 }
 
 static void
-slot_put(ackin *a, uint64_t num)
+slot_put(batches *a, uint64_t num)
 {
 	size_t i = (size_t)ev_num(a, num)->h & (a->slot_cap - 1);
 
@@ -133,7 +123,7 @@ slot_put(ackin *a, uint64_t num)
  * ones when half full keeps probes short.
  */
 static void
-slot_rebuild(ackin *a)
+slot_rebuild(batches *a)
 {
 	size_t cap = 64, k;
 
@@ -149,9 +139,9 @@ slot_rebuild(ackin *a)
 }
 
 void
-ack_update(ackin *a, const char *id, size_t n)
+batch_update(batches *a, const char *id, size_t n)
 {
-	struct ack_ev *e;
+	struct batch_ev *e;
 	uint64_t seq = a->written++;
 
 	if (n == 0)
@@ -171,7 +161,7 @@ ack_update(ackin *a, const char *id, size_t n)
 }
 
 static void
-deliver(ackin *a, const char *ts, size_t n)
+deliver(batches *a, const char *ts, size_t n)
 {
 	if (a->delivered.len == n && memcmp(a->delivered.p, ts, n) == 0)
 		return;
@@ -181,9 +171,9 @@ deliver(ackin *a, const char *ts, size_t n)
 }
 
 void
-ack_batch(ackin *a, const char *ts, size_t n)
+batch_end(batches *a, const char *ts, size_t n)
 {
-	struct ack_batch *b;
+	struct batch_end *b;
 
 	if (a->b_n == 0 && a->done >= a->written) {
 		deliver(a, ts, n);	/* nothing outstanding: at once */
@@ -205,10 +195,10 @@ ack_batch(ackin *a, const char *ts, size_t n)
 
 /* The pending update with this id that comes first, or -1. */
 static int64_t
-lookup(ackin *a, const char *id, size_t n)
+lookup(batches *a, const char *id, size_t n)
 {
 	uint64_t h = hash_bytes(id, n), num;
-	struct ack_ev *e;
+	struct batch_ev *e;
 	int64_t best = -1;
 	size_t i;
 
@@ -230,9 +220,9 @@ lookup(ackin *a, const char *id, size_t n)
 static void
 ack_line(void *arg, const char *s, size_t n)
 {
-	ackin *a = arg;
-	struct ack_batch *b;
-	struct ack_ev *e;
+	batches *a = arg;
+	struct batch_end *b;
+	struct batch_ev *e;
 	int64_t num;
 
 	if ((num = lookup(a, s, n)) == -1) {
@@ -259,85 +249,52 @@ ack_line(void *arg, const char *s, size_t n)
 }
 
 void
-ack_feed(ackin *a, const char *s, size_t n)
+batch_feed(batches *a, const char *s, size_t n)
 {
-	unsigned long long bad = a->rd.bad;
+	unsigned long long bad = a->in.rd.bad;
 
-	ack_reader_feed(&a->rd, s, n, ack_line, a);
-	a->unknown += a->rd.bad - bad;	/* not an event_id: ignored like any other */
-}
-
-/* The writer left: open afresh, for its restart (this also clears POLLHUP). */
-static void
-reopen(ackin *a)
-{
-	char err[512];
-
-	if (a->fd != -1)
-		close(a->fd);
-	if (open_fd(a, err, sizeof(err)) == -1)
-		log_warn("%s; acknowledgements wait until it is back", err);
+	ack_reader_feed(&a->in.rd, s, n, ack_line, a);
+	a->unknown += a->in.rd.bad - bad;	/* not an event_id: ignored like any other */
 }
 
 int
-ack_read(ackin *a, int wait_ms)
+batch_read(batches *a, int wait_ms)
 {
-	char chunk[16384];
+	unsigned long long bad = a->in.rd.bad, bytes = a->in.bytes;
 	struct pollfd pfd;
-	int hup = 0, got = 0;
-	ssize_t r;
+	int hup = 0, rc;
 
 	if (a->path == NULL)
-		return ACK_OK;
-	if (a->fd == -1) {
-		reopen(a);
-		if (a->fd == -1) {
-			if (wait_ms > 0)
-				poll(NULL, 0, wait_ms);
-			return ACK_OK;
-		}
-	}
-	if (wait_ms > 0 && a->fifo) {
-		pfd.fd = a->fd;
+		return BATCH_OK;
+	if (wait_ms > 0 && a->in.fd != -1 && a->in.fifo) {
+		pfd.fd = a->in.fd;
 		pfd.events = POLLIN;
 		if (poll(&pfd, 1, wait_ms) == 1 && (pfd.revents & POLLHUP))
 			hup = 1;
 	}
-	for (;;) {
-		r = read(a->fd, chunk, sizeof(chunk));
-		if (r > 0) {
-			a->seen = 1;
-			got = 1;
-			ack_feed(a, chunk, (size_t)r);
-			continue;
-		}
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == 0 && a->fifo && (a->seen || hup)) {
-			reopen(a);
-			return ACK_HUP;
-		}
-		break;	/* EAGAIN: nothing more now; a regular file's end */
-	}
-	if (!got && wait_ms > 0 && !a->fifo)
-		poll(NULL, 0, wait_ms);	/* a file cannot be waited on: sleep */
-	return ACK_OK;
+	rc = ack_in_read(&a->in, hup, ack_line, a);
+	a->unknown += a->in.rd.bad - bad;	/* not an event_id: ignored like any other */
+	if (rc == ACK_IN_HUP)
+		return BATCH_HUP;
+	if (a->in.bytes == bytes && wait_ms > 0 && (a->in.fd == -1 || !a->in.fifo))
+		poll(NULL, 0, wait_ms);	/* nothing to wait on (a file, or gone): sleep */
+	return BATCH_OK;
 }
 
 int
-ack_full(const ackin *a)
+batch_full(const batches *a)
 {
-	return a->written - a->done >= a->window || a->b_n >= ACK_MAX_BATCHES;
+	return a->written - a->done >= a->window || a->b_n >= BATCH_MAX;
 }
 
 size_t
-ack_pending(const ackin *a)
+batch_pending(const batches *a)
 {
 	return a->b_n;
 }
 
 const char *
-ack_take(ackin *a, size_t *n)
+batch_take(batches *a, size_t *n)
 {
 	if (!a->changed)
 		return NULL;
