@@ -123,7 +123,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_FLAGS = -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer
 FUZZ_SRC_fuzz-json	= common/alloc.c common/log.c common/buf.c common/json.c common/jsonv.c common/jsonw.c
 FUZZ_SRC_fuzz-normalize = $(FUZZ_SRC_fuzz-json) common/evtype.c tools/vk-normalize/normalize.c
-FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/hash.c common/ack.c common/compact.c tools/vk-poll/reply.c \
+FUZZ_SRC_fuzz-pollreply = $(FUZZ_SRC_fuzz-json) common/hash.c common/mono.c common/ack.c common/compact.c tools/vk-poll/reply.c \
 	tools/vk-poll/emit.c tools/vk-poll/batch.c
 FUZZ_SRC_fuzz-callreq = $(FUZZ_SRC_fuzz-json) common/hash.c common/vkexec.c common/vkapi.c \
 	tools/vk-call/req.c tools/vk-call/upload.c -lcurl

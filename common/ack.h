@@ -90,4 +90,40 @@ void	ack_in_init(ack_in *a);
 int	ack_in_read(ack_in *a, int hup, ack_id_fn *fn, void *arg);
 void	ack_in_close(ack_in *a);
 
+/*
+ * The writing end (vk-route --ack): never blocks the pipeline. A FIFO is
+ * opened once it has a reader (tried again every 0.1 s; other errors every
+ * second, said once) and written without blocking; a reader that goes away
+ * part-way gets the partial line whole from the next one. For a reader that
+ * is not there at most 8 MiB of acks are kept, the newest (an ack covers
+ * every Event before it). Times are mono_now() seconds.
+ */
+typedef struct ack_out {
+	char	*path;		/* NULL: no channel */
+	int	 fd;
+	buf	 b;		/* acks not written yet, from off */
+	size_t	 off;
+	double	 retry_at;
+	int	 wait_out, warned, dropped_warned;
+	unsigned long written;	/* ack lines written */
+} ack_out;
+
+/* Open path (a FIFO without a reader yet is no error). 0, or -1 with err set. */
+int	ack_out_open(ack_out *o, const char *path, char *err, size_t errlen);
+/* Queue the ack line of an id that passed ack_id_check(). */
+void	ack_out_put(ack_out *o, const char *id, size_t n);
+/* Write what waits, without blocking; open the channel when due. */
+void	ack_out_write(ack_out *o, double now);
+/*
+ * What to wait for: 1 and *fd (for POLLOUT) when the reader is slow, else
+ * 0; *timeout (ms, -1 none) lowered to the next open attempt.
+ */
+int	ack_out_wait(const ack_out *o, double now, int *fd, int *timeout);
+/* The channel's fd was ready (or failed): write on. */
+void	ack_out_ready(ack_out *o, double now);
+/* Acks are waiting to be written. */
+int	ack_out_pending(const ack_out *o);
+/* The end: write what waits until deadline, then close. 0, or -1 if acks were left (said). */
+int	ack_out_close(ack_out *o, double deadline);
+
 #endif

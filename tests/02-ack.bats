@@ -34,6 +34,13 @@ long() { head -c "$1" /dev/zero | tr '\0' x; }
 	assert_output "$(printf 'ok\n%s\nrefused: an event_id longer than an ack line takes (1024 bytes)\nrefused: an event_id with a control character' "$(long 1024)")"
 }
 
+@test "ack: both ends over a FIFO: acks wait for a reader that comes later, then arrive whole and in order" {
+	mkfifo "$BATS_TEST_TMPDIR/ack"
+	run at fifo "$BATS_TEST_TMPDIR/ack" <<<"$(printf 'e1\ne2\n%s\ne4' "$(long 1024)")"
+	assert_success
+	assert_output "$(printf 'kept 1\nid e1\nid e2\nid %s\nid e4' "$(long 1024)")"
+}
+
 @test "ack: vk-route writes no ack for an event_id the reader would not take, says so, and goes on" {
 	{
 		echo '{"event_id":"e1"}'

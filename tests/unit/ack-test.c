@@ -4,6 +4,9 @@
  *              fd when N is 0: ack_reader_read); print "id <id>" per id,
  *              then "bad <count>"
  *   write      each stdin line as an event_id: its ack line, or "refused: <why>"
+ *   fifo PATH  both ends over the FIFO PATH: each stdin line queued on an
+ *              ack_out before any reader is there, then an ack_in opened;
+ *              print "id <id>" per id the reader gets, until all came
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -14,6 +17,7 @@
 
 #include "ack.h"
 #include "buf.h"
+#include "mono.h"
 
 static void
 print_id(void *arg, const char *id, size_t n)
@@ -75,13 +79,60 @@ write_mode(void)
 	return 0;
 }
 
+static void
+count_id(void *arg, const char *id, size_t n)
+{
+	(*(size_t *)arg)++;
+	print_id(NULL, id, n);
+}
+
+static int
+fifo_mode(const char *path)
+{
+	char *line = NULL, err[512];
+	size_t cap = 0, sent = 0, got = 0;
+	ssize_t n;
+	ack_out o;
+	ack_in in;
+	double end;
+	int fd, t;
+
+	if (ack_out_open(&o, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	while ((n = getline(&line, &cap, stdin)) > 0) {
+		ack_out_put(&o, line, (size_t)(n - (line[n - 1] == '\n')));
+		sent++;
+	}
+	free(line);
+	ack_out_write(&o, mono_now());	/* no reader yet: kept */
+	printf("kept %d\n", ack_out_pending(&o));
+	if (ack_in_open(&in, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	for (end = mono_now() + 10; got < sent && mono_now() < end; ) {
+		fd = -1;
+		t = 50;
+		ack_out_write(&o, mono_now());
+		ack_out_wait(&o, mono_now(), &fd, &t);
+		poll(NULL, 0, t);
+		ack_in_read(&in, 0, count_id, &got);
+	}
+	ack_in_close(&in);
+	return ack_out_close(&o, mono_now()) == 0 && got == sent ? 0 : 1;
+}
+
 int
 main(int argc, char *argv[])
 {
+	if (argc == 3 && strcmp(argv[1], "fifo") == 0)
+		return fifo_mode(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "read") == 0)
 		return read_mode(strtoul(argv[2], NULL, 10));
 	if (argc == 2 && strcmp(argv[1], "write") == 0)
 		return write_mode();
-	fputs("usage: ack-test read N | write\n", stderr);
+	fputs("usage: ack-test read N | write | fifo PATH\n", stderr);
 	return 2;
 }
