@@ -95,6 +95,9 @@ polled() { [ "$(grep -c a_check "$W/api.log")" -ge "$1" ]; }
 	stop
 	assert_equal "$status" 0
 	notified STOPPING=1
+	assert_equal "$(grep -c ' STOPPING=1$' "$W/notify")" 1
+	# nothing after it: no ping while the rest drains
+	[ -z "$(sed -n '/ STOPPING=1$/,$p' "$W/notify" | grep WATCHDOG)" ]
 }
 
 @test "vkpipe under systemd, Callback API source: WATCHDOG=1 while vk-callback's loop turns, none while it is stopped" {

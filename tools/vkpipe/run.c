@@ -50,6 +50,7 @@ struct run {
 	int	status;		/* vkpipe's exit status so far */
 	int	call_told;	/* vk-call had its one SIGTERM */
 	int	stop_sig;	/* the signal that stopped the run, or 0 */
+	int	stopping;	/* STOPPING=1 was sent */
 	char	why[512];	/* the first failure, for the stop line */
 	struct watchdog wd;
 	char	prom[STAGE_N][PATH_MAX];	/* each stage's --metrics file */
@@ -336,6 +337,21 @@ all_ended(const struct run *r)
 	return 1;
 }
 
+/*
+ * The way down has begun (a stop signal, or the source ended): systemd
+ * hears it once, and no longer expects watchdog pings from a source that
+ * is gone while the rest drains.
+ */
+static void
+stopping(struct run *r)
+{
+	if (r->stopping)
+		return;
+	r->stopping = 1;
+	r->wd.usec = 0;		/* no more pings, nor their timer */
+	notify("STOPPING=1\nSTATUS=stopping: %s ends, the rest drains", name(r, STAGE_SOURCE));
+}
+
 /* A signal for vkpipe: what it means to the stages. */
 static void
 on_signal(struct run *r, int sig)
@@ -346,11 +362,9 @@ on_signal(struct run *r, int sig)
 	case SIGTERM:
 	case SIGINT:
 		/* stop the source only; what is in the pipe still flows */
-		if (!r->stop_sig) {
+		if (!r->stop_sig)
 			r->stop_sig = sig;
-			notify("STOPPING=1\nSTATUS=stopping: %s, the rest drains",
-			    name(r, STAGE_SOURCE));
-		}
+		stopping(r);
 		tell(r, STAGE_SOURCE, SIGTERM);
 		break;
 	case SIGHUP:
@@ -651,13 +665,14 @@ run_pipeline(const struct settings *s, int rules)
 		}
 		reap(&r, round);
 		judge(&r, round);
-		if (!all_ended(&r))
+		if (r.st[STAGE_SOURCE].ended)
+			stopping(&r);
+		else
 			watchdog_check(&r.wd, name(&r, STAGE_SOURCE));
 		if (s->metrics && mono_ms() >= r.metrics_next)
 			metrics_merge_all(&r);
 	}
-	if (!r.stop_sig)
-		notify("STOPPING=1");
+	stopping(&r);
 	stop_all(&r);
 	metrics_merge_all(&r);	/* what the stages wrote at their exit */
 	status = r.status > 125 ? EXIT_PARTIAL : r.status;
