@@ -28,6 +28,7 @@ all_gone_in() {
 	assert_line "  button    6"
 	assert_line "  reaction  3"
 	assert_line "  vk-normalize: line 54: message_new without an integer object.message.peer_id"
+	assert_output --partial "two bad lines on purpose"
 	assert_line --partial '"peer":{"bpid":2000000001,"cid":1,"name":"Чат 1"}'
 	# nothing left behind
 	all_gone_in "$T/pids"

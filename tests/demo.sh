@@ -79,6 +79,9 @@ cat "$work"/out/*.ndjson | sort -u | jq -r .event_type |
 echo
 echo "What the programs said on stderr (vkpipe exit status $status):"
 sed 's/^/  /' "$work/stderr"
+echo "(The sample holds two bad lines on purpose: each is named with its line"
+echo "number and reason, the stream goes on, and the exit status 1 says some"
+echo "lines were rejected. Nothing is wrong with your set-up.)"
 echo
 echo "Each Event is one JSON line, names filled from the (fake) VK API:"
 head -n 1 "$work/out/commands.ndjson" | sed 's/^/  /'
