@@ -57,7 +57,8 @@ setup() {
 	assert_output --partial "vk-poll "
 	# nothing else than what is listed here and in debian/
 	run grep -v -e '^/usr/bin/' -e '^/usr/share/man/' -e '^/usr/share/doc/vkpipe/' \
-		-e '^/lib/systemd/system/vkpipe.service$' -e '^/etc/vkpipe/' -e '/$' "$D/files"
+		-e '^/lib/systemd/system/vkpipe.service$' -e '^/lib/systemd/system/vkpipe@.service$' \
+		-e '^/etc/vkpipe/' -e '^/etc/logrotate.d/vkpipe$' -e '/$' "$D/files"
 	assert_output ""
 }
 
@@ -88,4 +89,44 @@ setup() {
 	got=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$REPO_DIR/debian/control" | tr ',' '\n' |
 		sed 's/^Build-Depends://; s/^[[:space:]]*//; s/[[:space:]]*$//' | grep -v -e '^debhelper-compat' -e '^[A-Z]' -e '^$' | sort)
 	assert_equal "$got" "$want"
+}
+
+@test "deb: vkpipe@NAME, one per community: its env file, state and run directory; systemd-analyze verify" {
+	command -v systemd-analyze > /dev/null || skip "systemd-analyze is missing"
+	u="$D/root/lib/systemd/system/vkpipe@.service"
+	for want in EnvironmentFile=/etc/vkpipe/%i.env StateDirectory=vkpipe/%i \
+	    RuntimeDirectory=vkpipe/%i RuntimeDirectoryMode=0750 Group=vkpipe \
+	    Environment=VKPIPE_STATE_DIR=/var/lib/vkpipe/%i WorkingDirectory=/var/lib/vkpipe/%i \
+	    'ExecStartPre=+/usr/bin/vkpipe --check --env-file /etc/vkpipe/%i.env'; do
+		grep -qxF -- "$want" "$u" || { echo "not in the template: $want"; return 1; }
+	done
+	# the run directory is the group's (handlers reach vk-call's socket there)
+	grep -qx RuntimeDirectoryMode=0750 "$D/root/lib/systemd/system/vkpipe.service"
+	sed "s|/usr/bin/vkpipe|$D/root/usr/bin/vkpipe|" "$u" > "$BATS_TEST_TMPDIR/vkpipe@two.service"
+	MANPATH="$D/root/usr/share/man" run systemd-analyze verify "$BATS_TEST_TMPDIR/vkpipe@two.service"
+	assert_success
+	assert_output ""
+}
+
+@test "deb: Suggests jq (the examples); restarted after an upgrade; logrotate reloads through the check; purge keeps the rules' files" {
+	grep -q '^Suggests:.*\<jq\>' "$D/control/control"
+	# debhelper's restart after upgrade, and the instances
+	grep -q 'deb-systemd-invoke.*restart' "$D/control/postinst" ||
+		grep -q '_dh_action=.*restart' "$D/control/postinst"
+	grep -q "try-restart" "$D/control/postinst"
+	grep -qx /etc/logrotate.d/vkpipe "$D/control/conffiles"
+	grep -q "systemctl reload vkpipe.service 'vkpipe@\*.service'" "$D/root/etc/logrotate.d/vkpipe"
+	# purge (the script as written, its /var/lib/vkpipe a directory of the
+	# test's): vkpipe's own state goes, for the instances too; outputs stay
+	mkdir -p "$BATS_TEST_TMPDIR/lib/two" "$BATS_TEST_TMPDIR/lib/three"
+	for d in "$BATS_TEST_TMPDIR/lib" "$BATS_TEST_TMPDIR/lib/two" "$BATS_TEST_TMPDIR/lib/three"; do
+		: > "$d/vk-poll.ts"; : > "$d/vk-route.dedup"; : > "$d/vk-callback.alive"
+	done
+	echo '{}' > "$BATS_TEST_TMPDIR/lib/events.ndjson"
+	echo '{}' > "$BATS_TEST_TMPDIR/lib/two/commands.ndjson"
+	sed "s|/var/lib/vkpipe|$BATS_TEST_TMPDIR/lib|g; /#DEBHELPER#/d" "$REPO_DIR/debian/vkpipe.postrm" \
+		> "$BATS_TEST_TMPDIR/postrm"
+	sh "$BATS_TEST_TMPDIR/postrm" purge
+	assert_equal "$(cd "$BATS_TEST_TMPDIR/lib" && find . | sort | tr '\n' ' ')" \
+		". ./events.ndjson ./two ./two/commands.ndjson "
 }
