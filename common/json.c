@@ -13,6 +13,7 @@
 #define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
+#include "alloc.h"
 #include "json.h"
 
 /* --- the grammar ------------------------------------------------------- */
@@ -728,12 +729,8 @@ expand(json_doc *d, int i)
 static inline const jsmntok_t *
 open_tok(const json_doc *d, int i)
 {
-	if (tok(d, i)->type & TOK_LAZY) {
-		if (expand((json_doc *)(uintptr_t)d, i) == -1) {
-			fputs("out of memory\n", stderr);
-			abort();
-		}
-	}
+	if ((tok(d, i)->type & TOK_LAZY) && expand((json_doc *)(uintptr_t)d, i) == -1)
+		alloc_fail();
 	return tok(d, i);
 }
 
