@@ -15,8 +15,8 @@
 #include "log.h"
 #include "spawn.h"
 #include "stage.h"
+#include "tool.h"
 
-#define EXIT_CONFIG	3
 #define RULES_FD	6	/* the built-in rules, as /dev/fd/6 */
 
 static int

@@ -11,10 +11,9 @@
 #include "log.h"
 #include "run.h"
 #include "settings.h"
+#include "tool.h"
 #include "user.h"
 
-#define EXIT_USAGE	2
-#define EXIT_CONFIG	3
 #define UNIT_USER	"vkpipe"	/* User= of vkpipe.service */
 
 static const char usage_text[] =
@@ -68,7 +67,7 @@ static const char help_text[] =
 "statistics to stderr. Under systemd: Type=notify, WatchdogSec= (see vkpipe(1)).\n";
 
 static int
-warn_usage(const char *why)
+bad_usage(const char *why)
 {
 	log_err("%s; usage: vkpipe [--check | --version | --help]", why);
 	return EXIT_USAGE;
@@ -91,7 +90,7 @@ reload_rules(const char *pid_arg)
 	errno = 0;
 	pid = strtol(pid_arg, &end, 10);
 	if (errno || *end || pid < 2)
-		return warn_usage("--reload takes the pid of the running vkpipe");
+		return bad_usage("--reload takes the pid of the running vkpipe");
 	if ((st = settings_load(&s)) == 0 && (st = check_stage(&s, STAGE_ROUTE, &rules)) == 0 &&
 	    kill((pid_t)pid, SIGHUP) == -1) {
 		log_err("cannot signal vkpipe (pid %ld): %s", pid, strerror(errno));
@@ -139,17 +138,17 @@ main(int argc, char **argv)
 			return 0;
 		default:
 			snprintf(why, sizeof(why), "unknown argument '%s'", argv[optind - 1]);
-			return warn_usage(why);
+			return bad_usage(why);
 		}
 	}
 	if (optind < argc) {
 		snprintf(why, sizeof(why), "unknown argument '%s'", argv[optind]);
-		return warn_usage(why);
+		return bad_usage(why);
 	}
 	if ((env_file || user) && !check)
-		return warn_usage("--env-file and --user go with --check");
+		return bad_usage("--env-file and --user go with --check");
 	if (reload && check)
-		return warn_usage("--reload checks what it reloads: no --check with it");
+		return bad_usage("--reload checks what it reloads: no --check with it");
 	if (reload)
 		return reload_rules(reload);
 

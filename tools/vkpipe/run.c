@@ -27,9 +27,8 @@
 #include "run.h"
 #include "spawn.h"
 #include "stage.h"
+#include "tool.h"
 
-#define EXIT_PARTIAL	1
-#define EXIT_CONFIG	3
 #define TOKEN_FD	5	/* the token, as /dev/fd/5, for the stages that call VK */
 #define SECRET_FD	7	/* the callback secret, as /dev/fd/7, for vk-callback */
 #define CALL_WAIT_MS	100	/* between tries of vk-call's socket at start */

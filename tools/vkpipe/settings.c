@@ -14,8 +14,8 @@
 #include "metrics.h"
 #include "opt.h"
 #include "settings.h"
+#include "tool.h"
 
-#define EXIT_CONFIG	3
 #define GROUP_MAX	"999999999999"
 #define DEDUP_MAX	"100000000"
 #define DEDUP_DEFAULT	100000
