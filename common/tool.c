@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "token.h"
@@ -11,6 +12,7 @@
 
 volatile sig_atomic_t tool_stop, tool_stats, tool_hup, tool_chld;
 static const char *usage_text = "";
+static volatile sig_atomic_t hard;	/* TOOL_SIG_HARD */
 
 void
 tool_init(const char *argv0, const char *text)
@@ -41,6 +43,8 @@ on_signal(int sig)
 	case SIGHUP: tool_hup = 1; break;
 	case SIGCHLD: tool_chld = 1; break;
 	default:
+		if (tool_stop && hard)	/* asked twice: do not wait any longer */
+			_exit(EXIT_PARTIAL);
 		if (tool_stop < 100)
 			tool_stop++;
 		break;
@@ -74,6 +78,7 @@ tool_signals(int mask)
 	size_t k;
 
 	tool_sigset(mask, &set);
+	hard = (mask & TOOL_SIG_HARD) != 0;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);

@@ -56,6 +56,7 @@ enum {
 	TOOL_SIG_STATS = 2,	/* SIGUSR1: tool_stats (even where it came ignored) */
 	TOOL_SIG_HUP = 4,	/* SIGHUP: tool_hup */
 	TOOL_SIG_CHLD = 8,	/* SIGCHLD: tool_chld */
+	TOOL_SIG_HARD = 16,	/* with STOP: a second one ends the program at once, status 1 */
 	TOOL_SIG_ALRM = 32	/* SIGALRM: only in tool_sigset (metrics.h's timer has its own handler) */
 };
 extern volatile sig_atomic_t tool_stop, tool_stats, tool_hup, tool_chld;

@@ -6,6 +6,8 @@
 
 #include <curl/curl.h>
 
+#include "alloc.h"
+#include "loop.h"
 #include "vkasync.h"
 
 #define VKA_MAX_BODY	(64u << 20)
@@ -24,6 +26,35 @@ on_data(char *p, size_t size, size_t n, void *arg)
 	return n;
 }
 
+/* libcurl says which sockets to wait on, for what (the socket API). */
+static int
+on_socket(CURL *easy, curl_socket_t fd, int what, void *arg, void *sockp)
+{
+	vkasync *m = arg;
+	unsigned i;
+
+	(void)easy;
+	(void)sockp;
+	for (i = 0; i < m->nsock && m->sock[i].fd != fd; i++)
+		;
+	if (what == CURL_POLL_REMOVE) {
+		if (i < m->nsock)
+			m->sock[i] = m->sock[--m->nsock];
+		return 0;
+	}
+	if (i == m->nsock) {
+		if (m->nsock == m->sock_cap) {
+			m->sock_cap = m->sock_cap ? 2 * m->sock_cap : 8;
+			m->sock = xrealloc(m->sock, m->sock_cap * sizeof(*m->sock));
+		}
+		m->nsock++;
+	}
+	m->sock[i].fd = fd;
+	m->sock[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) |
+	    (what & CURL_POLL_OUT ? POLLOUT : 0));
+	return 0;
+}
+
 int
 vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
 {
@@ -34,6 +65,8 @@ vka_init(vkasync *m, const vkapi *api, vkapi_err *e)
 		vkapi_setup_fail(e, "curl_multi_init failed");
 		return -1;
 	}
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
 	return 0;
 }
 
@@ -77,6 +110,7 @@ vka_free(vkasync *m)
 	if (m->multi)
 		curl_multi_cleanup(m->multi);
 	free(m->wfd);
+	free(m->sock);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -239,6 +273,41 @@ vka_timeout(vkasync *m)
 		return -1;
 	curl_multi_timeout(m->multi, &t);
 	return t;
+}
+
+static void
+on_ready(void *arg, int fd, short revents)
+{
+	vkasync *m = arg;
+	int ev = 0, still;
+
+	if (revents & (POLLIN | POLLHUP))
+		ev |= CURL_CSELECT_IN;
+	if (revents & POLLOUT)
+		ev |= CURL_CSELECT_OUT;
+	if (revents & (POLLERR | POLLNVAL))
+		ev |= CURL_CSELECT_ERR;
+	curl_multi_socket_action(m->multi, fd, ev, &still);
+}
+
+void
+vka_wait_on(vkasync *m, struct loop *l)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nsock; i++)
+		loop_add(l, m->sock[i].fd, m->sock[i].events, on_ready, m);
+	loop_timeout(l, vka_timeout(m));
+}
+
+void
+vka_after(vkasync *m)
+{
+	long t = -1;
+	int still;
+
+	if (m->running > 0 && curl_multi_timeout(m->multi, &t) == CURLM_OK && t == 0)
+		curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &still);
 }
 
 vka_call *

@@ -36,6 +36,11 @@ typedef struct vkasync {
 	vka_call	*free, *all;
 	void		*wfd;		/* struct curl_waitfd[nwfd] */
 	unsigned	 nwfd;
+	struct vka_sock {		/* the transfers' sockets, as libcurl asks */
+		int	 fd;
+		short	 events;	/* POLLIN, POLLOUT */
+	} *sock;
+	unsigned	 nsock, sock_cap;
 } vkasync;
 
 /* api must outlive m. Returns 0, or -1 with e filled. */
@@ -63,6 +68,16 @@ int	vka_start_upload(vkasync *m, const char *url, const char *field,
 int	vka_poll(vkasync *m, struct pollfd *fds, unsigned nfds, int timeout_ms);
 /* The longest vka_poll() should wait for the transfers' sake (-1: any). */
 long	vka_timeout(vkasync *m);
+/*
+ * The same wait inside a program's own loop (loop.h), never mixed with
+ * vka_poll() on one m: vka_wait_on() adds the transfers' sockets and their
+ * timeout to the round; their callbacks move the transfers on when ready,
+ * and vka_after() (after loop_dispatch) runs what is due by time and
+ * starts calls made since.
+ */
+struct loop;
+void	vka_wait_on(vkasync *m, struct loop *l);
+void	vka_after(vkasync *m);
 /*
  * A call that ended, or NULL. Its reply is classified as by vkapi_call():
  * the status is returned in *st, and on VKAPI_OK *resp is the `response`

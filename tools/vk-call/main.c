@@ -219,8 +219,8 @@ main(int argc, char *argv[])
 		return EXIT_PARTIAL;
 	}
 
-	/* SIGALRM is serve.c's, through its self-pipe: no flag here */
-	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, NULL, err,
+	/* SIGALRM sets METRICS_DUE in tool_stats; serve.c's wait opens it */
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &tool_stats, err,
 	    sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	serve_metrics_to(&mx);

@@ -16,11 +16,13 @@
 
 #include "line.h"
 #include "log.h"
+#include "loop.h"
 #include "mono.h"
 #include "ratelimit.h"
 #include "req.h"
 #include "sched.h"
 #include "serve.h"
+#include "tool.h"
 
 #define FD_RESERVE	32		/* descriptors kept for VK's connections and ours */
 #define MIN_CLIENTS	4		/* clients at once, however low the limit */
@@ -50,8 +52,6 @@ static client *clients;
 static int nclients, max_clients;
 static long line_timeout;	/* seconds a started line may take; 0: no limit */
 static double accept_again;	/* out of descriptors, no one to give way: until */
-static int sigpipe_fd[2] = { -1, -1 };
-static volatile sig_atomic_t stopping, want_stats;
 static metrics *mx;	/* --metrics, or NULL */
 static unsigned long long nresults, nerrors, nlines, nbad, naccepted;
 static int io_failed;
@@ -62,43 +62,12 @@ static int upload_dir = -1;	/* stdin mode's --upload-dir, or -1 */
 static const char *upload_dir_path;	/* as given, for absolute "file"s */
 static long long max_upload;	/* --max-upload, 0: VK's own limits */
 
-static void
-on_stop(int sig)
-{
-	int saved = errno;
-
-	if (sig == SIGUSR1)
-		want_stats |= 1;
-	else if (sig == SIGALRM)	/* --metrics' timer */
-		want_stats |= METRICS_DUE;
-	else if (stopping)	/* a second signal: do not wait any longer */
-		_exit(1);
-	else
-		stopping = 1;
-	if (write(sigpipe_fd[1], "x", 1) == -1)
-		(void)0;
-	errno = saved;
-}
-
 int
 serve_signals(void)
 {
-	struct sigaction sa;
-
-	if (pipe(sigpipe_fd) == -1)
-		return -1;
-	fcntl(sigpipe_fd[0], F_SETFL, O_NONBLOCK);
-	fcntl(sigpipe_fd[1], F_SETFL, O_NONBLOCK);
-	fcntl(sigpipe_fd[0], F_SETFD, FD_CLOEXEC);
-	fcntl(sigpipe_fd[1], F_SETFD, FD_CLOEXEC);
-	signal(SIGPIPE, SIG_IGN);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);	/* even where it came ignored (vkpipe) */
-	sigaction(SIGALRM, &sa, NULL);
+	/* SIGUSR1 even where it came ignored (vkpipe); a second stop: at once.
+	 * SIGALRM (--metrics) is metrics.c's, setting METRICS_DUE in tool_stats. */
+	tool_signals(TOOL_SIG_STOP | TOOL_SIG_STATS | TOOL_SIG_HARD);
 	return 0;
 }
 
@@ -452,13 +421,13 @@ client_read(client *c)
 static int
 client_done(const client *c)
 {
-	return (c->eof || stopping) && c->pending == 0 && (c->dead || c->ob.len == 0);
+	return (c->eof || tool_stop) && c->pending == 0 && (c->dead || c->ob.len == 0);
 }
 
 static int
 wants_input(const client *c)
 {
-	return !c->eof && !stopping && c->pending < CLIENT_QUEUE && c->ob.len < CLIENT_OUT;
+	return !c->eof && !tool_stop && c->pending < CLIENT_QUEUE && c->ob.len < CLIENT_OUT;
 }
 
 /* Bytes of an unfinished line are buffered (linerd keeps them in
@@ -589,32 +558,39 @@ accept_clients(int lfd, double now)
 }
 
 /* -- the loop ------------------------------------------------------- */
-struct pfds {
-	struct pollfd	*p;
-	client		**who;
-	unsigned	 n, cap;
-};
+static loop lp = LOOP_INIT;	/* the signals are open only in its wait */
 
+/* The listening socket is readable: accepted after the round, since making
+ * room may free clients the round still names. */
 static void
-pfd_add(struct pfds *f, int fd, short ev, client *c)
+on_listen(void *arg, int fd, short rev)
 {
-	if (f->n == f->cap) {
-		unsigned cap = f->cap ? 2 * f->cap : 64;
-		struct pollfd *p = realloc(f->p, cap * sizeof(*p));
-		client **w = realloc(f->who, cap * sizeof(*w));
+	(void)fd;
+	*(int *)arg |= (rev & POLLIN) != 0;
+}
 
-		if (p)
-			f->p = p;
-		if (w)
-			f->who = w;
-		if (!p || !w)
-			return;
-		f->cap = cap;
+/* A client's entry polled for POLLIN (and maybe POLLOUT). */
+static void
+on_client_in(void *arg, int fd, short rev)
+{
+	client *c = arg;
+
+	(void)fd;
+	if (rev & (POLLIN | POLLHUP | POLLERR)) {
+		c->rd.readable = 1;
+		client_read(c);
 	}
-	f->p[f->n].fd = fd;
-	f->p[f->n].events = ev;
-	f->p[f->n].revents = 0;
-	f->who[f->n++] = c;
+	if (rev & (POLLOUT | POLLERR | POLLHUP))
+		client_flush(c);
+}
+
+/* A client's entry polled for POLLOUT only. */
+static void
+on_client_out(void *arg, int fd, short rev)
+{
+	(void)fd;
+	if (rev & (POLLOUT | POLLERR | POLLHUP))
+		client_flush(arg);
 }
 
 static void
@@ -637,14 +613,13 @@ drain_calls(vkasync *m)
 static void
 turn(vkasync *m, int lfd, int stdio)
 {
-	static struct pfds f;	/* kept from turn to turn */
 	client *c, *nx;
-	long wake, t;
-	unsigned i;
-	char junk[64];
+	long wake;
 	double now, due;
 	int incoming = 0;
 
+	if (!lp.blocked)
+		loop_init(&lp, TOOL_SIG_STOP | TOOL_SIG_STATS | TOOL_SIG_ALRM);
 	sched_set_eof(sch, stdio && clients && clients->eof);
 	sched_run(sch, mono_now());
 	for (c = clients; c; c = nx) {
@@ -657,11 +632,10 @@ turn(vkasync *m, int lfd, int stdio)
 		return;		/* all answered: no need to wait for anything */
 	now = mono_now();
 	due = line_deadlines(now);
-	f.n = 0;
-	pfd_add(&f, sigpipe_fd[0], POLLIN, NULL);
-	if (lfd != -1 && !stopping && now >= accept_again)
-		pfd_add(&f, lfd, POLLIN, NULL);
-	else if (lfd != -1 && !stopping && (due == 0 || accept_again < due))
+	loop_begin(&lp);
+	if (lfd != -1 && !tool_stop && now >= accept_again)
+		loop_add(&lp, lfd, POLLIN, on_listen, &incoming);
+	else if (lfd != -1 && !tool_stop && (due == 0 || accept_again < due))
 		due = accept_again;
 	for (c = clients; c; c = c->next) {
 		short ev = 0;
@@ -673,55 +647,29 @@ turn(vkasync *m, int lfd, int stdio)
 		if (ev) {
 			/* a socket is polled once for both; stdio apart */
 			if ((ev & POLLIN) && c->fd != c->ofd) {
-				pfd_add(&f, c->fd, POLLIN, c);
+				loop_add(&lp, c->fd, POLLIN, on_client_in, c);
 				ev &= (short)~POLLIN;
 			}
 			if (ev)
-				pfd_add(&f, c->ofd, ev, c);
+				loop_add(&lp, c->ofd, ev, ev & POLLIN ? on_client_in :
+				    on_client_out, c);
 		}
 	}
 	wake = sched_wake(sch, mono_now());
-	t = vka_timeout(m);
-	if (t >= 0 && (wake < 0 || t < wake))
-		wake = t;
-	if (due > 0) {
-		t = (long)((due - mono_now()) * 1000) + 1;
-		if (t < 0)
-			t = 0;
-		if (wake < 0 || t < wake)
-			wake = t;
-	}
-	if (wake > 1000 || wake < 0)
-		wake = 1000;
-	vka_poll(m, f.p, f.n, (int)wake);
-	for (i = 0; i < f.n; i++) {
-		short rev = f.p[i].revents;
-
-		if (f.p[i].fd == sigpipe_fd[0] && f.who[i] == NULL) {
-			while (rev && read(sigpipe_fd[0], junk, sizeof(junk)) > 0)
-				;
-			continue;
-		}
-		if (f.who[i] == NULL) {
-			/* after the loop: making room frees clients f names */
-			incoming |= (rev & POLLIN) != 0;
-			continue;
-		}
-		c = f.who[i];
-		if ((rev & (POLLIN | POLLHUP | POLLERR)) && (f.p[i].events & POLLIN)) {
-			c->rd.readable = 1;
-			client_read(c);
-		}
-		if (rev & (POLLOUT | POLLERR | POLLHUP))
-			client_flush(c);
-	}
+	loop_timeout(&lp, wake < 0 || wake > 1000 ? 1000 : wake);
+	if (due > 0)
+		loop_deadline(&lp, due, mono_now());
+	vka_wait_on(m, &lp);
+	if (loop_wait(&lp) > 0)
+		loop_dispatch(&lp);
+	vka_after(m);
 	if (incoming)
 		accept_clients(lfd, mono_now());
 	drain_calls(m);
-	if (want_stats) {
-		int w = want_stats;
+	if (tool_stats) {
+		int w = tool_stats;
 
-		want_stats = 0;
+		tool_stats = 0;
 		if (w & ~METRICS_DUE)
 			serve_stats();
 		if (w & METRICS_DUE)
@@ -730,7 +678,7 @@ turn(vkasync *m, int lfd, int stdio)
 	/* Lines already buffered need no POLLIN: a client held back by its
 	 * share of the queue goes on as soon as results free room. */
 	for (c = clients; c; c = c->next)
-		if (!c->eof && !stopping)
+		if (!c->eof && !tool_stop)
 			client_read(c);
 }
 
@@ -752,6 +700,7 @@ serve_stdio(vkasync *m, sched *s)
 	}
 	client_flush(c);
 	client_free(c);
+	loop_free(&lp);
 	json_free(&doc);
 	buf_free(&idbuf);
 	if (sched_fatal(sch))
@@ -885,7 +834,7 @@ serve_socket(vkasync *m, sched *s, const char *path, long line_timeout_s)
 	stat(path, &mine);
 	json_init(&doc);
 	log_info("listening on unix:%s", path);
-	while (!(stopping && clients == NULL && sched_idle(sch))) {
+	while (!(tool_stop && clients == NULL && sched_idle(sch))) {
 		if (sched_fatal(sch) && sched_idle(sch))
 			break;
 		turn(m, lfd, 0);
@@ -900,6 +849,7 @@ serve_socket(vkasync *m, sched *s, const char *path, long line_timeout_s)
 	}
 	while (clients)
 		client_free(clients);
+	loop_free(&lp);
 	close(lfd);
 	/* Remove the socket unless another vk-call has taken the path. */
 	if (stat(path, &now) == 0 && now.st_ino == mine.st_ino && now.st_dev == mine.st_dev)
