@@ -15,6 +15,7 @@
 #include "jsonw.h"
 #include "req.h"
 #include "serve.h"
+#include "tool.h"
 
 #define TO_SERVER	(256u << 10)	/* bytes read ahead of the server */
 #define MAX_FILES	16		/* files opened ahead of the server */
@@ -139,7 +140,7 @@ connect_socket(const char *path)
 	sa.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_warn("--connect unix:%s: the path is too long for a socket", path);
-		return 3;
+		return EXIT_CONFIG;
 	}
 	memcpy(sa.sun_path, path, strlen(path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
@@ -151,7 +152,7 @@ connect_socket(const char *path)
 		else
 			log_warn("cannot connect to unix:%s: %s (is vk-call --listen running?)",
 			    path, strerror(errno));
-		return 3;
+		return EXIT_CONFIG;
 	}
 	fcntl(fd, F_SETFL, O_NONBLOCK);
 	line_open(&rd, fd, 64u << 20);
@@ -258,5 +259,5 @@ connect_socket(const char *path)
 	out_close(&o);
 	json_free(&d);
 	buf_free(&tosrv);
-	return fatal ? 4 : errors ? 1 : 0;
+	return fatal ? EXIT_REMOTE : errors ? EXIT_PARTIAL : EXIT_OK;
 }

@@ -691,7 +691,7 @@ serve_stdio(vkasync *m, sched *s)
 	json_init(&doc);
 	if ((c = client_new(STDIN_FILENO, STDOUT_FILENO)) == NULL) {
 		log_warn("out of memory");
-		return 1;
+		return EXIT_PARTIAL;
 	}
 	while (!(client_done(c) && sched_idle(sch))) {
 		if (sched_fatal(sch) && sched_idle(sch) && c->ob.len == 0)
@@ -704,8 +704,8 @@ serve_stdio(vkasync *m, sched *s)
 	json_free(&doc);
 	buf_free(&idbuf);
 	if (sched_fatal(sch))
-		return 4;
-	return io_failed || nerrors ? 1 : 0;
+		return EXIT_REMOTE;
+	return io_failed || nerrors ? EXIT_PARTIAL : EXIT_OK;
 }
 
 /*
@@ -830,7 +830,7 @@ serve_socket(vkasync *m, sched *s, const char *path, long line_timeout_s)
 	line_timeout = line_timeout_s;
 	size_clients();
 	if ((lfd = listen_on(path)) == -1)
-		return 3;
+		return EXIT_CONFIG;
 	stat(path, &mine);
 	json_init(&doc);
 	log_info("listening on unix:%s", path);
@@ -856,5 +856,5 @@ serve_socket(vkasync *m, sched *s, const char *path, long line_timeout_s)
 		unlink(path);
 	json_free(&doc);
 	buf_free(&idbuf);
-	return sched_fatal(sch) ? 4 : 0;
+	return sched_fatal(sch) ? EXIT_REMOTE : EXIT_OK;
 }
