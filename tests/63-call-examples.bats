@@ -84,7 +84,7 @@ group_empty() {
 	for b in echo-bot button-bot picture-bot; do
 		call_fake "{\"updates\":[$(msg_new e1 2000000002 'hello')],\"idle\":0.2}"
 		PICTURE_DIR="$BATS_TEST_TMPDIR/cats" bot "$b"
-		wait_until 30 has_handler
+		wait_until 30 grep_file '"a_check"' "$LOG"	# polling: the whole bot runs
 		kill -TERM "$BOT"
 		wait_until 20 gone "$BOT"
 		wait "$BOT" && st=0 || st=$?
