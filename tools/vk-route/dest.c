@@ -8,7 +8,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,8 +15,8 @@
 #include "ack.h"
 #include "dest.h"
 #include "hash.h"
-#include "jsonw.h"
 #include "log.h"
+#include "spill.h"
 
 /* The kinds, in the order they are tried. A new kind adds one line. */
 static const struct dest_kind *const dest_kinds[] = {
@@ -75,119 +74,6 @@ dest_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* --- the queue ----------------------------------------------------------- */
-
-/* Room for one more ticket in the ring (a power of two). */
-static void
-tk_room(struct dq *q)
-{
-	struct dest_ticket *nt;
-	size_t ncap, k;
-
-	if (q->nlines < q->tkcap)
-		return;
-	ncap = q->tkcap ? q->tkcap * 2 : 16;
-	if ((nt = malloc(ncap * sizeof(*nt))) == NULL)
-		abort();
-	for (k = 0; k < q->nlines; k++)
-		nt[k] = *dq_ticket(q, k);
-	free(q->tk);
-	q->tk = nt;
-	q->tkcap = ncap;
-	q->tkhead = 0;
-}
-
-void
-dq_push(struct dq *q, const char *line, size_t n, const struct dest_ticket *t)
-{
-	if (q->head == q->b.len) {	/* empty: start over at 0 */
-		q->head = q->sent = q->b.len = 0;
-	} else if (q->head > (1u << 20) && q->head > q->b.len / 2) {
-		memmove(q->b.p, q->b.p + q->head, q->b.len - q->head);
-		q->b.len -= q->head;
-		q->sent -= q->head;
-		q->head = 0;
-	}
-	buf_put(&q->b, line, n);
-	buf_putc(&q->b, '\n');
-	tk_room(q);
-	*dq_ticket(q, q->nlines) = *t;
-	q->nlines++;
-	q->pushed++;
-}
-
-void
-dq_ack(struct dq *q, size_t k)
-{
-	const char *p;
-
-	if (k >= q->nlines && q->nlines > 0) {	/* all of it */
-		q->tkhead = (q->tkhead + q->nlines) & (q->tkcap - 1);
-		q->nlines = 0;
-		q->head = q->sent = q->b.len = 0;
-		return;
-	}
-	while (k-- > 0 && q->nlines > 0) {
-		p = memchr(q->b.p + q->head, '\n', q->b.len - q->head);
-		q->head = (size_t)(p - q->b.p) + 1;
-		q->nlines--;
-		q->tkhead = (q->tkhead + 1) & (q->tkcap - 1);
-	}
-	if (q->sent < q->head)
-		q->sent = q->head;
-}
-
-const char *
-dq_first(const struct dq *q, size_t *n)
-{
-	const char *p, *nl;
-
-	if (q->nlines == 0)
-		return NULL;
-	p = q->b.p + q->head;
-	nl = memchr(p, '\n', q->b.len - q->head);
-	*n = (size_t)(nl - p);
-	return p;
-}
-
-size_t
-dq_whole(const struct dq *q, size_t nbytes)
-{
-	const char *p = q->b.p + q->head, *e;
-	size_t k = 0;
-
-	if (nbytes > q->b.len - q->head)
-		nbytes = q->b.len - q->head;
-	if (nbytes == q->b.len - q->head)	/* all of it: no need to count */
-		return q->nlines;
-	e = p + nbytes;
-	while (p < e && (p = memchr(p, '\n', (size_t)(e - p))) != NULL) {
-		p++;
-		k++;
-	}
-	return k;
-}
-
-size_t
-dq_sent_lines(const struct dq *q)
-{
-	return dq_whole(q, q->sent - q->head);
-}
-
-int
-dq_pop(struct dq *q, buf *out, struct dest_ticket *t)
-{
-	const char *p;
-	size_t n;
-
-	if (q->sent != q->head || (p = dq_first(q, &n)) == NULL)
-		return -1;
-	buf_put(out, p, n);
-	*t = *dq_ticket(q, 0);
-	dq_ack(q, 1);
-	return 0;
 }
 
 /* --- the registry -------------------------------------------------------- */
@@ -475,130 +361,6 @@ dest_count(void)
 	return ndest;
 }
 
-/* --- spill --------------------------------------------------------------- */
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * SPILL/NAME.ndjson, where NAME is short and unique whatever the
- * destination text: up to 40 readable bytes of the label (others as '_')
- * and 16 hex digits of a hash of the whole text.
- */
-static char *
-spill_name(const char *text, unsigned long long h, const char *suffix)
-{
-	buf path = BUF_INIT;
-	const char *s;
-	char hex[24];
-	int k;
-
-	buf_puts(&path, dest_opt.spill_dir);
-	buf_putc(&path, '/');
-	for (s = text, k = 0; *s && k < 40; s++, k++) {
-		int ok = (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		    (*s >= '0' && *s <= '9') || *s == '-';
-		buf_putc(&path, ok ? *s : '_');
-	}
-	snprintf(hex, sizeof(hex), "-%016llx", h);
-	buf_puts(&path, hex);
-	buf_puts(&path, suffix);
-	return buf_cstr(&path);
-}
-
-/* Append bytes to a spill file of d (suffix ".ndjson"), opened on first use. */
-static int
-spill_to(struct dest *d, int *fd, char **pathp, const char *suffix,
-    const char *p, size_t n)
-{
-	if (*fd == -1) {
-		free(*pathp);
-		*pathp = spill_name(d->label, d->label_hash, suffix);
-		*fd = open(*pathp, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-		if (*fd == -1) {
-			log_warn("%s: cannot open the spill file %s: %s",
-			    d->label, *pathp, strerror(errno));
-			return -1;
-		}
-	}
-	if (write_all(*fd, p, n) == -1) {
-		log_warn("%s: cannot write the spill file %s: %s",
-		    d->label, *pathp, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-/* Append one line (a newline is added) to d's dead-letter file. */
-static int
-spill(struct dest *d, const char *p, size_t n)
-{
-	struct iovec iov[2];
-	ssize_t w;
-
-	if (d->spill_fd == -1 && spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson",
-	    "", 0) == -1)
-		return -1;
-	iov[0].iov_base = (void *)p;
-	iov[0].iov_len = n;
-	iov[1].iov_base = (void *)"\n";
-	iov[1].iov_len = 1;
-	/* Small lines go in one write, whole; others in pieces. */
-	w = writev(d->spill_fd, iov, 2);
-	if (w == (ssize_t)n + 1)
-		return 0;
-	if (w >= 0 && (size_t)w < n)
-		return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson",
-		    p + w, n - (size_t)w) == 0 &&
-		    spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", "\n", 1) == 0 ? 0 : -1;
-	if (w == (ssize_t)n)
-		return spill_to(d, &d->spill_fd, &d->spill_path, ".ndjson", "\n", 1);
-	log_warn("%s: cannot write the spill file %s: %s", d->label, d->spill_path,
-	    strerror(errno));
-	return -1;
-}
-
-/* Refused for good: kept with the reason with --spill (0), else -1. */
-static int
-keep_refused(struct dest *d, const char *line, size_t n, int status,
-    const char *why)
-{
-	buf b = BUF_INIT;
-	int rc;
-
-	if (dest_opt.spill_dir == NULL)
-		return -1;
-	buf_puts(&b, "{");
-	if (status != 0) {
-		buf_puts(&b, "\"status\":");
-		jw_int(&b, status);
-		buf_puts(&b, ",");
-	}
-	buf_puts(&b, "\"error\":");
-	jw_str(&b, why, strlen(why));
-	buf_puts(&b, ",\"event\":");
-	buf_put(&b, line, n);
-	buf_puts(&b, "}\n");
-	rc = spill_to(d, &d->reject_fd, &d->reject_path, ".rejected.ndjson",
-	    b.p, b.len);
-	buf_free(&b);
-	return rc;
-}
-
 void
 dest_escape(buf *out, const char *s, size_t n)
 {
@@ -615,35 +377,6 @@ dest_escape(buf *out, const char *s, size_t n)
 			buf_putc(out, (char)c);
 		}
 	}
-}
-
-int
-dest_keep_refused(const char *text, const char *line, size_t n, const char *why,
-    char **where)
-{
-	buf b = BUF_INIT;
-	int fd, rc = -1;
-
-	*where = NULL;
-	if (dest_opt.spill_dir == NULL)
-		return -1;
-	buf_puts(&b, "{\"error\":");
-	jw_str(&b, why, strlen(why));
-	buf_puts(&b, ",\"event\":");
-	buf_put(&b, line, n);
-	buf_puts(&b, "}\n");
-	*where = spill_name(text, (unsigned long long)hash_bytes(text, strlen(text)),
-	    ".rejected.ndjson");
-	/* Rare (one per refused Event): opened for each, nothing kept open. */
-	if ((fd = open(*where, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644)) != -1) {
-		rc = write_all(fd, b.p, b.len);
-		if (close(fd) == -1)
-			rc = -1;
-	}
-	if (rc == -1)
-		log_warn("cannot write the spill file %s: %s", *where, strerror(errno));
-	buf_free(&b);
-	return rc;
 }
 
 /* --- delivery reports ---------------------------------------------------- */
