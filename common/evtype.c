@@ -120,6 +120,20 @@ distance(const char *a, size_t n, const char *b)
 	return row[m];
 }
 
+const char *
+evt_nearest(const char *s, size_t n, const char *const *cand, int ncand)
+{
+	int i, d, bestd = 100;
+	const char *best = ncand > 0 ? cand[0] : "";
+
+	for (i = 0; i < ncand; i++)
+		if ((d = distance(s, n, cand[i])) < bestd) {
+			bestd = d;
+			best = cand[i];
+		}
+	return best;
+}
+
 int
 evt_event_name(const char *s, size_t n, const char **near)
 {

@@ -55,4 +55,7 @@ const struct evtype *evt_find(const char *s, size_t n);
  */
 int	evt_event_name(const char *s, size_t n, const char **near);
 
+/* The one of cand[0..ncand) nearest to s[0..n) by edit distance. */
+const char *evt_nearest(const char *s, size_t n, const char *const *cand, int ncand);
+
 #endif

@@ -15,6 +15,7 @@
 #include "ack.h"
 #include "../../common/ack.h"	/* ack_id_check(); the ack.h above is the tracker's */
 #include "buf.h"
+#include "contract.h"
 #include "dedup.h"
 #include "dest.h"
 #include "file.h"
@@ -824,6 +825,7 @@ main(int argc, char *argv[])
 		goto done;
 	}
 	if (check) {
+		contract_check(&rt.rs);	/* warnings: a typo never matches */
 		if (check_outputs(reject_file, dedup_state, ack_path) == -1)
 			rt.status = EXIT_CONFIG;
 		else
