@@ -222,6 +222,17 @@ PY
 	assert_output ev0000
 }
 
+@test "poll: with -v the self-check lists the event types that are on (each becomes an Event)" {
+	scenario 1 1 '{"settings": {"is_enabled": true, "api_version": "5.199",
+	    "events": {"message_new": 1, "message_event": 1, "message_reaction_event": 1,
+	    "group_join": 1, "wall_reply_new": 1, "like_add": 0, "message_reply": 0}}}'
+	fake_start
+	poll -v --max-events 1
+	assert_equal "$status" 0
+	run cat "$ERR"
+	assert_line 'vk-poll: Long Poll events on (5, each one becomes an Event): message_new, message_event, message_reaction_event, group_join, wall_reply_new'
+}
+
 @test "poll: self-check is quiet when the settings are right" {
 	scenario 1 1
 	fake_start

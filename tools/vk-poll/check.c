@@ -21,6 +21,25 @@ truthy(const json_doc *d, int t)
 	return json_type(d, t) == JSON_NUMBER && json_int64(d, t, &v) == 0 && v != 0;
 }
 
+/* With -v: the types that are on, each of which arrives as an Event. */
+static void
+list_on(const json_doc *d, int ev)
+{
+	buf on = BUF_INIT;
+	int k, n = json_size(d, ev), key, cnt = 0;
+
+	for (k = 0, key = json_child(d, ev); k < n; k++, key = json_next(d, key + 1)) {
+		if (!truthy(d, key + 1))
+			continue;
+		if (cnt++)
+			buf_puts(&on, ", ");
+		json_unescape(d, key, &on);
+	}
+	log_info("Long Poll events on (%d, each one becomes an Event): %s", cnt,
+	    cnt ? buf_cstr(&on) : "none");
+	buf_free(&on);
+}
+
 void
 check_settings(vkapi *api, const char *group, const char *version)
 {
@@ -69,6 +88,7 @@ check_settings(vkapi *api, const char *group, const char *version)
 			log_warn("Long Poll events not enabled: %s: VK will not send them; "
 			    "tick them in community > Manage > API usage > Long Poll API > "
 			    "Event types", buf_cstr(&off));
+		list_on(d, ev);
 	}
 	log_info("Long Poll settings checked");
 	buf_free(&off);
