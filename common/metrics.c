@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "file.h"
 #include "jsonw.h"
+#include "log.h"
 #include "metrics.h"
 
 static volatile sig_atomic_t *due_flag;
@@ -164,6 +165,25 @@ metrics_value(metrics *m, const char *name, double v, ...)
 	buf_putc(&m->b, '\n');
 }
 
+static void
+single(metrics *m, const char *name, const char *type, const char *help, double v)
+{
+	metrics_family(m, name, type, help);
+	metrics_value(m, name, v, NULL);
+}
+
+void
+metrics_counter(metrics *m, const char *name, const char *help, double v)
+{
+	single(m, name, "counter", help, v);
+}
+
+void
+metrics_gauge(metrics *m, const char *name, const char *help, double v)
+{
+	single(m, name, "gauge", help, v);
+}
+
 /* Replace path with b (common/file: a temp file renamed over it). */
 static int
 replace(const char *path, const buf *b, char *err, size_t n)
@@ -202,6 +222,21 @@ metrics_write(metrics *m, char *err, size_t n)
 	r = replace(m->path, &m->b, err, n);
 	buf_reset(&m->b);
 	return r;
+}
+
+int
+metrics_flush(metrics *m)
+{
+	char err[512];
+
+	if (metrics_write(m, err, sizeof(err)) == -1) {
+		if (!m->failed)
+			log_warn("%s", err);
+		m->failed = 1;
+		return -1;
+	}
+	m->failed = 0;
+	return 0;
 }
 
 void

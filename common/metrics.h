@@ -8,10 +8,10 @@
  * where the program handles that flag (and at exit) it builds the text and
  * writes it:
  *
- *	metrics_family(m, "vkpipe_poll_updates_total", "counter", "updates written");
- *	metrics_value(m, "vkpipe_poll_updates_total", n, NULL);
+ *	metrics_counter(m, "vkpipe_poll_updates_total", "Updates written.", n);
+ *	metrics_family(m, "vkpipe_route_delivered_total", "counter", "...");
  *	metrics_value(m, "vkpipe_route_delivered_total", n, "rule", r, "dest", d, NULL);
- *	metrics_write(m, err, sizeof(err));
+ *	metrics_flush(m);
  *
  * Label values come from rules and event data: escaped as the format wants
  * (backslash, double quote, newline), any bytes otherwise. The names are
@@ -53,12 +53,21 @@ int	metrics_open(metrics *m, const char *path, double interval,
 void	metrics_family(metrics *m, const char *name, const char *type, const char *help);
 /* One sample: labels as name, value pairs, then NULL. */
 void	metrics_value(metrics *m, const char *name, double v, ...);
+/* A family of one sample with no labels: its # lines, then the sample. */
+void	metrics_counter(metrics *m, const char *name, const char *help, double v);
+void	metrics_gauge(metrics *m, const char *name, const char *help, double v);
 /*
  * Replace the file with the text built since the last write. 0, or -1
  * with the reason in err (the text is dropped either way: the next
  * interval builds it again).
  */
 int	metrics_write(metrics *m, char *err, size_t n);
+/*
+ * metrics_write for a program's interval: a failure is warned about once
+ * (log_warn), not again until a write has succeeded, so that a full disk
+ * does not fill the log every interval. 0, or -1 if this write failed.
+ */
+int	metrics_flush(metrics *m);
 /* Stop the timer; free. */
 void	metrics_close(metrics *m);
 

@@ -262,7 +262,6 @@ serve_metrics(void)
 	static unsigned long long seen;
 	static time_t last;
 	const struct sched_stats *st;
-	char err[512];
 
 	if (mx == NULL || mx->path == NULL || sch == NULL)
 		return;
@@ -271,42 +270,33 @@ serve_metrics(void)
 		seen = nlines;
 		last = time(NULL);
 	}
-	metrics_family(mx, "vkpipe_call_lines_total", "counter", "Request lines read.");
-	metrics_value(mx, "vkpipe_call_lines_total", (double)nlines, NULL);
-	metrics_family(mx, "vkpipe_call_bad_lines_total", "counter",
-	    "Lines that were not requests (answered with an error).");
-	metrics_value(mx, "vkpipe_call_bad_lines_total", (double)nbad, NULL);
+	metrics_counter(mx, "vkpipe_call_lines_total", "Request lines read.",
+	    (double)nlines);
+	metrics_counter(mx, "vkpipe_call_bad_lines_total",
+	    "Lines that were not requests (answered with an error).",
+	    (double)nbad);
 	metrics_family(mx, "vkpipe_call_requests_total", "counter",
 	    "API requests answered, by method and code (ok, net, refused, VK's error code).");
 	mtally_values(mx, &st->by_method, "vkpipe_call_requests_total", "method", "code");
-	metrics_family(mx, "vkpipe_call_api_calls_total", "counter",
-	    "API calls sent to VK (inside execute too).");
-	metrics_value(mx, "vkpipe_call_api_calls_total", (double)st->calls, NULL);
-	metrics_family(mx, "vkpipe_call_http_requests_total", "counter",
-	    "HTTP requests made to VK.");
-	metrics_value(mx, "vkpipe_call_http_requests_total", (double)st->http, NULL);
-	metrics_family(mx, "vkpipe_call_executes_total", "counter",
-	    "execute requests batching calls.");
-	metrics_value(mx, "vkpipe_call_executes_total", (double)st->executes, NULL);
-	metrics_family(mx, "vkpipe_call_retries_total", "counter", "Calls tried again.");
-	metrics_value(mx, "vkpipe_call_retries_total", (double)st->retries, NULL);
-	metrics_family(mx, "vkpipe_call_queued_requests", "gauge",
-	    "Requests waiting for the rate limit or VK.");
-	metrics_value(mx, "vkpipe_call_queued_requests", (double)sched_pending(sch), NULL);
-	metrics_family(mx, "vkpipe_call_clients_total", "counter", "Clients accepted.");
-	metrics_value(mx, "vkpipe_call_clients_total", (double)naccepted, NULL);
-	metrics_family(mx, "vkpipe_call_clients", "gauge", "Clients connected.");
-	metrics_value(mx, "vkpipe_call_clients", (double)nclients, NULL);
-	metrics_family(mx, "vkpipe_call_last_request_timestamp_seconds", "gauge",
-	    "When the last request line came, to within the interval (0: never).");
-	metrics_value(mx, "vkpipe_call_last_request_timestamp_seconds", (double)last, NULL);
-	if (metrics_write(mx, err, sizeof(err)) == -1) {
-		if (!mx->failed)
-			log_warn("%s", err);
-		mx->failed = 1;
-	} else {
-		mx->failed = 0;
-	}
+	metrics_counter(mx, "vkpipe_call_api_calls_total",
+	    "API calls sent to VK (inside execute too).", (double)st->calls);
+	metrics_counter(mx, "vkpipe_call_http_requests_total",
+	    "HTTP requests made to VK.", (double)st->http);
+	metrics_counter(mx, "vkpipe_call_executes_total",
+	    "execute requests batching calls.", (double)st->executes);
+	metrics_counter(mx, "vkpipe_call_retries_total", "Calls tried again.",
+	    (double)st->retries);
+	metrics_gauge(mx, "vkpipe_call_queued_requests",
+	    "Requests waiting for the rate limit or VK.",
+	    (double)sched_pending(sch));
+	metrics_counter(mx, "vkpipe_call_clients_total", "Clients accepted.",
+	    (double)naccepted);
+	metrics_gauge(mx, "vkpipe_call_clients", "Clients connected.",
+	    (double)nclients);
+	metrics_gauge(mx, "vkpipe_call_last_request_timestamp_seconds",
+	    "When the last request line came, to within the interval (0: never).",
+	    (double)last);
+	metrics_flush(mx);
 }
 
 void

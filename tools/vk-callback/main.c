@@ -74,7 +74,6 @@ callback_metrics(const struct server_stats *st)
 {
 	static unsigned long long seen;
 	static time_t last;
-	char err[512];
 
 	if (mx.path == NULL)
 		return;
@@ -82,39 +81,29 @@ callback_metrics(const struct server_stats *st)
 		seen = st->lines;
 		last = time(NULL);
 	}
-	metrics_family(&mx, "vkpipe_callback_events_total", "counter",
-	    "Events written (VK's requests that carried a new event).");
-	metrics_value(&mx, "vkpipe_callback_events_total", (double)st->lines, NULL);
-	metrics_family(&mx, "vkpipe_callback_repeats_total", "counter",
-	    "Events VK sent again, answered ok and not written twice.");
-	metrics_value(&mx, "vkpipe_callback_repeats_total", (double)st->dups, NULL);
-	metrics_family(&mx, "vkpipe_callback_unsafe_total", "counter",
-	    "Events answered 503: not acknowledged in time (VK sends them again).");
-	metrics_value(&mx, "vkpipe_callback_unsafe_total", (double)st->held_out, NULL);
-	metrics_family(&mx, "vkpipe_callback_refused_total", "counter",
-	    "Requests refused (secret, community, size, shape).");
-	metrics_value(&mx, "vkpipe_callback_refused_total", (double)st->refused, NULL);
-	metrics_family(&mx, "vkpipe_callback_confirmations_total", "counter",
-	    "Confirmation requests answered.");
-	metrics_value(&mx, "vkpipe_callback_confirmations_total", (double)st->confirms,
-	    NULL);
-	metrics_family(&mx, "vkpipe_callback_cut_total", "counter",
-	    "Connections cut: too slow a request, or room made for another.");
-	metrics_value(&mx, "vkpipe_callback_cut_total", (double)st->cut, NULL);
-	metrics_family(&mx, "vkpipe_callback_held_answers", "gauge",
-	    "Answers waiting for their acknowledgement.");
-	metrics_value(&mx, "vkpipe_callback_held_answers", (double)st->held, NULL);
-	metrics_family(&mx, "vkpipe_callback_last_event_timestamp_seconds", "gauge",
-	    "When the last event was written, to within the interval (0: never).");
-	metrics_value(&mx, "vkpipe_callback_last_event_timestamp_seconds", (double)last,
-	    NULL);
-	if (metrics_write(&mx, err, sizeof(err)) == -1) {
-		if (!mx.failed)
-			log_warn("%s", err);
-		mx.failed = 1;
-	} else {
-		mx.failed = 0;
-	}
+	metrics_counter(&mx, "vkpipe_callback_events_total",
+	    "Events written (VK's requests that carried a new event).",
+	    (double)st->lines);
+	metrics_counter(&mx, "vkpipe_callback_repeats_total",
+	    "Events VK sent again, answered ok and not written twice.",
+	    (double)st->dups);
+	metrics_counter(&mx, "vkpipe_callback_unsafe_total",
+	    "Events answered 503: not acknowledged in time (VK sends them again).",
+	    (double)st->held_out);
+	metrics_counter(&mx, "vkpipe_callback_refused_total",
+	    "Requests refused (secret, community, size, shape).",
+	    (double)st->refused);
+	metrics_counter(&mx, "vkpipe_callback_confirmations_total",
+	    "Confirmation requests answered.", (double)st->confirms);
+	metrics_counter(&mx, "vkpipe_callback_cut_total",
+	    "Connections cut: too slow a request, or room made for another.",
+	    (double)st->cut);
+	metrics_gauge(&mx, "vkpipe_callback_held_answers",
+	    "Answers waiting for their acknowledgement.", (double)st->held);
+	metrics_gauge(&mx, "vkpipe_callback_last_event_timestamp_seconds",
+	    "When the last event was written, to within the interval (0: never).",
+	    (double)last);
+	metrics_flush(&mx);
 }
 
 /* VK's codes are a few letters and digits: anything else is a mistake. */

@@ -113,7 +113,6 @@ write_metrics(void)
 {
 	static unsigned long long seen;
 	static time_t last;
-	char err[512];
 
 	if (mx.path == NULL)
 		return;
@@ -121,51 +120,37 @@ write_metrics(void)
 		seen = cnt.events;
 		last = time(NULL);
 	}
-	metrics_family(&mx, "vkpipe_normalize_lines_total", "counter", "Input lines read.");
-	metrics_value(&mx, "vkpipe_normalize_lines_total", (double)cnt.lines, NULL);
-	metrics_family(&mx, "vkpipe_normalize_events_total", "counter", "Events written.");
-	metrics_value(&mx, "vkpipe_normalize_events_total", (double)cnt.events, NULL);
-	metrics_family(&mx, "vkpipe_normalize_rejected_total", "counter",
-	    "Input lines rejected.");
-	metrics_value(&mx, "vkpipe_normalize_rejected_total", (double)cnt.rejected, NULL);
-	metrics_family(&mx, "vkpipe_normalize_dropped_total", "counter",
-	    "Updates dropped (types left out by --event-types, failed poll replies).");
-	metrics_value(&mx, "vkpipe_normalize_dropped_total", (double)cnt.dropped, NULL);
+	metrics_counter(&mx, "vkpipe_normalize_lines_total",
+	    "Input lines read.", (double)cnt.lines);
+	metrics_counter(&mx, "vkpipe_normalize_events_total", "Events written.",
+	    (double)cnt.events);
+	metrics_counter(&mx, "vkpipe_normalize_rejected_total",
+	    "Input lines rejected.", (double)cnt.rejected);
+	metrics_counter(&mx, "vkpipe_normalize_dropped_total",
+	    "Updates dropped (types left out by --event-types, failed poll replies).",
+	    (double)cnt.dropped);
 	if (online) {
-		metrics_family(&mx, "vkpipe_normalize_api_requests_total", "counter",
-		    "VK API requests for names.");
-		metrics_value(&mx, "vkpipe_normalize_api_requests_total",
-		    (double)nm.st.requests, NULL);
-		metrics_family(&mx, "vkpipe_normalize_api_retries_total", "counter",
-		    "VK API requests for names tried again.");
-		metrics_value(&mx, "vkpipe_normalize_api_retries_total",
-		    (double)nm.st.retries, NULL);
-		metrics_family(&mx, "vkpipe_normalize_names_unavailable_total", "counter",
-		    "Names left null: the API did not answer.");
-		metrics_value(&mx, "vkpipe_normalize_names_unavailable_total",
-		    (double)nm.st.unavailable, NULL);
+		metrics_counter(&mx, "vkpipe_normalize_api_requests_total",
+		    "VK API requests for names.", (double)nm.st.requests);
+		metrics_counter(&mx, "vkpipe_normalize_api_retries_total",
+		    "VK API requests for names tried again.",
+		    (double)nm.st.retries);
+		metrics_counter(&mx, "vkpipe_normalize_names_unavailable_total",
+		    "Names left null: the API did not answer.",
+		    (double)nm.st.unavailable);
 		metrics_family(&mx, "vkpipe_normalize_cache_lookups_total", "counter",
 		    "Name cache lookups, by result.");
 		metrics_value(&mx, "vkpipe_normalize_cache_lookups_total",
 		    (double)nm.st.hits, "result", "hit", NULL);
 		metrics_value(&mx, "vkpipe_normalize_cache_lookups_total",
 		    (double)nm.st.misses, "result", "miss", NULL);
-		metrics_family(&mx, "vkpipe_normalize_cached_names", "gauge",
-		    "Names in the cache.");
-		metrics_value(&mx, "vkpipe_normalize_cached_names",
-		    (double)cache_count(nm.c), NULL);
+		metrics_gauge(&mx, "vkpipe_normalize_cached_names",
+		    "Names in the cache.", (double)cache_count(nm.c));
 	}
-	metrics_family(&mx, "vkpipe_normalize_last_event_timestamp_seconds", "gauge",
-	    "When the last Event was written, to within the interval (0: never).");
-	metrics_value(&mx, "vkpipe_normalize_last_event_timestamp_seconds", (double)last,
-	    NULL);
-	if (metrics_write(&mx, err, sizeof(err)) == -1) {
-		if (!mx.failed)
-			log_warn("%s", err);
-		mx.failed = 1;
-	} else {
-		mx.failed = 0;
-	}
+	metrics_gauge(&mx, "vkpipe_normalize_last_event_timestamp_seconds",
+	    "When the last Event was written, to within the interval (0: never).",
+	    (double)last);
+	metrics_flush(&mx);
 }
 
 /* SIGUSR1: the stats lines; the --metrics timer: the file. */

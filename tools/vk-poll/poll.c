@@ -158,51 +158,38 @@ poll_metrics(struct poller *p)
 	const unsigned long long re[] = { p->re_expired, p->re_lost, p->re_http,
 	    p->re_bad };
 	metrics *m = p->metrics;
-	char err[512];
 	size_t i;
 
 	if (m == NULL || m->path == NULL)
 		return;
-	metrics_family(m, "vkpipe_poll_polls_total", "counter",
-	    "Replies of the long-poll server.");
-	metrics_value(m, "vkpipe_poll_polls_total", (double)p->polls, NULL);
-	metrics_family(m, "vkpipe_poll_updates_total", "counter", "Updates written.");
-	metrics_value(m, "vkpipe_poll_updates_total", (double)p->events, NULL);
-	metrics_family(m, "vkpipe_poll_gaps_total", "counter",
-	    "Places where VK said events were lost.");
-	metrics_value(m, "vkpipe_poll_gaps_total", (double)p->gaps, NULL);
-	metrics_family(m, "vkpipe_poll_retries_total", "counter",
-	    "Failed requests tried again.");
-	metrics_value(m, "vkpipe_poll_retries_total", (double)p->retries, NULL);
+	metrics_counter(m, "vkpipe_poll_polls_total",
+	    "Replies of the long-poll server.", (double)p->polls);
+	metrics_counter(m, "vkpipe_poll_updates_total", "Updates written.",
+	    (double)p->events);
+	metrics_counter(m, "vkpipe_poll_gaps_total",
+	    "Places where VK said events were lost.", (double)p->gaps);
+	metrics_counter(m, "vkpipe_poll_retries_total",
+	    "Failed requests tried again.", (double)p->retries);
 	metrics_family(m, "vkpipe_poll_reconnects_total", "counter",
 	    "New keys and servers, by cause.");
 	for (i = 0; i < sizeof(re) / sizeof(re[0]); i++)
 		metrics_value(m, "vkpipe_poll_reconnects_total", (double)re[i],
 		    "cause", cause[i], NULL);
 	if (p->ack) {
-		metrics_family(m, "vkpipe_poll_acks_total", "counter",
-		    "Event ids acknowledged by the end of the pipeline.");
-		metrics_value(m, "vkpipe_poll_acks_total", (double)p->ack->acks, NULL);
-		metrics_family(m, "vkpipe_poll_unacknowledged_batches", "gauge",
-		    "Batches written and not acknowledged yet.");
-		metrics_value(m, "vkpipe_poll_unacknowledged_batches",
-		    (double)batch_pending(p->ack), NULL);
+		metrics_counter(m, "vkpipe_poll_acks_total",
+		    "Event ids acknowledged by the end of the pipeline.",
+		    (double)p->ack->acks);
+		metrics_gauge(m, "vkpipe_poll_unacknowledged_batches",
+		    "Batches written and not acknowledged yet.",
+		    (double)batch_pending(p->ack));
 	}
-	metrics_family(m, "vkpipe_poll_last_poll_timestamp_seconds", "gauge",
-	    "When the long-poll server last replied (0: never).");
-	metrics_value(m, "vkpipe_poll_last_poll_timestamp_seconds",
-	    (double)p->last_poll, NULL);
-	metrics_family(m, "vkpipe_poll_last_update_timestamp_seconds", "gauge",
-	    "When the last update was written (0: never).");
-	metrics_value(m, "vkpipe_poll_last_update_timestamp_seconds",
-	    (double)p->last_event, NULL);
-	if (metrics_write(m, err, sizeof(err)) == -1) {
-		if (!m->failed)
-			log_warn("%s", err);
-		m->failed = 1;
-	} else {
-		m->failed = 0;
-	}
+	metrics_gauge(m, "vkpipe_poll_last_poll_timestamp_seconds",
+	    "When the long-poll server last replied (0: never).",
+	    (double)p->last_poll);
+	metrics_gauge(m, "vkpipe_poll_last_update_timestamp_seconds",
+	    "When the last update was written (0: never).",
+	    (double)p->last_event);
+	metrics_flush(m);
 }
 
 /* Too much unacknowledged: poll no more until acks make room. -1: stopped. */

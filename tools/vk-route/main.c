@@ -326,7 +326,6 @@ route_metrics(struct route *rt)
 	unsigned long retried = 0;
 	size_t queued = 0;
 	struct dest *d;
-	char err[512];
 	int k, j;
 
 	if (mx.path == NULL)
@@ -335,16 +334,15 @@ route_metrics(struct route *rt)
 		rt->last_events = rt->events;
 		rt->last_event = time(NULL);
 	}
-	metrics_family(&mx, "vkpipe_route_lines_total", "counter", "Input lines read.");
-	metrics_value(&mx, "vkpipe_route_lines_total", (double)rt->lines, NULL);
-	metrics_family(&mx, "vkpipe_route_events_total", "counter", "Events read.");
-	metrics_value(&mx, "vkpipe_route_events_total", (double)rt->events, NULL);
-	metrics_family(&mx, "vkpipe_route_rejected_total", "counter",
-	    "Input lines rejected (not JSON, not an object).");
-	metrics_value(&mx, "vkpipe_route_rejected_total", (double)rt->rejected, NULL);
-	metrics_family(&mx, "vkpipe_route_unrouted_total", "counter",
-	    "Events no rule matched.");
-	metrics_value(&mx, "vkpipe_route_unrouted_total", (double)rt->unrouted, NULL);
+	metrics_counter(&mx, "vkpipe_route_lines_total", "Input lines read.",
+	    (double)rt->lines);
+	metrics_counter(&mx, "vkpipe_route_events_total", "Events read.",
+	    (double)rt->events);
+	metrics_counter(&mx, "vkpipe_route_rejected_total",
+	    "Input lines rejected (not JSON, not an object).",
+	    (double)rt->rejected);
+	metrics_counter(&mx, "vkpipe_route_unrouted_total",
+	    "Events no rule matched.", (double)rt->unrouted);
 	for (j = 0; j < 3; j++) {
 		metrics_family(&mx, per_rule[j], "counter", help[j]);
 		for (k = 0; k < rt->rs.nrule; k++) {
@@ -363,40 +361,31 @@ route_metrics(struct route *rt)
 		retried += d->retried;
 		queued += d->q.nlines;
 	}
-	metrics_family(&mx, "vkpipe_route_retried_total", "counter",
-	    "Lines sent again to a destination (open destinations).");
-	metrics_value(&mx, "vkpipe_route_retried_total", (double)retried, NULL);
-	metrics_family(&mx, "vkpipe_route_spilled_total", "counter",
-	    "Lines spilled (--spill) over every destination.");
-	metrics_value(&mx, "vkpipe_route_spilled_total", (double)dest_spilled(), NULL);
-	metrics_family(&mx, "vkpipe_route_lost_total", "counter",
-	    "Lines not delivered: failed, spilled or dropped.");
-	metrics_value(&mx, "vkpipe_route_lost_total", (double)dest_lost(), NULL);
-	metrics_family(&mx, "vkpipe_route_queued_lines", "gauge",
-	    "Lines waiting in destination queues.");
-	metrics_value(&mx, "vkpipe_route_queued_lines", (double)queued, NULL);
+	metrics_counter(&mx, "vkpipe_route_retried_total",
+	    "Lines sent again to a destination (open destinations).",
+	    (double)retried);
+	metrics_counter(&mx, "vkpipe_route_spilled_total",
+	    "Lines spilled (--spill) over every destination.",
+	    (double)dest_spilled());
+	metrics_counter(&mx, "vkpipe_route_lost_total",
+	    "Lines not delivered: failed, spilled or dropped.",
+	    (double)dest_lost());
+	metrics_gauge(&mx, "vkpipe_route_queued_lines",
+	    "Lines waiting in destination queues.", (double)queued);
 	if (dedup_enabled()) {
-		metrics_family(&mx, "vkpipe_route_duplicates_total", "counter",
-		    "Events dropped as already delivered (--dedup).");
-		metrics_value(&mx, "vkpipe_route_duplicates_total",
-		    (double)dedup_dropped(), NULL);
+		metrics_counter(&mx, "vkpipe_route_duplicates_total",
+		    "Events dropped as already delivered (--dedup).",
+		    (double)dedup_dropped());
 	}
 	if (ack_enabled()) {
-		metrics_family(&mx, "vkpipe_route_acks_total", "counter",
-		    "Acknowledgements written back to the source.");
-		metrics_value(&mx, "vkpipe_route_acks_total", (double)ack_count(), NULL);
+		metrics_counter(&mx, "vkpipe_route_acks_total",
+		    "Acknowledgements written back to the source.",
+		    (double)ack_count());
 	}
-	metrics_family(&mx, "vkpipe_route_last_event_timestamp_seconds", "gauge",
-	    "When the last Event was read, to within the interval (0: never).");
-	metrics_value(&mx, "vkpipe_route_last_event_timestamp_seconds",
-	    (double)rt->last_event, NULL);
-	if (metrics_write(&mx, err, sizeof(err)) == -1) {
-		if (!mx.failed)
-			log_warn("%s", err);
-		mx.failed = 1;
-	} else {
-		mx.failed = 0;
-	}
+	metrics_gauge(&mx, "vkpipe_route_last_event_timestamp_seconds",
+	    "When the last Event was read, to within the interval (0: never).",
+	    (double)rt->last_event);
+	metrics_flush(&mx);
 }
 
 /* After the destinations moved: acknowledge what is finished, save the window. */
