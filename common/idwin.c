@@ -98,6 +98,16 @@ idwin_find(const idwin *w, const char *id, size_t n)
 	return NULL;
 }
 
+const char *
+idwin_at(const idwin *w, size_t k, size_t *n, uint64_t *val)
+{
+	const struct idwin_slot *s = &w->ring[(w->head + k) % w->cap];
+
+	*n = s->len;
+	*val = s->val;
+	return s->id;
+}
+
 int
 idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now)
 {

@@ -6,7 +6,10 @@
  * id, and ids older than max_age seconds are forgotten as time passes. So
  * memory stays bounded however long the stream, and an id is remembered
  * for max_age seconds unless cap newer ones came since. Each id carries a
- * caller's value (vk-callback: the number of the line it was written as).
+ * caller's value (vk-callback: the number of the line it was written as;
+ * vk-route --dedup: the Event's input number, so that only finished
+ * Events' ids are saved). idwin_at() reads the window oldest first, to
+ * save it.
  */
 #ifndef VKPIPE_IDWIN_H
 #define VKPIPE_IDWIN_H
@@ -33,5 +36,7 @@ uint64_t *idwin_find(const idwin *w, const char *id, size_t n);
 /* Remember id (not in the window) with val at time now. 0, or -1 out of memory. */
 int	idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now);
 static inline size_t idwin_size(const idwin *w) { return w->n; }
+/* The k-th id from the oldest (k < idwin_size()): its bytes, *n and *val. */
+const char *idwin_at(const idwin *w, size_t k, size_t *n, uint64_t *val);
 
 #endif

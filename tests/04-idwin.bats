@@ -25,3 +25,9 @@ iw() { "$VKPIPE_UNIT/idwin-test" "$@"; }
 	run -0 iw 100000 10800 <"$BATS_TEST_TMPDIR/in"
 	assert_output "$(printf 'id%040d -\nid%040d 200000\nid%040d 299999\nsize 100000' 199999 200000 299999)"
 }
+
+@test "idwin: the window is read oldest first, with each id's value (what --dedup-state saves)" {
+	{ for i in $(seq 1 7); do echo "add e$i $((i * 10)) 0"; done; echo "add e6 99 0"; echo list; } >"$BATS_TEST_TMPDIR/in"
+	run -0 iw 4 0 <"$BATS_TEST_TMPDIR/in"
+	assert_output "$(printf 'e4 40\ne5 50\ne6 60\ne7 70')"
+}

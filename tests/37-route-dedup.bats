@@ -95,3 +95,11 @@ damaged() {
 	assert_failure 2
 	assert_output "vk-route: --dedup-state needs --dedup N (the size of the window it keeps)"
 }
+
+@test "--dedup-state from an older vk-route with a very long id: loaded, that id not remembered, the others are" {
+	{ echo 'vk-route-dedup 1'; echo '"a"'; printf '"%s"\n' "$(head -c 20000 /dev/zero | tr '\0' x)"; echo '"b"'; echo 'end 3'; } >"$T/state"
+	run vk-route --dedup 10 --dedup-state "$T/state" -e '* -> stdout' < <(evs a b c)
+	assert_success
+	assert_output "$(evs c)
+vk-route: 2 duplicates dropped (--dedup)"
+}

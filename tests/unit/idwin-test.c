@@ -2,7 +2,8 @@
  * idwin-test - drives common/idwin.h for tests/04-idwin.bats.
  *   idwin-test CAP MAX_AGE < commands
  * Commands, one a line: "add ID VAL T" (remember ID with VAL at time T),
- * "get ID T" (expire at T, then print "ID VAL" or "ID -"), "size".
+ * "get ID T" (expire at T, then print "ID VAL" or "ID -"), "size", "list"
+ * (every id with its value, oldest first, one a line).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,9 @@ main(int argc, char *argv[])
 {
 	char line[4096], id[2048];
 	unsigned long long val;
-	uint64_t *v;
+	uint64_t *v, lv;
+	const char *lid;
+	size_t k, ln;
 	double t;
 	idwin w;
 
@@ -34,6 +37,11 @@ main(int argc, char *argv[])
 				printf("%s -\n", id);
 		} else if (strncmp(line, "size", 4) == 0) {
 			printf("size %zu\n", idwin_size(&w));
+		} else if (strncmp(line, "list", 4) == 0) {
+			for (k = 0; k < idwin_size(&w); k++) {
+				lid = idwin_at(&w, k, &ln, &lv);
+				printf("%.*s %llu\n", (int)ln, lid, (unsigned long long)lv);
+			}
 		}
 	}
 	idwin_free(&w);

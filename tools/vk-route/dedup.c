@@ -1,38 +1,34 @@
-/* dedup.c - vk-route --dedup: a bounded window of event_ids, FIFO eviction. */
+/* dedup.c - vk-route --dedup: a window of event_ids (common/idwin.h), saved and loaded. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../../common/ack.h"	/* ACK_ID_MAX */
+#include "alloc.h"
 #include "buf.h"
 #include "dedup.h"
 #include "file.h"
-#include "hash.h"
+#include "idwin.h"
 #include "json.h"
 #include "jsonw.h"
+#include "line.h"
 #include "log.h"
 #include "out.h"
 
-#define NONE		UINT32_MAX
 #define SAVE_SECS	1.0
 #define MAGIC		"vk-route-dedup 1"
-
-struct slot {
-	char	*id;
-	size_t	 len;
-	unsigned long long seq;	/* the Event's input number; 0: loaded */
-	uint32_t h;
-	uint32_t next;		/* the next slot in the same bucket */
-};
+/* A saved id is a JSON string of at most ACK_ID_MAX bytes unescaped (six
+ * bytes each at worst, as \u00XX); a longer line is an id too long to
+ * remember (an older vk-route kept such ids): counted, not loaded. */
+#define LINE_MAX_BYTES	(8 * ACK_ID_MAX)
 
 static struct {
-	struct slot *ring;
-	uint32_t *bucket;
-	size_t	 cap, head, n, mask;
+	idwin	 w;		/* each id's value: its Event's input number; 0: loaded */
 	unsigned long dropped;
 	const char *path;	/* --dedup-state */
 	unsigned long long saved;	/* Events up to this one are in the file */
@@ -43,71 +39,27 @@ static struct {
 void
 dedup_init(size_t n)
 {
-	size_t nb = 16;
-
-	while (nb < n)
-		nb *= 2;
-	dd.cap = n;
-	dd.mask = nb - 1;
-	dd.ring = calloc(n, sizeof(*dd.ring));
-	dd.bucket = malloc(nb * sizeof(*dd.bucket));
-	if (dd.ring == NULL || dd.bucket == NULL)
-		abort();
-	memset(dd.bucket, 0xff, nb * sizeof(*dd.bucket));
+	if (idwin_init(&dd.w, n, 0) == -1)
+		alloc_fail();
 }
 
 int
 dedup_enabled(void)
 {
-	return dd.cap > 0;
-}
-
-/* Forget the oldest id. */
-static void
-evict(void)
-{
-	struct slot *s = &dd.ring[dd.head];
-	uint32_t *pp = &dd.bucket[s->h & dd.mask];
-
-	while (*pp != (uint32_t)dd.head)
-		pp = &dd.ring[*pp].next;
-	*pp = s->next;
-	free(s->id);
-	s->id = NULL;
-	dd.head = (dd.head + 1) % dd.cap;
-	dd.n--;
+	return dd.w.cap > 0;
 }
 
 int
 dedup_seen(const char *id, size_t n, unsigned long long seq)
 {
-	uint32_t h, k;
-	struct slot *s;
-
 	if (n > ACK_ID_MAX)	/* never remembered: see dedup.h */
 		return 0;
-	h = (uint32_t)hash_bytes(id, n);
-	for (k = dd.bucket[h & dd.mask]; k != NONE; k = dd.ring[k].next) {
-		s = &dd.ring[k];
-		if (s->h == h && s->len == n && memcmp(s->id, id, n) == 0) {
-			dd.dropped++;
-			return 1;
-		}
+	if (idwin_find(&dd.w, id, n) != NULL) {
+		dd.dropped++;
+		return 1;
 	}
-	if (dd.n == dd.cap)
-		evict();
-	k = (uint32_t)((dd.head + dd.n) % dd.cap);
-	s = &dd.ring[k];
-	if ((s->id = malloc(n + 1)) == NULL)
-		abort();
-	memcpy(s->id, id, n);
-	s->id[n] = '\0';
-	s->len = n;
-	s->seq = seq;
-	s->h = h;
-	s->next = dd.bucket[h & dd.mask];
-	dd.bucket[h & dd.mask] = k;
-	dd.n++;
+	if (idwin_add(&dd.w, id, n, seq, 0) == -1)
+		alloc_fail();
 	return 0;
 }
 
@@ -119,109 +71,129 @@ damaged(char *err, size_t errlen, const char *path, size_t line, const char *why
 	return -1;
 }
 
+/* The number of the last line of a file that does not end in a newline. */
+static size_t
+last_line(int fd)
+{
+	char chunk[65536];
+	ssize_t r;
+	size_t lines = 1, k;
+
+	if (lseek(fd, 0, SEEK_SET) == -1)
+		return 0;
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		for (k = 0; k < (size_t)r; k++)
+			lines += chunk[k] == '\n';
+	return lines;
+}
+
+/*
+ * One line of the file after the first: an id, or the end line. 0, 1 (the
+ * end line), or -1 with err.
+ */
+static int
+load_line(const char *p, size_t n, size_t line, size_t count, struct json_index *ix,
+    buf *id, char *err, size_t errlen)
+{
+	char jerr[128];
+	struct jv v;
+
+	if (n > 4 && memcmp(p, "end ", 4) == 0) {
+		char num[32], *end;
+		unsigned long long want;
+
+		if (n - 4 >= sizeof(num))
+			return damaged(err, errlen, dd.path, line, "bad end line");
+		memcpy(num, p + 4, n - 4);
+		num[n - 4] = '\0';
+		errno = 0;
+		want = strtoull(num, &end, 10);
+		if (*end != '\0' || errno != 0 || num[0] < '0' || num[0] > '9')
+			return damaged(err, errlen, dd.path, line, "bad end line");
+		if (want != count) {
+			snprintf(jerr, sizeof(jerr), "the end line counts %llu ids, "
+			    "the file holds %zu", want, count);
+			return damaged(err, errlen, dd.path, line, jerr);
+		}
+		return 1;
+	}
+	if (json_check(p, n, &v, ix, jerr, sizeof(jerr)) != 0 || v.t != JSON_STRING)
+		return damaged(err, errlen, dd.path, line, "not a JSON string");
+	buf_reset(id);
+	json_unescape_raw(v.p, v.n, id);
+	dedup_seen(id->p ? id->p : "", id->len, 0);
+	return 0;
+}
+
 int
 dedup_load(const char *path, char *err, size_t errlen)
 {
-	FILE *f;
-	buf text = BUF_INIT, id = BUF_INIT;
-	char chunk[65536], jerr[128];
-	const char *p, *e, *nl;
-	size_t n, line = 0, count = 0;
-	unsigned long long want;
-	struct json_index *ix;
-	struct jv v;
-	int rc = -1, ended = 0;
+	linerd rd;
+	buf id = BUF_INIT;
+	const char *p;
+	size_t n, count = 0;
+	struct json_index *ix = NULL;
+	struct stat st;
+	char last;
+	int fd, rc = -1, ended = 0, got;
 
 	dd.path = path;
-	if ((f = fopen(path, "r")) == NULL) {
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT)
 			return 0;	/* the first run */
 		snprintf(err, errlen, "--dedup-state %s: %s", path, strerror(errno));
 		return -1;
 	}
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		buf_put(&text, chunk, n);
-	if (ferror(f)) {
-		snprintf(err, errlen, "--dedup-state %s: %s", path, strerror(errno));
-		fclose(f);
-		buf_free(&text);
+	/* A cut-short file is told first, whatever else it holds. */
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+		damaged(err, errlen, path, last_line(fd), "incomplete last line");
+		close(fd);
 		return -1;
 	}
-	fclose(f);
-	if ((ix = malloc(sizeof(*ix))) == NULL)
-		abort();
-	p = text.p;
-	e = text.p + text.len;
-	if (text.len > 0 && e[-1] != '\n') {
-		for (nl = p; nl < e; nl++)
-			line += *nl == '\n';
-		damaged(err, errlen, path, line + 1, "incomplete last line");
-		goto out;
-	}
-	for (; p < e; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(e - p));
-		n = (size_t)(nl - p);
-		line++;
-		if (line == 1) {
-			if (n != strlen(MAGIC) || memcmp(p, MAGIC, n) != 0) {
-				damaged(err, errlen, path, line, "not a vk-route-dedup file");
+	ix = xmalloc(sizeof(*ix));
+	line_open(&rd, fd, LINE_MAX_BYTES);
+	while ((got = line_next(&rd, &p, &n)) != LINE_EOF) {
+		if (got == LINE_ERR) {
+			snprintf(err, errlen, "--dedup-state %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (rd.lineno == 1) {
+			if (got != LINE_OK || n != strlen(MAGIC) || memcmp(p, MAGIC, n) != 0) {
+				damaged(err, errlen, path, rd.lineno, "not a vk-route-dedup file");
 				goto out;
 			}
 			continue;
 		}
 		if (ended) {
-			damaged(err, errlen, path, line, "text after the end line");
+			damaged(err, errlen, path, rd.lineno, "text after the end line");
 			goto out;
 		}
-		if (n > 4 && memcmp(p, "end ", 4) == 0) {
-			char num[32], *end;
-
-			if (n - 4 >= sizeof(num)) {
-				damaged(err, errlen, path, line, "bad end line");
-				goto out;
-			}
-			memcpy(num, p + 4, n - 4);
-			num[n - 4] = '\0';
-			errno = 0;
-			want = strtoull(num, &end, 10);
-			if (*end != '\0' || errno != 0 || num[0] < '0' || num[0] > '9') {
-				damaged(err, errlen, path, line, "bad end line");
-				goto out;
-			}
-			if (want != count) {
-				snprintf(jerr, sizeof(jerr), "the end line counts %llu ids, "
-				    "the file holds %zu", want, count);
-				damaged(err, errlen, path, line, jerr);
-				goto out;
-			}
-			ended = 1;
+		if (got == LINE_TOOLONG) {	/* an id too long to remember */
+			count++;
 			continue;
 		}
-		if (json_check(p, n, &v, ix, jerr, sizeof(jerr)) != 0 ||
-		    v.t != JSON_STRING) {
-			damaged(err, errlen, path, line, "not a JSON string");
+		if ((ended = load_line(p, n, rd.lineno, count, ix, &id, err, errlen)) == -1)
 			goto out;
-		}
-		buf_reset(&id);
-		json_unescape_raw(v.p, v.n, &id);
-		dedup_seen(id.p ? id.p : "", id.len, 0);
-		count++;
+		count += !ended;
 	}
-	if (line == 0) {
+	if (rd.lineno == 0) {
 		damaged(err, errlen, path, 1, "empty file");
 		goto out;
 	}
 	if (!ended) {
-		damaged(err, errlen, path, line, "no end line (the file was cut short)");
+		damaged(err, errlen, path, rd.lineno, "no end line (the file was cut short)");
 		goto out;
 	}
 	dd.dropped = 0;
 	rc = 0;
-	log_info("--dedup-state %s: %zu id%s loaded", path, dd.n, dd.n == 1 ? "" : "s");
+	log_info("--dedup-state %s: %zu id%s loaded", path, dedup_size(),
+	    dedup_size() == 1 ? "" : "s");
 out:
+	line_close(&rd);
+	close(fd);
 	free(ix);
 	buf_free(&id);
-	buf_free(&text);
 	return rc;
 }
 
@@ -238,12 +210,14 @@ save(unsigned long long done)
 	e = fd == -1 ? errno : 0;
 	out_open(&o, fd);
 	buf_puts(&o.b, MAGIC "\n");
-	for (k = 0; fd != -1 && k < dd.n; k++) {
-		const struct slot *s = &dd.ring[(dd.head + k) % dd.cap];
+	for (k = 0; fd != -1 && k < idwin_size(&dd.w); k++) {
+		size_t len;
+		uint64_t seq;
+		const char *id = idwin_at(&dd.w, k, &len, &seq);
 
-		if (s->seq > done)
+		if (seq > done)
 			break;
-		jw_str(&o.b, s->id, s->len);
+		jw_str(&o.b, id, len);
 		buf_putc(&o.b, '\n');
 		count++;
 		if (out_done(&o) == -1)
@@ -315,13 +289,13 @@ dedup_timeout(double now, unsigned long long done, int *timeout)
 size_t
 dedup_size(void)
 {
-	return dd.n;
+	return idwin_size(&dd.w);
 }
 
 size_t
 dedup_cap(void)
 {
-	return dd.cap;
+	return dd.w.cap;
 }
 
 unsigned long
@@ -333,11 +307,6 @@ dedup_dropped(void)
 void
 dedup_free(void)
 {
-	size_t k;
-
-	for (k = 0; k < dd.cap && dd.ring != NULL; k++)
-		free(dd.ring[k].id);
-	free(dd.ring);
-	free(dd.bucket);
+	idwin_free(&dd.w);
 	memset(&dd, 0, sizeof(dd));
 }
