@@ -230,9 +230,12 @@ perform(vkapi *a, long timeout_ms, vkapi_err *e)
 }
 
 static int
-parse_body(const vkapi *a, const buf *body, json_doc *doc, vkapi_err *e)
+parse_body(const vkapi *a, const buf *body, json_doc *doc, int lazy, vkapi_err *e)
 {
-	if (json_parse(doc, body->p ? body->p : "", body->len) != 0)
+	const char *s = body->p ? body->p : "";
+
+	if ((lazy ? json_parse_lazy(doc, s, body->len) :
+	    json_parse(doc, s, body->len)) != 0)
 		return fail(a, e, VKAPI_EBODY, 0, "reply is not JSON (%.180s)",
 		    doc->err[0] ? doc->err : "empty");
 	if (json_type(doc, 0) != JSON_OBJECT)
@@ -250,7 +253,9 @@ vkapi_get(vkapi *a, const char *url, long timeout_ms, vkapi_err *e)
 	curl_easy_setopt(a->curl, CURLOPT_HTTPGET, 1L);
 	if ((st = perform(a, timeout_ms, e)) != VKAPI_OK)
 		return st;
-	return parse_body(a, &a->body, &a->doc, e);
+	/* long-poll replies carry VK's updates, hostile and as deep as
+	 * check() allows: a lazy tree keeps their cost linear */
+	return parse_body(a, &a->body, &a->doc, 1, e);
 }
 
 void
@@ -290,7 +295,7 @@ vkapi_reply(const vkapi *a, const buf *body, json_doc *doc, int *resp,
 	buf m = BUF_INIT;
 
 	*resp = -1;
-	if ((st = parse_body(a, body, doc, e)) != VKAPI_OK)
+	if ((st = parse_body(a, body, doc, 0, e)) != VKAPI_OK)
 		return st;
 	if ((err = json_get(doc, 0, "error", 5)) != -1) {
 		code = 0;

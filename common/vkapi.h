@@ -79,7 +79,8 @@ int	vkapi_call(vkapi *a, const char *method, const char *const *params,
 	    int *resp, vkapi_err *e);
 /*
  * GET url with a whole-request timeout. On VKAPI_OK the body is in
- * a->body and parsed in a->doc (root token 0), valid until the next request.
+ * a->body and parsed in a->doc (root token 0), valid until the next request:
+ * a lazy tree (json_parse_lazy), so walk containers from json_child().
  */
 int	vkapi_get(vkapi *a, const char *url, long timeout_ms, vkapi_err *e);
 
