@@ -133,3 +133,28 @@ ack_line() { printf '%s\n' "$1" >>"$T/acks"; }
 	assert_equal "$code" 200
 	assert_equal "$(ids "$CB_OUT")" "a b c a"
 }
+
+@test "an ack FIFO that could not be opened again is retried: acks come through once it is back" {
+	mkfifo "$T/acks"
+	cb_start --ack "$T/acks" --ack-timeout 60
+	post_bg one "$(event e1)"
+	wait_until 10 lines_at_least 1 "$CB_OUT"
+	# The writer goes, and the FIFO with it: reopening it fails.
+	exec 7>"$T/acks"
+	rm "$T/acks"
+	printf 'e1\n' >&7
+	exec 7>&-
+	wait_until 10 answered one
+	assert_equal "$(cat "$T/one.code")" 200
+	wait_until 10 grep -q 'acknowledgements wait until it is back' "$CB_ERR"
+	post_bg two "$(event e2)"
+	wait_until 10 lines_at_least 2 "$CB_OUT"
+	# vkpipe makes it again and vk-route comes back: its open finds a reader
+	# only if vk-callback tried again.
+	mkfifo "$T/acks"
+	timeout 20 sh -c 'printf "e2\n" >"$1"' _ "$T/acks"
+	wait_until 10 answered two
+	assert_equal "$(cat "$T/two.code")" 200
+	assert_equal "$(grep -c 'acknowledgements wait until it is back' "$CB_ERR")" 1
+	assert_equal "$(ids "$CB_OUT")" "e1 e2"
+}

@@ -724,8 +724,9 @@ poll_timeout(struct srv *s)
 			t = dl;
 	if (conns_next(&s->cx) > 0 && (dl = conns_next(&s->cx) - s->now) < t)
 		t = dl;
-	if (s->have_ack && !s->ack.fifo && t > 0.05)
-		t = 0.05;	/* a regular file cannot be waited on */
+	if (s->have_ack && (!s->ack.fifo || s->ack.fd == -1) && t > 0.05)
+		t = 0.05;	/* a regular file cannot be waited on, nor a
+				 * FIFO that could not be opened again: retried */
 	if (s->stopping && t > 0.05)
 		t = 0.05;
 	if (s->alive_fd != -1 && t > ALIVE_S)
@@ -829,7 +830,8 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 			MHD_run(s.d);	/* closed now, not when another socket wakes us */
 		st->cut = s.cx.cut;
 		flush_out(&s);
-		if (s.have_ack && (!s.ack.fifo || (n > 0 && loop_revents(&l, ack_at))))
+		if (s.have_ack && (!s.ack.fifo || s.ack.fd == -1 ||
+		    (n > 0 && loop_revents(&l, ack_at))))
 			ack_in_read(&s.ack, n > 0 && (loop_revents(&l, ack_at) & POLLHUP),
 			    on_ack, &s);
 		/* Resumed connections are served by the next MHD_run(): now, not
