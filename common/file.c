@@ -96,8 +96,13 @@ file_replace_commit(file_tmp *t)
 	return FILE_REPLACED;
 }
 
-int
-file_writable(const char *path)
+/*
+ * Could path be opened for writing: an existing file writable, else its
+ * directory writable and searchable; with nearest, the nearest one above it
+ * that exists (the others are made later).
+ */
+static int
+writable(const char *path, int nearest)
 {
 	char *dir, *copy;
 	int rc, e;
@@ -108,8 +113,8 @@ file_writable(const char *path)
 		return -1;
 	copy = xstrdup(path);
 	dir = dirname(copy);
-	while (access(dir, F_OK) == -1 && errno == ENOENT && strcmp(dir, ".") != 0 &&
-	    strcmp(dir, "/") != 0)
+	while (nearest && access(dir, F_OK) == -1 && errno == ENOENT &&
+	    strcmp(dir, ".") != 0 && strcmp(dir, "/") != 0)
 		dir = dirname(dir);
 	rc = access(dir, W_OK | X_OK);
 	e = errno;
@@ -119,19 +124,13 @@ file_writable(const char *path)
 }
 
 int
+file_writable(const char *path)
+{
+	return writable(path, 1);
+}
+
+int
 file_creatable(const char *path)
 {
-	char *copy;
-	int rc, e;
-
-	if (access(path, F_OK) == 0)
-		return access(path, W_OK);
-	if (errno != ENOENT)
-		return -1;
-	copy = xstrdup(path);
-	rc = access(dirname(copy), W_OK | X_OK);
-	e = errno;
-	free(copy);
-	errno = e;
-	return rc;
+	return writable(path, 0);
 }
