@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "buf.h"
 #include "check.h"
+#include "file.h"
 #include "log.h"
 #include "spawn.h"
 #include "stage.h"
@@ -104,7 +105,7 @@ check_stage(const struct settings *s, enum stage_id id, int *rules)
 		if (!s->rules && s->builtin) {
 			/* Not in vk-route's argv: the URLs may hold a password. */
 			if ((rfd = memfd_create("vkpipe-rules", MFD_CLOEXEC)) == -1 ||
-			    write(rfd, s->builtin, strlen(s->builtin)) != (ssize_t)strlen(s->builtin) ||
+			    file_write_all(rfd, s->builtin, strlen(s->builtin)) == -1 ||
 			    lseek(rfd, 0, SEEK_SET) == -1) {
 				log_err("cannot hold the built-in rules: %s", strerror(errno));
 				return EXIT_CONFIG;

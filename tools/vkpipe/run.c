@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "file.h"
 #include "json.h"
 #include "log.h"
 #include "metrics.h"
@@ -105,7 +106,8 @@ secret_fd(const char *what, const char *value)
 	int fd = memfd_create(what, MFD_CLOEXEC);
 
 	/* 0600, as the token file the stages check would be */
-	if (fd == -1 || fchmod(fd, 0600) == -1 || write(fd, value, n) != (ssize_t)n || write(fd, "\n", 1) != 1) {
+	if (fd == -1 || fchmod(fd, 0600) == -1 || file_write_all(fd, value, n) == -1 ||
+	    file_write_all(fd, "\n", 1) == -1) {
 		log_err("cannot hold the %s for the stages: %s", what, strerror(errno));
 		if (fd != -1)
 			close(fd);
@@ -125,7 +127,7 @@ write_pid(struct run *r, enum stage_id id, pid_t pid)
 	n = snprintf(line, sizeof(line), "%ld\n", (long)pid);
 	if ((fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
 		return -1;
-	if (write(fd, line, (size_t)n) != n) {
+	if (file_write_all(fd, line, (size_t)n) == -1) {
 		close(fd);
 		return -1;
 	}
@@ -262,9 +264,8 @@ partial_reason(struct run *r, char *buf, size_t len)
 		if ((fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1)
 			e = errno;
 		else {
-			if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block) ||
-			    fsync(fd) == -1)
-				e = errno ? errno : ENOSPC;
+			if (file_write_all(fd, block, sizeof(block)) == -1 || fsync(fd) == -1)
+				e = errno;
 			close(fd);
 			unlink(probe);
 		}
@@ -615,7 +616,7 @@ run_pipeline(const struct settings *s, int rules)
 
 		path_in(r.rules, r.dir, "rules.conf");
 		if ((fd = open(r.rules, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1 ||
-		    write(fd, s->builtin, len) != (ssize_t)len || close(fd) == -1) {
+		    file_write_all(fd, s->builtin, len) == -1 || close(fd) == -1) {
 			log_err("cannot write %s", r.rules);
 			remove_run_dir(&r);
 			close(r.sfd);
