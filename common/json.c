@@ -45,15 +45,92 @@ truncated(char *err, size_t errlen, const char *what)
 	return -1;
 }
 
-static inline const char *
-ws(const char *p, const char *e)
+#define LIKELY(x)	__builtin_expect(!!(x), 1)
+#define UNLIKELY(x)	__builtin_expect(!!(x), 0)
+
+/*
+ * The primitives below, and check() over them, come in two builds chosen
+ * by a constant `simd`: sixteen bytes at a time with SSE2 (x86_64's
+ * baseline), and portable C. json_check() and json_parse() take the first
+ * where the compiler has it; json_check_portable() always takes the
+ * second, so that the tests and the fuzz harness hold the two to the same
+ * verdicts and the same index on every input.
+ */
+#if defined(__SSE2__)
+#define HAVE_SIMD	1
+#else
+#define HAVE_SIMD	0
+#endif
+
+static inline int
+isws(char c)
 {
-	/* compact JSON has none: one comparison in the common case */
-	while (p < e && (unsigned char)*p <= ' ' &&
-	    (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+#if HAVE_SIMD
+static inline __attribute__((always_inline)) unsigned
+not_ws(__m128i x)
+{
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))), _mm_or_si128(
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
+
+	return (unsigned)_mm_movemask_epi8(m) ^ 0xffffu;
+}
+
+static inline __attribute__((always_inline)) unsigned
+not_digit(__m128i x)
+{
+	/* digits: x - '0' <= 9 unsigned, that is min(x - '0', 9) == x - '0' */
+	__m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
+
+	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)),
+	    d)) ^ 0xffffu;
+}
+
+/* '"', '\\' or a control character: what ends a plain run in a string */
+static inline __attribute__((always_inline)) unsigned
+str_stop(__m128i x)
+{
+	/* bytes <= 0x1f: unsigned min(x, 0x1f) == x */
+	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
+	    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+
+	return (unsigned)_mm_movemask_epi8(m);
+}
+/*
+ * Return the first byte at or after p that stop() flags (a bit per byte
+ * of the sixteen it is given), if there is one before the last fewer than
+ * sixteen before e; else leave p at those, for the caller's portable loop.
+ */
+#define SSE_RUN(p, e, stop)	do { \
+	unsigned bits_; \
+	\
+	for (; simd && (e) - (p) >= 16; (p) += 16) \
+		if ((bits_ = stop(_mm_loadu_si128((const __m128i *)(const void *)(p)))) != 0) \
+			return (p) + __builtin_ctz(bits_); \
+} while (0)
+#else
+#define SSE_RUN(p, e, stop)	(void)simd
+#endif
+
+/* The first byte at or after p (before e) that is not white space. */
+static inline const char *
+ws_run(const char *p, const char *e, int simd)
+{
+	SSE_RUN(p, e, not_ws);
+	while (p < e && isws(*p))
 		p++;
 	return p;
 }
+
+/* Skip white space at p, if any: compact JSON has none, one comparison. */
+#define WS(p)	do { \
+	if ((p) < e && (unsigned char)*(p) <= ' ') \
+		(p) = ws_run((p), e, simd); \
+} while (0)
 
 static int
 ishex(unsigned char c)
@@ -61,36 +138,30 @@ ishex(unsigned char c)
 	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
 }
 
-static int
+static inline int
 isdig(char c)
 {
 	return c >= '0' && c <= '9';
 }
 
+/* The first byte at or after p (before e) that is not a digit. */
+static inline const char *
+digits(const char *p, const char *e, int simd)
+{
+	SSE_RUN(p, e, not_digit);
+	while (p < e && isdig(*p))
+		p++;
+	return p;
+}
+
 /*
  * The first byte at or after p (before e) that ends a plain run in a
- * string: '"', '\\' or a control character. Sixteen bytes at a time with
- * SSE2, else eight.
+ * string: '"', '\\' or a control character.
  */
 static inline const char *
-str_run(const char *p, const char *e)
+str_run(const char *p, const char *e, int simd)
 {
-#if defined(__SSE2__)
-	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
-	const __m128i ctl = _mm_set1_epi8(0x1f);
-
-	while (e - p >= 16) {
-		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
-		/* bytes <= 0x1f: unsigned min(x, 0x1f) == x */
-		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote),
-		    _mm_cmpeq_epi8(x, bslash)), _mm_cmpeq_epi8(_mm_min_epu8(x, ctl), x));
-		int bits = _mm_movemask_epi8(m);
-
-		if (bits != 0)
-			return p + __builtin_ctz((unsigned)bits);
-		p += 16;
-	}
-#endif
+	SSE_RUN(p, e, str_stop);
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
 	uint64_t w, q, b, m;
@@ -113,15 +184,16 @@ str_run(const char *p, const char *e)
 }
 
 /*
- * The string whose opening quote is at p (before e): its closing quote;
- * *esc set if it holds an escape. NULL if it is bad: *why
- * says why and *at where, or *why is NULL when the text ends inside it.
+ * The rest of a string, from p where a plain run ended on something else
+ * than its closing quote (an escape, a control character, the end of the
+ * text): the closing quote, or NULL when it is bad: *why says why and *at
+ * where, or *why is NULL when the text ends inside it. Out of the hot
+ * path: most strings have no escape.
  */
-static inline __attribute__((always_inline)) const char *
-scan_string(const char *p, const char *e, int *esc, const char **why, const char **at)
+static const char * __attribute__((noinline))
+str_rest(const char *p, const char *e, const char **why, const char **at, int simd)
 {
-	for (p++;;) {
-		p = str_run(p, e);
+	for (;;) {
 		if (p == e)
 			break;
 		if (*p == '"')
@@ -131,7 +203,6 @@ scan_string(const char *p, const char *e, int *esc, const char **why, const char
 			*why = "control character in a string";
 			return NULL;
 		}
-		*esc = 1;
 		if (p + 1 == e)
 			break;
 		switch (p[1]) {
@@ -151,6 +222,7 @@ scan_string(const char *p, const char *e, int *esc, const char **why, const char
 			*why = "invalid escape in a string";
 			return NULL;
 		}
+		p = str_run(p, e, simd);
 	}
 	*why = NULL;
 	return NULL;
@@ -158,7 +230,7 @@ scan_string(const char *p, const char *e, int *esc, const char **why, const char
 
 /* The number at p (a '-' or a digit, before e): the byte after it, or NULL and *why. */
 static inline __attribute__((always_inline)) const char *
-scan_number(const char *p, const char *e, const char **why)
+scan_number(const char *p, const char *e, const char **why, int simd)
 {
 	if (*p == '-')
 		p++;
@@ -168,8 +240,7 @@ scan_number(const char *p, const char *e, const char **why)
 			return NULL;
 		}
 	} else if (p < e && isdig(*p)) {
-		while (p < e && isdig(*p))
-			p++;
+		p = digits(p + 1, e, simd);
 	} else {
 		*why = "invalid number: a digit expected";
 		return NULL;
@@ -179,8 +250,7 @@ scan_number(const char *p, const char *e, const char **why)
 			*why = "invalid number: digits expected after '.'";
 			return NULL;
 		}
-		while (p < e && isdig(*p))
-			p++;
+		p = digits(p + 1, e, simd);
 	}
 	if (p < e && (*p == 'e' || *p == 'E')) {
 		p++;
@@ -190,8 +260,7 @@ scan_number(const char *p, const char *e, const char **why)
 			*why = "invalid number: digits expected in the exponent";
 			return NULL;
 		}
-		while (p < e && isdig(*p))
-			p++;
+		p = digits(p + 1, e, simd);
 	}
 	return p;
 }
@@ -200,15 +269,17 @@ size_t
 json_scalar(const char *s, size_t n, const char **why, size_t *at)
 {
 	const char *q, *bad = s;
-	int esc;
 
 	*at = 0;
-	if (n > 0 && *s == '"')
-		q = scan_string(s, s + n, &esc, why, &bad);
-	else if (n > 0 && (*s == '-' || isdig(*s)))
-		q = scan_number(s, s + n, why);
-	else
+	if (n > 0 && *s == '"') {
+		q = str_run(s + 1, s + n, HAVE_SIMD);
+		if (q == s + n || *q != '"')
+			q = str_rest(q, s + n, why, &bad, HAVE_SIMD);
+	} else if (n > 0 && (*s == '-' || isdig(*s))) {
+		q = scan_number(s, s + n, why, HAVE_SIMD);
+	} else {
 		q = NULL, *why = "a string or a number expected";
+	}
 	if (q == NULL) {
 		*at = *why ? (size_t)(bad - s) : 0;
 		return 0;
@@ -269,32 +340,35 @@ deep_close(buf *deep, size_t *dstk, int depth, ptrdiff_t at)
 	sp->end = (int)at;
 }
 
+
 /*
  * One pass, no recursion and no backtracking: every byte is looked at a
  * bounded number of times, so the time is linear in n, and a container
  * deeper than JSON_MAX_DEPTH is refused at its opening bracket, before
- * anything else reads the text.
+ * anything else reads the text. Inlined into each caller with constant
+ * arguments, so that each copy does only the work its caller asks for.
  */
 static inline __attribute__((always_inline)) int
 check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs,
-    buf *deep, char *err, size_t errlen)
+    buf *deep, char *err, size_t errlen, int simd)
 {
-	const char *p, *q, *e = s + n, *v0, *why = NULL, *at = NULL;
+	const char *p = s, *q, *e = s + n, *v0, *why = NULL, *at = NULL;
 	char stk[JSON_MAX_DEPTH + 1], top = 0;	/* top: stk[depth - 1] */
-	int depth = 0, rec, esc;	/* rec: record members down to this depth */
+	int depth = 0, rec = 0, nm = 0, esc;	/* rec: record members down to this depth */
+	struct json_memb *open[3] = { NULL, NULL, NULL }, *m;	/* per depth */
 	size_t dstk[JSON_MAX_DEPTH / LAZY_DEPTH + 1];	/* open entries of deep */
 
-	p = ws(s, e);
+	WS(p);
 	if (p == e)
 		return 1;
 	v0 = p;
-	if (ix != NULL)
-		ix->n = 0, ix->open[1] = ix->open[2] = -1;
-	if (*v0 != '{')
-		ix = NULL;
-	rec = ix != NULL ? 2 : 0;
+	if (ix != NULL) {
+		ix->n = 0;
+		if (*v0 == '{')
+			rec = 2;
+	}
 value:
-	if (p == e)
+	if (UNLIKELY(p == e))
 		return truncated(err, errlen, "a value");
 	switch (*p) {
 	case '{':
@@ -304,7 +378,8 @@ value:
 		stk[depth++] = top = *p;
 		if (deep != NULL && LAZY_AT(stk, depth))
 			deep_open(deep, dstk, depth, p - s);
-		p = ws(p + 1, e);
+		p++;
+		WS(p);
 		if (p < e && *p == top + 2) {	/* '{' + 2 == '}', '[' + 2 == ']' */
 			p++;
 			if (deep != NULL && LAZY_AT(stk, depth))
@@ -316,7 +391,23 @@ value:
 			goto key;
 		goto value;
 	case '"':
-		goto string;
+		q = str_run(p + 1, e, simd);
+		if (UNLIKELY(q == e || *q != '"')) {
+			if ((q = str_rest(q, e, &why, &at, simd)) == NULL)
+				goto bad_string;
+			if (escs != NULL) {	/* for the token tree */
+				int start = (int)(p + 1 - s);
+
+				buf_put(escs, &start, sizeof(start));
+			}
+		}
+		if (deep != NULL && q - p > LAZY_STR) {	/* a long one: jsmn gets "" */
+			struct span sp = { (int)(p - s), (int)(q + 1 - s) };
+
+			buf_put(deep, &sp, sizeof(sp));
+		}
+		p = q + 1;
+		goto after;
 	case 't':
 		if (e - p >= 4 && memcmp(p, "true", 4) == 0) {
 			p += 4;
@@ -336,98 +427,78 @@ value:
 		}
 		return fail(err, errlen, s, p, "invalid literal");
 	default:
-		if ((q = scan_number(p, e, &why)) == NULL)
+		if ((q = scan_number(p, e, &why, simd)) == NULL)
 			return fail(err, errlen, s, p, not_a_value(p, why));
 		p = q;
 		goto after;
 	}
 key:
-	if (p == e)
+	if (UNLIKELY(p == e))
 		return truncated(err, errlen, "an object");
-	if (*p != '"')
+	if (UNLIKELY(*p != '"'))
 		return fail(err, errlen, s, p, "a member name (a string) expected");
-	if (depth <= rec) {
-		if (ix->n == JSON_INDEX_MEMB) {
-			ix->n = -1, ix = NULL, rec = 0;
-		} else {
-			struct json_memb *m = &ix->m[ix->n];
-
-			m->k = p + 1;
-			m->depth = depth;
-			m->esc = 0;
-			ix->open[depth] = ix->n++;
-		}
-	}
-	depth = -depth - 1;	/* mark: this string is a key */
-string:
+	q = str_run(p + 1, e, simd);
 	esc = 0;
-	if ((q = scan_string(p, e, &esc, &why, &at)) == NULL)
-		return why ? fail(err, errlen, s, at, why) : truncated(err, errlen, "a string");
-	if (esc) {
-		if (depth < 0 && -depth - 1 <= rec)
-			ix->m[ix->open[-depth - 1]].esc = 1;	/* an indexed key */
-		if (escs != NULL) {	/* for the token tree */
+	if (UNLIKELY(q == e || *q != '"')) {
+		if ((q = str_rest(q, e, &why, &at, simd)) == NULL)
+			goto bad_string;
+		esc = 1;
+		if (escs != NULL) {
 			int start = (int)(p + 1 - s);
 
 			buf_put(escs, &start, sizeof(start));
 		}
 	}
-	if (deep != NULL && q - p > LAZY_STR) {	/* a long one: jsmn gets "" */
+	if (deep != NULL && q - p > LAZY_STR) {
 		struct span sp = { (int)(p - s), (int)(q + 1 - s) };
 
 		buf_put(deep, &sp, sizeof(sp));
 	}
-	p = q;	/* the closing quote */
-	p++;
-	if (depth < 0) {
-		depth = -depth - 1;
-		if (depth <= rec)
-			ix->m[ix->open[depth]].kn = (size_t)(p - 1 - ix->m[ix->open[depth]].k);
-		if (p < e && *p == ':') {	/* compact JSON */
-			p++;
+	if (depth <= rec) {	/* a member the index records */
+		if (nm == JSON_INDEX_MEMB) {
+			nm = -1, rec = 0;
 		} else {
-			p = ws(p, e);
-			if (p == e)
-				return truncated(err, errlen, "an object");
-			if (*p != ':')
-				return fail(err, errlen, s, p, "':' expected");
-			p++;
+			m = &ix->m[nm++];
+			m->k = p + 1;
+			m->kn = (size_t)(q - p - 1);
+			m->depth = depth;
+			m->esc = esc;
+			open[depth] = m;
 		}
-		p = ws(p, e);
-		if (depth <= rec)
-			ix->m[ix->open[depth]].v = p;
-		goto value;
 	}
+	p = q + 1;
+	if (LIKELY(p < e && *p == ':')) {	/* compact JSON */
+		p++;
+	} else {
+		WS(p);
+		if (p == e)
+			return truncated(err, errlen, "an object");
+		if (*p != ':')
+			return fail(err, errlen, s, p, "':' expected");
+		p++;
+	}
+	WS(p);
+	if (depth <= rec)
+		open[depth]->v = p;
+	goto value;
 after:
-	if (depth <= rec && depth > 0 && ix->open[depth] >= 0) {
-		struct json_memb *m = &ix->m[ix->open[depth]];
-
+	if (depth <= rec && (m = open[depth]) != NULL) {	/* its value ends here */
 		m->vn = (size_t)(p - m->v);
-		m->next = ix->n;
-		ix->open[depth] = -1;
+		m->next = nm;
+		open[depth] = NULL;
 	}
-	p = ws(p, e);
-	if (depth == 0) {
-		if (p != e)
-			return fail(err, errlen, s, p, "trailing characters after the JSON value");
-		if (root != NULL) {
-			root->t = type_of(*v0);
-			root->p = v0;
-			root->n = (size_t)(p - v0);
-			while (root->n > 0 && (v0[root->n - 1] == ' ' || v0[root->n - 1] == '\t' ||
-			    v0[root->n - 1] == '\n' || v0[root->n - 1] == '\r'))
-				root->n--;
-			if (root->t == JSON_STRING) {
-				root->p++;
-				root->n -= 2;
-			}
-		}
-		return 0;
-	}
-	if (p == e)
+	if (UNLIKELY(depth == 0))
+		goto done;
+	if (UNLIKELY(p == e))
 		return truncated(err, errlen, top == '{' ? "an object" : "an array");
+	if ((unsigned char)*p <= ' ') {
+		p = ws_run(p, e, simd);
+		if (p == e)
+			return truncated(err, errlen, top == '{' ? "an object" : "an array");
+	}
 	if (*p == ',') {
-		p = ws(p + 1, e);
+		p++;
+		WS(p);
 		if (top == '{')
 			goto key;
 		goto value;
@@ -441,13 +512,40 @@ after:
 	}
 	return fail(err, errlen, s, p, top == '{' ?
 	    "',' or '}' expected" : "',' or ']' expected");
+bad_string:
+	return why ? fail(err, errlen, s, at, why) : truncated(err, errlen, "a string");
+done:
+	WS(p);
+	if (p != e)
+		return fail(err, errlen, s, p, "trailing characters after the JSON value");
+	if (ix != NULL)
+		ix->n = nm;
+	if (root != NULL) {
+		root->t = type_of(*v0);
+		root->p = v0;
+		root->n = (size_t)(p - v0);
+		while (root->n > 0 && isws(v0[root->n - 1]))
+			root->n--;
+		if (root->t == JSON_STRING) {
+			root->p++;
+			root->n -= 2;
+		}
+	}
+	return 0;
 }
 
 int
 json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
     char *err, size_t errlen)
 {
-	return check(s, n, root, ix, NULL, NULL, err, errlen);
+	return check(s, n, root, ix, NULL, NULL, err, errlen, HAVE_SIMD);
+}
+
+int
+json_check_portable(const char *s, size_t n, struct jv *root, struct json_index *ix,
+    char *err, size_t errlen)
+{
+	return check(s, n, root, ix, NULL, NULL, err, errlen, 0);
 }
 
 /* --- the token tree ---------------------------------------------------- */
@@ -751,8 +849,8 @@ parse(json_doc *d, const char *s, size_t n, int lazy)
 	buf_reset(&d->deep);
 	buf_reset(&d->hide);
 	/* Each caller's own copy of check(), without the work it does not ask for. */
-	r = lazy ? check(s, n, &root, NULL, &d->escs, &d->deep, d->err, sizeof(d->err)) :
-	    check(s, n, &root, NULL, &d->escs, NULL, d->err, sizeof(d->err));
+	r = lazy ? check(s, n, &root, NULL, &d->escs, &d->deep, d->err, sizeof(d->err), HAVE_SIMD) :
+	    check(s, n, &root, NULL, &d->escs, NULL, d->err, sizeof(d->err), HAVE_SIMD);
 	if (r != 0)
 		return r;
 	from = (int)(root.p - s);

@@ -5,6 +5,8 @@
  * Checked, on every input:
  *  - json_parse() accepts exactly what json_check() accepts, with the same
  *    reason when it does not (jsmn never refuses what the grammar took);
+ *  - json_check_portable() (no SIMD) gives json_check()'s verdict, reason,
+ *    root and index: the two builds of the one grammar agree;
  *  - the token tree and the spans agree: every subtree ends inside the
  *    document and holds as many children as its size says; every member
  *    the shallow index records, and every member jv_get() finds, is the
@@ -29,6 +31,22 @@ static int
 same(struct jv a, struct jv b)
 {
 	return a.t == b.t && a.n == b.n && (a.n == 0 || a.p == b.p);
+}
+
+/* The two indexes json_check() and json_check_portable() filled agree. */
+static void
+same_index(const struct json_index *a, const struct json_index *b)
+{
+	int i;
+
+	if (a->n != b->n)
+		abort();
+	for (i = 0; i < a->n; i++)
+		if (a->m[i].k != b->m[i].k || a->m[i].kn != b->m[i].kn ||
+		    a->m[i].v != b->m[i].v || a->m[i].vn != b->m[i].vn ||
+		    a->m[i].depth != b->m[i].depth || a->m[i].esc != b->m[i].esc ||
+		    a->m[i].next != b->m[i].next)
+			abort();
 }
 
 /* Every container's children, walked by json_next, are as many as its size. */
@@ -121,10 +139,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static json_doc d, d2, lz;
 	static buf out, again, scratch, key;
-	static struct json_index ix;
+	static struct json_index ix, ix2;
 	const char *s = (const char *)data;
-	char err[128];
-	struct jv root;
+	char err[128], err2[128];
+	struct jv root, root2;
 	int64_t v;
 	int i, rc;
 
@@ -134,6 +152,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_init(&lz);
 	}
 	rc = json_check(s, size, &root, &ix, err, sizeof(err));
+	/* the SIMD and the portable builds of the grammar agree */
+	if (json_check_portable(s, size, &root2, &ix2, err2, sizeof(err2)) != rc ||
+	    (rc == -1 && strcmp(err, err2) != 0) || (rc == 0 && !same(root, root2)))
+		abort();
+	if (rc == 0 && root.t == JSON_OBJECT)
+		same_index(&ix, &ix2);
 	if (json_parse(&d, s, size) != rc)
 		abort();
 	if (rc == -1 && (err[0] == '\0' || strcmp(err, d.err) != 0))
