@@ -29,19 +29,6 @@ quiet() {
 	fake_vk_start "$W/sc.json" "$W/api.log"
 }
 
-# start: vkpipe in the background (stdout $W/out, stderr $W/err), its stages up
-start() {
-	"$VKPIPE" > "$W/out" 2> "$W/err" &
-	PIPE_PID=$!
-	wait_until 20 all_stages_up
-}
-
-stop() {
-	kill -TERM "$PIPE_PID"
-	wait "$PIPE_PID" && status=0 || status=$?
-	PIPE_PID=
-}
-
 polled() { [ "$(grep -c a_check "$W/api.log")" -ge "$1" ]; }
 
 @test "vkpipe idle: over 10 s its whole tree makes no process and takes no measurable CPU" {
@@ -189,10 +176,15 @@ EOF2
 	quiet
 	VKPIPE_POLL_ARGS="--wait 1" start
 	wait_until 20 test -f "$W/state/vk-poll.ts"
+	# stopped, so that no poll refreshes the file before the check has seen it stale
+	STOPPED=$(stage_pid vk-poll)
+	kill -STOP "$STOPPED"
 	touch -d '10 minutes ago' "$W/state/vk-poll.ts"
 	cmd=$(sed -n '/^HEALTHCHECK/,/CMD/p' "$REPO_DIR/Dockerfile" | sed -n 's/.*CMD //p')
 	run env VKPIPE_STATE_DIR="$W/state" sh -c "$cmd"
 	assert_failure
+	kill -CONT "$STOPPED"
+	STOPPED=
 	# the next empty poll (no event, nothing to acknowledge) refreshes it
 	wait_until 10 env VKPIPE_STATE_DIR="$W/state" sh -c "$cmd"
 	stop
