@@ -14,21 +14,6 @@ teardown() {
 	vkpipe_teardown
 }
 
-# start: vkpipe in the background, stdout to $W/out, stderr to $W/err;
-# returns once its three stages run.
-start() {
-	"$VKPIPE" > "$W/out" 2> "$W/err" &
-	PIPE_PID=$!
-	wait_until 20 all_stages_up
-}
-
-# stop: SIGTERM, and vkpipe's exit status in $status
-stop() {
-	kill -TERM "$PIPE_PID"
-	wait "$PIPE_PID" && status=0 || status=$?
-	PIPE_PID=
-}
-
 @test "vkpipe >> log: the events are appended to what the log held" {
 	fake 60
 	head -c 3893 /dev/urandom | base64 > "$W/events.log"

@@ -60,6 +60,21 @@ all_stages_up() {
 		stage_pid vk-route > /dev/null
 }
 
+# start: vkpipe in the background, stdout to $W/out, stderr to $W/err;
+# returns once its three stages run.
+start() {
+	"$VKPIPE" > "$W/out" 2> "$W/err" &
+	PIPE_PID=$!
+	wait_until 20 all_stages_up
+}
+
+# stop: SIGTERM, and vkpipe's exit status in $status
+stop() {
+	kill -TERM "$PIPE_PID"
+	wait "$PIPE_PID" && status=0 || status=$?
+	PIPE_PID=
+}
+
 # all_gone PID...: none of them runs any more
 all_gone() {
 	local p
