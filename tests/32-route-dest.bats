@@ -7,16 +7,6 @@ load lib-route
 setup() { route_setup; }
 teardown() { route_teardown; }
 
-# gen N: N small Events, alternating event_type "a" and "b", numbered.
-gen() {
-	python3 -c '
-import sys
-for i in range(int(sys.argv[1])):
-    t = "a" if i % 2 == 0 else "b"
-    print("{\"event_type\":\"%s\",\"event_id\":\"%d\",\"pad\":\"%s\"}" % (t, i, "x" * 40))
-' "$1"
-}
-
 @test "stdout and stderr get whole lines" {
 	run --separate-stderr vk-route -e '.event_type == "button" -> stdout' \
 		-e '.event_type == "reaction" -> stderr' <"$EVENTS"
