@@ -15,7 +15,6 @@
 #include <sys/statvfs.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -484,15 +483,6 @@ wait_call(struct run *r)
 	return 0;
 }
 
-static double
-now_s(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* Every started stage ends: what drains, drains; then the rest is killed. */
 static void
 stop_all(struct run *r)
@@ -634,7 +624,7 @@ run_pipeline(const struct settings *s, int rules)
 	else
 		snprintf(r.mark, sizeof(r.mark), "%s/vk-poll.ts", s->state_dir);
 
-	t0 = now_s();
+	t0 = mono_now();
 	if (start_all(&r) == -1) {
 		stop_all(&r);
 		remove_run_dir(&r);
@@ -676,7 +666,7 @@ run_pipeline(const struct settings *s, int rules)
 	stop_all(&r);
 	metrics_merge_all(&r);	/* what the stages wrote at their exit */
 	status = r.status > 125 ? EXIT_PARTIAL : r.status;
-	stop_line(&r, now_s() - t0);
+	stop_line(&r, mono_now() - t0);
 	remove_run_dir(&r);
 	close(r.sfd);
 	return status;
