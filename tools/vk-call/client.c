@@ -26,17 +26,6 @@ struct files {
 	int	n;
 };
 
-static int
-blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
 /*
  * An upload's "file" is opened here, with the handler's own rights, and
  * its descriptor sent along with the line (the server never opens a
@@ -188,7 +177,7 @@ connect_socket(const char *path)
 					in_eof = 1;
 					break;
 				}
-				if (st != LINE_OK || blank(p, n)) {
+				if (st != LINE_OK || req_blank(p, n)) {
 					if (st == LINE_TOOLONG) {	/* the server says so */
 						buf_puts(&tosrv, "{}\n");
 						sent++;

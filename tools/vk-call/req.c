@@ -143,6 +143,17 @@ req_param(const req *r, const char *name)
 	return NULL;
 }
 
+int
+req_blank(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+			return 0;
+	return 1;
+}
+
 void
 req_free(req *r)
 {

@@ -55,6 +55,8 @@ typedef struct req {
 req	*req_parse(json_doc *d, const char *p, size_t n, unsigned long lineno,
 	    buf *idbuf, char *why, size_t whylen);
 void	 req_free(req *r);
+/* A line of white space only: no request, skipped without an answer. */
+int	 req_blank(const char *p, size_t n);
 /* The value of param name, or NULL. */
 const char *req_param(const req *r, const char *name);
 /* messages.send's random_id for an id: a positive 32-bit integer. */

@@ -334,17 +334,6 @@ line_error(client *c, unsigned long lineno, const char *why)
 	log_info("%s", text);
 }
 
-static int
-blank(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
-			return 0;
-	return 1;
-}
-
 /* Read what c has sent, as far as its share of the queue allows. */
 static void
 client_read(client *c)
@@ -380,7 +369,7 @@ client_read(client *c)
 			line_error(c, c->rd.lineno, why);
 			continue;
 		}
-		if (blank(p, n))
+		if (req_blank(p, n))
 			continue;
 		if ((r = req_parse(&doc, p, n, c->rd.lineno, &idbuf, why, sizeof(why))) == NULL) {
 			line_error(c, c->rd.lineno, why);
