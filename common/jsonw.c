@@ -157,18 +157,24 @@ jw_null(buf *b)
 }
 
 void
-jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch)
+jw_rawstr(buf *b, const char *s, size_t n, int esc, buf *scratch)
 {
-	size_t n;
-	const char *s = json_raw(d, i, &n);
-
-	if (!json_escaped(d, i)) {
+	if (!esc) {
 		jw_str(b, s, n);
 		return;
 	}
 	buf_reset(scratch);
 	json_unescape_raw(s, n, scratch);
 	jw_str(b, scratch->p, scratch->len);
+}
+
+void
+jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch)
+{
+	size_t n;
+	const char *s = json_raw(d, i, &n);
+
+	jw_rawstr(b, s, n, json_escaped(d, i), scratch);
 }
 
 void
@@ -190,13 +196,7 @@ jw_text(buf *b, const char *p, size_t n, buf *scratch)
 			for (esc = 0, q = p + 1; *q != '"'; q++)
 				if (*q == '\\')
 					esc = 1, q++;
-			if (esc) {
-				buf_reset(scratch);
-				json_unescape_raw(p + 1, (size_t)(q - p - 1), scratch);
-				jw_str(b, scratch->p, scratch->len);
-			} else {
-				jw_str(b, p + 1, (size_t)(q - p - 1));
-			}
+			jw_rawstr(b, p + 1, (size_t)(q - p - 1), esc, scratch);
 			p = q + 1;
 			break;
 		default:	/* a number or a literal */

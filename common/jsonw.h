@@ -24,7 +24,13 @@ void	jw_str(buf *b, const char *s, size_t n);
 void	jw_cstr(buf *b, const char *s);
 void	jw_int(buf *b, int64_t v);
 void	jw_null(buf *b);
-/* String token i of d, re-escaped canonically; scratch is working space. */
+/*
+ * A string of validated JSON text, raw (between its quotes, still escaped:
+ * esc says whether it holds a backslash), re-escaped canonically; scratch
+ * is working space.
+ */
+void	jw_rawstr(buf *b, const char *s, size_t n, int esc, buf *scratch);
+/* String token i of d, the same way. */
 void	jw_tokstr(buf *b, const json_doc *d, int i, buf *scratch);
 /* The whole value at token i, compacted (no white space), strings canonical. */
 void	jw_value(buf *b, const json_doc *d, int i, buf *scratch);

@@ -23,20 +23,19 @@ req_int(const json_doc *d, int obj, const char *key, int64_t *v)
 }
 
 /*
- * An integer token as it is spelled, when that is how jw_int would write
- * it: JSON's grammar leaves only "-0" and forms with a fraction or an
- * exponent to tell apart, and up to 18 digits always fit an int64. Copying
- * is cheaper than parsing and formatting it again. 0 if not such a token.
+ * An integer as it is spelled, when that is how jw_int would write it:
+ * JSON's grammar leaves only "-0" and forms with a fraction or an exponent
+ * to tell apart, and up to 18 digits always fit an int64. Copying is
+ * cheaper than parsing and formatting it again. 0 if not such a number.
  */
 static int
-copy_int(buf *b, const json_doc *d, int i)
+copy_int(buf *b, const struct jv *v)
 {
-	const char *p;
-	size_t n, k;
+	const char *p = v->p;
+	size_t n = v->n, k;
 
-	if (json_type(d, i) != JSON_NUMBER)
+	if (v->t != JSON_NUMBER)
 		return 0;
-	p = json_raw(d, i, &n);
 	k = n > 0 && p[0] == '-';
 	if (n - k == 0 || n - k > 18 || (k && p[1] == '0'))
 		return 0;
@@ -48,16 +47,32 @@ copy_int(buf *b, const json_doc *d, int i)
 }
 
 static void
-write_int_or_null(buf *b, const json_doc *d, int i)
+write_int_or_null(buf *b, const struct jv *s)
 {
 	int64_t v;
 
-	if (copy_int(b, d, i))
+	if (copy_int(b, s))
 		return;
-	if (json_int64(d, i, &v) == 0)
+	if (jv_int64(s, &v) == 0)
 		jw_int(b, v);
 	else
 		jw_null(b);
+}
+
+/* The same for token i. */
+static void
+tok_int_or_null(buf *b, const json_doc *d, int i)
+{
+	struct jv s = json_span(d, i);
+
+	write_int_or_null(b, &s);
+}
+
+/* A string span of validated text, re-escaped canonically. */
+static void
+write_str(buf *b, const struct jv *s)
+{
+	jw_rawstr(b, s->p, s->n, memchr(s->p, '\\', s->n) != NULL, &scratch);
 }
 
 static void
@@ -141,24 +156,6 @@ keeps(const norm_opts *o, const char *name, size_t n)
 	}
 }
 
-/* Reply: {"cmid":…,"text":…,"uuid":…} from a message-like object. */
-static void
-write_reply(buf *b, const json_doc *d, int m)
-{
-	int t;
-
-	JW_LIT(b, "{\"cmid\":");
-	write_int_or_null(b, d, GET(d, m, "conversation_message_id"));
-	JW_LIT(b, ",\"text\":");
-	t = GET(d, m, "text");
-	if (json_type(d, t) == JSON_STRING)
-		jw_tokstr(b, d, t, &scratch);
-	else
-		JW_LIT(b, "\"\"");
-	JW_LIT(b, ",\"uuid\":");
-	write_int_or_null(b, d, GET(d, m, "from_id"));
-	buf_putc(b, '}');
-}
 
 /* Does s start with one of the prefix characters? */
 static int
@@ -218,18 +215,24 @@ after_mention(const char *s, size_t n, int64_t g, const char *prefix)
  * Any other value is carried over as it is.
  */
 static void
-write_payload(buf *b, const json_doc *d, int i)
+write_payload(buf *b, const struct jv *v)
 {
-	if (json_type(d, i) != JSON_STRING) {
-		jw_value(b, d, i, &scratch);	/* absent → null */
+	switch (v->t) {
+	case JSON_NONE:
+		jw_null(b);
+		return;
+	case JSON_STRING:
+		break;
+	default:
+		jw_text(b, v->p, v->n, &scratch);	/* validated text, compacted */
 		return;
 	}
 	buf_reset(&inner);
-	json_unescape(d, i, &inner);
+	json_unescape_raw(v->p, v->n, &inner);
 	if (json_parse_lazy(&inner_doc, inner.p ? inner.p : "", inner.len) == 0)
 		jw_value(b, &inner_doc, 0, &scratch);
 	else
-		jw_tokstr(b, d, i, &scratch);
+		write_str(b, v);
 }
 
 /* The members of a message that message_new reads. */
@@ -243,44 +246,79 @@ static const struct { const char *k; size_t n; } mkey[M_N] = {
 };
 
 /*
- * Find them all in one pass over the message (v[M_...]: the value's token,
- * or -1), rather than one json_get each: a message has a dozen members and
- * most of those asked for are absent, so each lookup would walk them all.
- * The key's length picks the one candidate to compare. The first of
- * repeated keys counts, as for json_get.
+ * Find them all in one pass over the message m (v[M_...]: the value, t =
+ * JSON_NONE when absent), rather than one lookup each: a message has a
+ * dozen members and most of those asked for are absent, so each lookup
+ * would walk them all. The key's length picks the one candidate to
+ * compare. The first of repeated keys counts, as for json_get.
+ *
+ * The message is read as spans of the text json_check() validated, not as
+ * jsmn tokens: of its members a few scalars are read and the containers
+ * written whole or looked into at one level, so tokenizing it (the
+ * biggest part of every line) would cost more than the transform.
  */
 static void
-message_members(const json_doc *d, int m, int *v)
+message_members(const struct jv *m, struct jv *v)
 {
-	const char *raw;
-	size_t len;
-	int k, n, key, j;
+	const char *cur = NULL;
+	struct jv key, val;
+	int j;
 
 	for (j = 0; j < M_N; j++)
-		v[j] = -1;
-	n = json_size(d, m);
-	for (k = 0, key = json_child(d, m); k < n; k++, key = json_next(d, key + 1)) {
-		raw = json_raw(d, key, &len);
-		if (json_escaped(d, key)) {
-			for (j = 0; j < M_N; j++)
-				if (v[j] < 0 && json_streq(d, key, mkey[j].k, mkey[j].n))
-					v[j] = key + 1;
-			continue;
-		}
-		switch (len) {
+		v[j].t = JSON_NONE;
+	if (m->t != JSON_OBJECT)
+		return;
+	while (jv_next(m, &cur, &val, &key)) {
+		switch (key.n) {
 		case 3: j = M_GEO; break;
-		case 4: j = raw[0] == 't' ? M_TEXT : M_DATE; break;
+		case 4: j = key.p[0] == 't' ? M_TEXT : M_DATE; break;
 		case 6: j = M_ACTION; break;
-		case 7: j = raw[0] == 'f' ? M_FROM : raw[1] == 'e' ? M_PEER : M_PAYLOAD; break;
+		case 7: j = key.p[0] == 'f' ? M_FROM : key.p[1] == 'e' ? M_PEER : M_PAYLOAD; break;
 		case 11: j = M_ATT; break;
 		case 12: j = M_FWD; break;
 		case 13: j = M_REPLY; break;
 		case 23: j = M_CMID; break;
-		default: continue;
+		default: j = M_N; break;
 		}
-		if (v[j] < 0 && memcmp(raw, mkey[j].k, len) == 0)
-			v[j] = key + 1;
+		if (j < M_N && memcmp(key.p, mkey[j].k, key.n) == 0) {
+			if (v[j].t == JSON_NONE)
+				v[j] = val;
+			continue;
+		}
+		if (memchr(key.p, '\\', key.n) == NULL)
+			continue;	/* no escape: no other name it could be */
+		for (j = 0; j < M_N; j++)
+			if (v[j].t == JSON_NONE && json_str_eq(key.p, key.n, mkey[j].k, mkey[j].n))
+				v[j] = val;
 	}
+}
+
+/* Message m of token tree d, as a span of its text (see message_members). */
+static void
+message_span_members(const json_doc *d, int m, struct jv *v)
+{
+	struct jv s = json_span(d, m);
+
+	message_members(&s, v);
+}
+
+/* Reply: {"cmid":…,"text":…,"uuid":…} from a message-like value. */
+static void
+write_reply(buf *b, const struct jv *m)
+{
+	struct jv v[M_N];
+
+	message_members(m, v);
+	JW_LIT(b, "{\"cmid\":");
+	write_int_or_null(b, &v[M_CMID]);
+	JW_LIT(b, ",\"text\":");
+	if (v[M_TEXT].t == JSON_STRING)
+		write_str(b, &v[M_TEXT]);
+	else
+		JW_LIT(b, "\"\"");
+	JW_LIT(b, ",\"uuid\":");
+	write_int_or_null(b, &v[M_FROM]);
+	buf_putc(b, '}');
 }
 
 /* The message object of a message_new: object.message, or, in the legacy
@@ -302,64 +340,58 @@ message_of(const json_doc *d, int obj)
  * `text`, unescaped) from offset start, its cmid written as it is or null.
  */
 static void
-write_message(buf *b, const json_doc *d, const int *v, size_t start)
+write_message(buf *b, const struct jv *v, size_t start)
 {
-	int att, fwd, rep, geo, act, i, k, n;
+	const char *cur;
+	struct jv e, ty;
+	int k, n;
 
 	JW_LIT(b, "\"message\":{\"cmid\":");
-	write_int_or_null(b, d, v[M_CMID]);
+	write_int_or_null(b, &v[M_CMID]);
 	JW_LIT(b, ",\"text\":");
 	jw_str(b, text.p ? text.p + start : "", text.len - start);
 
 	JW_LIT(b, ",\"reply\":");
-	rep = v[M_REPLY];
-	if (json_type(d, rep) == JSON_OBJECT)
-		write_reply(b, d, rep);
+	if (v[M_REPLY].t == JSON_OBJECT)
+		write_reply(b, &v[M_REPLY]);
 	else
 		jw_null(b);
 
 	JW_LIT(b, ",\"forward\":[");
-	fwd = v[M_FWD];
-	n = json_type(d, fwd) == JSON_ARRAY ? json_size(d, fwd) : 0;
-	for (k = 0, i = fwd + 1; k < n; k++, i = json_next(d, i)) {
-		if (k > 0)
-			buf_putc(b, ',');
-		write_reply(b, d, i);
-	}
+	n = 0;
+	if (v[M_FWD].t == JSON_ARRAY)
+		for (cur = NULL; jv_next(&v[M_FWD], &cur, &e, NULL); n++) {
+			if (n > 0)
+				buf_putc(b, ',');
+			write_reply(b, &e);
+		}
 
 	JW_LIT(b, "],\"attachments\":[");
 	k = 0;
-	att = v[M_ATT];
-	if (json_type(d, att) == JSON_ARRAY) {
-		int na = json_size(d, att), j;
-
-		for (j = 0, i = att + 1; j < na; j++, i = json_next(d, i)) {
-			int ty = GET(d, i, "type");
-
-			if (json_type(d, ty) != JSON_STRING)
+	if (v[M_ATT].t == JSON_ARRAY)
+		for (cur = NULL; jv_next(&v[M_ATT], &cur, &e, NULL); ) {
+			ty = jv_get(&e, "type", 4);
+			if (ty.t != JSON_STRING)
 				continue;
 			if (k++ > 0)
 				buf_putc(b, ',');
-			jw_tokstr(b, d, ty, &scratch);
+			write_str(b, &ty);
 		}
-	}
-	geo = v[M_GEO];
 #define ATT(lit)	do { if (k++ > 0) buf_putc(b, ','); JW_LIT(b, lit); } while (0)
-	if (geo >= 0 && json_type(d, geo) != JSON_NULL)
+	if (v[M_GEO].t != JSON_NONE && v[M_GEO].t != JSON_NULL)
 		ATT("\"geo\"");
-	if (json_type(d, rep) == JSON_OBJECT)
+	if (v[M_REPLY].t == JSON_OBJECT)
 		ATT("\"reply\"");
 	if (n > 0)
 		ATT("\"forward\"");
 #undef ATT
 	JW_LIT(b, "],\"date\":");
-	write_int_or_null(b, d, v[M_DATE]);
+	write_int_or_null(b, &v[M_DATE]);
 	JW_LIT(b, ",\"payload\":");
-	write_payload(b, d, v[M_PAYLOAD]);
+	write_payload(b, &v[M_PAYLOAD]);
 	JW_LIT(b, ",\"action\":");
-	act = v[M_ACTION];
-	if (json_type(d, act) == JSON_OBJECT)
-		jw_value(b, d, act, &scratch);
+	if (v[M_ACTION].t == JSON_OBJECT)
+		jw_text(b, v[M_ACTION].p, v[M_ACTION].n, &scratch);
 	else
 		jw_null(b);
 	JW_LIT(b, "}}\n");
@@ -369,25 +401,25 @@ static enum norm_result
 message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
     buf *b, const char **why)
 {
-	int m, t, cmd, v[M_N];
+	int m, cmd;
+	struct jv v[M_N], *t = &v[M_TEXT];
 	int64_t from, peer, cmid, group;
 	size_t start = 0;
 
 	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
 		return *why = "message_new without object.message", NORM_REJECT;
-	message_members(d, m, v);
-	if (json_int64(d, v[M_PEER], &peer) == -1)
+	message_span_members(d, m, v);
+	if (jv_int64(&v[M_PEER], &peer) == -1)
 		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
-	if (json_int64(d, v[M_FROM], &from) == -1)
+	if (jv_int64(&v[M_FROM], &from) == -1)
 		return *why = "message_new without an integer object.message.from_id", NORM_REJECT;
-	if (json_int64(d, v[M_CMID], &cmid) == -1)
+	if (jv_int64(&v[M_CMID], &cmid) == -1)
 		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
-	t = v[M_TEXT];
-	if (t >= 0 && json_type(d, t) != JSON_STRING && json_type(d, t) != JSON_NULL)
+	if (t->t != JSON_NONE && t->t != JSON_STRING && t->t != JSON_NULL)
 		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
 	buf_reset(&text);
-	if (json_type(d, t) == JSON_STRING)
-		json_unescape(d, t, &text);
+	if (t->t == JSON_STRING)
+		json_unescape_raw(t->p, t->n, &text);
 
 	cmd = is_command(text.p, text.len, o->prefix);
 	if (!cmd && text.len > 0 && text.p[0] == '[' &&
@@ -397,7 +429,7 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 		return NORM_DROP;
 
 	write_head(b, cmd ? "command" : "message", -1, d, evid, &from, &peer, o);
-	write_message(b, d, v, start);
+	write_message(b, v, start);
 	return NORM_EVENT;
 }
 
@@ -407,6 +439,7 @@ message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
 {
 	int64_t user, peer, v;
 	int beid, payload, cmid;
+	struct jv pv;
 
 	if (req_int(d, obj, "user_id", &user) == -1)
 		return *why = "message_event without an integer object.user_id", NORM_REJECT;
@@ -425,11 +458,12 @@ message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
 
 	write_head(b, "button", -1, d, evid, &user, &peer, o);
 	JW_LIT(b, "\"button\":{\"cmid\":");
-	write_int_or_null(b, d, cmid);
+	tok_int_or_null(b, d, cmid);
 	JW_LIT(b, ",\"beid\":");
 	jw_tokstr(b, d, beid, &scratch);
 	JW_LIT(b, ",\"payload\":");
-	write_payload(b, d, payload);	/* a string holding JSON: its value */
+	pv = json_span(d, payload);
+	write_payload(b, &pv);	/* a string holding JSON: its value */
 	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
@@ -455,7 +489,7 @@ reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
 	JW_LIT(b, "\"reaction\":{\"cmid\":");
 	jw_int(b, cmid);
 	JW_LIT(b, ",\"rid\":");
-	write_int_or_null(b, d, rid);	/* absent when the reaction was removed */
+	tok_int_or_null(b, d, rid);	/* absent when the reaction was removed */
 	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
@@ -531,7 +565,8 @@ v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
 	const struct evtype *t;
 	const char *name;
 	int64_t uuid = 0, bpid = 0;
-	int hu, hp, m, v[M_N], j;
+	int hu, hp, m, j;
+	struct jv v[M_N];
 	size_t n;
 
 	name = type_name(d, ty, &n);
@@ -552,15 +587,15 @@ v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
 	m = edited_message(d, obj);
 	v3_ids(d, m, t, &uuid, &hu, &bpid, &hp);
 	if (m >= 0)
-		message_members(d, m, v);
+		message_span_members(d, m, v);
 	else
 		for (j = 0; j < M_N; j++)
-			v[j] = -1;
+			v[j].t = JSON_NONE;
 	buf_reset(&text);
-	if (json_type(d, v[M_TEXT]) == JSON_STRING)
-		json_unescape(d, v[M_TEXT], &text);
+	if (v[M_TEXT].t == JSON_STRING)
+		json_unescape_raw(v[M_TEXT].p, v[M_TEXT].n, &text);
 	write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, o);
-	write_message(b, d, v, 0);
+	write_message(b, v, 0);
 	return NORM_EVENT;
 }
 
@@ -574,11 +609,13 @@ norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
 	size_t n;
 
 	if (json_streq(d, ty, "message_new", 11)) {
+		struct jv v[M_N];
+
 		if ((m = message_of(d, obj)) < 0 ||
 		    !(keeps(o, "command", 7) || keeps(o, "message", 7)))
 			return 0;
-		return req_int(d, m, "from_id", uuid) == 0 &&
-		    req_int(d, m, "peer_id", bpid) == 0;
+		message_span_members(d, m, v);	/* as norm_update reads it */
+		return jv_int64(&v[M_FROM], uuid) == 0 && jv_int64(&v[M_PEER], bpid) == 0;
 	}
 	if (json_streq(d, ty, "message_event", 13))
 		return keeps(o, "button", 6) &&
