@@ -101,6 +101,24 @@ for a in sys.argv[1:]:
 	assert_output --partial "unknown option #sometimes"
 }
 
+@test "exec:…#confirm: replies are read as ack lines: CRLF, blank lines, an overlong line skipped whole, never a false id" {
+	# before each confirmation: a blank line and 5000 bytes of junk (longer
+	# than any id), then the id ended by CRLF
+	cat >"$T/h.sh" <<-'H'
+	#!/bin/sh
+	junk=$(head -c 5000 /dev/zero | tr '\0' x)
+	while IFS= read -r line; do
+		printf '\n%s\n%s\r\n' "$junk" "$(printf '%s\n' "$line" | jq -r .event_id)"
+	done
+	H
+	chmod +x "$T/h.sh"
+	run --separate-stderr vk-route --stats --ack "$T/ack" -e "* -> exec:$T/h.sh#confirm" <"$EVENTS"
+	assert_success
+	assert_equal "$(acks "$T/ack")" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
+	[[ "$stderr" == *"dest exec:$T/h.sh#confirm delivered=9 queued=0 failed=0 spilled=0"* ]]
+	[[ "$stderr" != *"confirmed"* ]]
+}
+
 # --- 2. a value that can never be opened fails its line only ---
 
 @test "file: a 300-character name and '.' are refused for good; later lines flow and are acknowledged" {

@@ -17,8 +17,11 @@
  * handler writes the event_id of each Event it has finished with, one per
  * line, in any order, and only then is that line delivered. Lines read
  * but not confirmed when a handler dies go to the next one; at the end of
- * the run they are not delivered. An Event without a string event_id
- * cannot be confirmed: it is delivered once read.
+ * the run they are not delivered. The replies are read as ack lines
+ * (common/ack.h: "\r\n" too, blank lines say nothing, an overlong line is
+ * skipped whole). An Event without an event_id an ack line can carry (a
+ * string of 1 to ACK_ID_MAX bytes, no control character) cannot be
+ * confirmed: it is delivered once read.
  */
 #define _GNU_SOURCE	/* pipe2 */
 #include <errno.h>
@@ -33,13 +36,14 @@
 #include <unistd.h>
 
 #include "ack.h"
+#include "../../common/ack.h"	/* the reply lines are ack lines; this ack.h is the tracker */
+#include "alloc.h"
 #include "dest.h"
 #include "log.h"
 #include "workers.h"
 
 #define STABLE_SECS	10.0
 #define LOOK_MS		20	/* how often to see what a handler read */
-#define CONFIRM_MAX	4096	/* a confirmation line longer than this is junk */
 
 struct execd {
 	char	**argv;
@@ -50,7 +54,7 @@ struct execd {
 	pid_t	 pid;		/* 0: not running */
 	int	 rfd, wfd;	/* the pipe, or -1 */
 	int	 cfd;		/* #confirm: the handler's stdout (our end), or -1 */
-	buf	 cbuf;		/* a confirmation line not yet whole */
+	ack_reader crd;		/* its lines */
 	int	 unknown_warned;
 	double	 started;
 	double	 bo;		/* backoff kept across restarts */
@@ -116,10 +120,8 @@ dest_split_argv(const char *s, char ***argvp, char *err, size_t errlen,
 				i++;
 			}
 		}
-		argv = realloc(argv, (argc + 2) * sizeof(*argv));
-		if (argv == NULL)
-			abort();
-		argv[argc++] = strdup(buf_cstr(&w));
+		argv = xrealloc(argv, (argc + 2) * sizeof(*argv));
+		argv[argc++] = xstrdup(buf_cstr(&w));
 		argv[argc] = NULL;
 	}
 	buf_free(&w);
@@ -210,8 +212,8 @@ exec_opts(const char *s, struct execd *x, char *err, size_t errlen)
 		} else if (n > 3 && strncmp(s, "by=", 3) == 0) {
 			if (workers_check_path(s + 3, n - 3, err, errlen) == -1)
 				return -1;
-			if (x != &tmp && (x->by = strndup(s + 3, n - 3)) == NULL)
-				abort();
+			if (x != &tmp)
+				x->by = xstrndup(s + 3, n - 3);
 			by = 1;
 		} else if (n > 7 && strncmp(s, "worker=", 7) == 0) {
 			/* one worker of a group: the group names its workers so */
@@ -245,11 +247,9 @@ exec_parse(const char *arg, char ***argv, struct execd *x, char *err,
     size_t errlen, size_t *col)
 {
 	const char *hash = exec_fragment(arg);
-	char *cmd = hash != NULL ? strndup(arg, (size_t)(hash - arg)) : strdup(arg);
+	char *cmd = hash != NULL ? xstrndup(arg, (size_t)(hash - arg)) : xstrdup(arg);
 	int rc;
 
-	if (cmd == NULL)
-		abort();
 	rc = dest_split_argv(cmd, argv, err, errlen, col);
 	free(cmd);
 	if (rc == 0 && hash != NULL && exec_opts(hash + 1, x, err, errlen) == -1) {
@@ -315,10 +315,7 @@ exec_init(struct dest *d, const char *arg, char *err, size_t errlen)
 	struct execd *x;
 	size_t col;
 
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	x = xcalloc(1, sizeof(*x));
 	if (exec_parse(arg, &x->argv, x, err, errlen, &col) == -1) {
 		free(x);
 		return -1;
@@ -411,7 +408,7 @@ exec_open(struct dest *d)
 	if (c[0] != -1) {
 		fcntl(c[0], F_SETFL, fcntl(c[0], F_GETFL) | O_NONBLOCK);
 		x->cfd = d->aux_fd = c[0];
-		buf_reset(&x->cbuf);
+		ack_reader_reset(&x->crd);
 	}
 	x->pid = pid;
 	x->started = dest_now();
@@ -429,13 +426,15 @@ unread(struct execd *x)
 	return x->rfd != -1 && ioctl(x->rfd, FIONREAD, &n) == 0 && n > 0 ? (size_t)n : 0;
 }
 
-/* Is this line's Event one the handler cannot confirm (no event_id)? */
+/* Is this line's Event one the handler cannot confirm (no event_id an ack line carries)? */
 static int
 unconfirmable(const struct dest_ticket *t)
 {
+	const char *id, *why;
 	size_t n;
 
-	return t->ev == 0 || track_id(t->ev, &n) == NULL;
+	return t->ev == 0 || (id = track_id(t->ev, &n)) == NULL ||
+	    ack_id_check(id, n, &why) == -1;
 }
 
 /* Free the lines at the front whose fate is told (#confirm: in any order). */
@@ -485,14 +484,13 @@ exec_taken(struct dest *d, double now)
 
 /* #confirm: one line from the handler, an event_id it has finished with. */
 static void
-confirmed(struct dest *d, const char *id, size_t n)
+confirmed(void *arg, const char *id, size_t n)
 {
+	struct dest *d = arg;
 	struct execd *x = d->priv;
 	size_t k, in, idn;
 	const char *tid;
 
-	if (n > 0 && id[n - 1] == '\r')
-		n--;
 	in = dq_sent_lines(&d->q);
 	for (k = 0; k < in; k++) {
 		struct dest_ticket *t = dq_ticket(&d->q, k);
@@ -520,28 +518,12 @@ static void
 exec_aux(struct dest *d, double now)
 {
 	struct execd *x = d->priv;
-	char tmp[4096];
-	ssize_t r;
-	const char *p, *nl;
-	size_t off;
 
 	(void)now;
 	if (x->cfd == -1)
 		return;
 	take(d);	/* a confirmation may come before we looked at the pipe */
-	while ((r = read(x->cfd, tmp, sizeof(tmp))) > 0 || (r == -1 && errno == EINTR)) {
-		if (r <= 0)
-			continue;
-		buf_put(&x->cbuf, tmp, (size_t)r);
-		for (off = 0, p = x->cbuf.p; (nl = memchr(p, '\n',
-		    x->cbuf.len - off)) != NULL; p = nl + 1, off = (size_t)(p - x->cbuf.p))
-			confirmed(d, p, (size_t)(nl - p));
-		memmove(x->cbuf.p, x->cbuf.p + off, x->cbuf.len - off);
-		x->cbuf.len -= off;
-		if (x->cbuf.len > CONFIRM_MAX)
-			buf_reset(&x->cbuf);
-	}
-	if (r == 0 || (r == -1 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+	if (ack_reader_read(&x->crd, x->cfd, confirmed, d) != ACK_READ_AGAIN) {
 		close_fd(&x->cfd);
 		d->aux_fd = -1;
 	}
@@ -684,7 +666,7 @@ exec_free(struct dest *d)
 		return;
 	free_argv(x->argv);
 	free(x->by);
-	buf_free(&x->cbuf);
+	ack_reader_free(&x->crd);
 	close_fd(&x->rfd);
 	close_fd(&x->wfd);
 	close_fd(&x->cfd);
