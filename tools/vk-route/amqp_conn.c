@@ -40,6 +40,7 @@
 #include <amqp_ssl_socket.h>
 #include <amqp_tcp_socket.h>
 
+#include "alloc.h"
 #include "amqp_conn.h"
 #include "json.h"
 
@@ -180,7 +181,7 @@ connect_broker(struct amqpd *a)
 	int rc;
 
 	if ((a->conn = amqp_new_connection()) == NULL)
-		return end(a, "out of memory");
+		alloc_fail();
 	s = a->tls ? amqp_ssl_socket_new(a->conn) : amqp_tcp_socket_new(a->conn);
 	if (s == NULL)
 		return end(a, "cannot make a socket");
@@ -278,10 +279,8 @@ publish(struct amqpd *a, const char *line, size_t n, buf *id)
 		return end(a, "connection lost: %s", amqp_error_string2(rc));
 	if (a->fn == a->fcap) {
 		size_t ncap = a->fcap ? a->fcap * 2 : 64, k;
-		struct flight *nf = malloc(ncap * sizeof(*nf));
+		struct flight *nf = xmalloc(ncap * sizeof(*nf));
 
-		if (nf == NULL)
-			abort();
 		for (k = 0; k < a->fn; k++)
 			nf[k] = *fat(a, k);
 		free(a->f);
@@ -381,8 +380,7 @@ returned(struct amqpd *a, amqp_basic_return_t *m)
 		line = fl_line(a, k, &n);
 		if (f->ret == NULL && !f->acked && !f->nacked && n == msg.body.len &&
 		    memcmp(line, msg.body.bytes, n) == 0) {
-			if ((f->ret = strdup(why)) == NULL)
-				abort();
+			f->ret = xstrdup(why);
 			break;
 		}
 	}
@@ -414,8 +412,7 @@ channel_closed(struct amqpd *a, amqp_channel_close_t *m)
 		struct flight *f = fat(a, 0);
 
 		free(f->ret);
-		if ((f->ret = strdup(why)) == NULL)
-			abort();
+		f->ret = xstrdup(why);
 		f->acked = 1;
 		settle(a);
 	}

@@ -28,6 +28,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "amqp_conn.h"
 #include "dest.h"
 
@@ -165,8 +166,7 @@ aparse(const char *arg, int tls, struct amqpd *a, char *err, size_t errlen,
 		} else {
 			size_t o = hp[0] == '[' ? 1 : 0;
 
-			if ((a->host = strndup(hp + o, hpn - 2 * o)) == NULL)
-				abort();
+			a->host = xstrndup(hp + o, hpn - 2 * o);
 			a->port = tls ? 5671 : 5672;
 		}
 	}
@@ -175,13 +175,12 @@ aparse(const char *arg, int tls, struct amqpd *a, char *err, size_t errlen,
 		if (name_seg(arg, seg[0], segn[0], "vhost", &a->vhost, NULL, err,
 		    errlen, col) == -1)
 			return -1;
-	} else if ((a->vhost = strdup("/")) == NULL) {
-		abort();
+	} else {
+		a->vhost = xstrdup("/");
 	}
 	if (segn[first] == 5) {
 		a->queue = 1;
-		if ((a->exchange = strdup("")) == NULL)
-			abort();
+		a->exchange = xstrdup("");
 		a->exlen = 0;
 		if (name_seg(arg, seg[first + 1], segn[first + 1], "queue name",
 		    &a->key, &a->keylen, err, errlen, col) == -1)
@@ -202,9 +201,9 @@ aparse(const char *arg, int tls, struct amqpd *a, char *err, size_t errlen,
 			*col = 0;
 			return -1;
 		}
-	} else if ((a->user = strdup("guest")) == NULL ||
-	    (a->pass = strdup("guest")) == NULL) {
-		abort();
+	} else {
+		a->user = xstrdup("guest");
+		a->pass = xstrdup("guest");
 	}
 	return 0;
 }
@@ -282,10 +281,7 @@ init_kind(struct dest *d, const char *arg, int tls, char *err, size_t errlen)
 	buf lb = BUF_INIT;
 	size_t col;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	a = xcalloc(1, sizeof(*a));
 	pthread_mutex_init(&a->mu, NULL);
 	a->tfd = -1;
 	a->sockfd = -1;

@@ -27,6 +27,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "dest.h"
 #include "log.h"
 
@@ -214,10 +215,7 @@ http_init(struct dest *d, const char *arg, char *err, size_t errlen)
 		return -1;
 	}
 	curl_ready = 1;
-	if ((h = calloc(1, sizeof(*h))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	h = xcalloc(1, sizeof(*h));
 	h->tfd = -1;
 	d->priv = h;
 	hash = strchr(d->name, '#');
@@ -225,13 +223,13 @@ http_init(struct dest *d, const char *arg, char *err, size_t errlen)
 		http_free(d);
 		return -1;
 	}
-	h->url = hash != NULL ? strndup(d->name, (size_t)(hash - d->name)) :
-	    strdup(d->name);
+	h->url = hash != NULL ? xstrndup(d->name, (size_t)(hash - d->name)) :
+	    xstrdup(d->name);
 	h->hdr = curl_slist_append(NULL, h->batch > 1 ?
 	    "Content-Type: application/x-ndjson" : "Content-Type: application/json");
 	h->hdr = curl_slist_append(h->hdr, "Expect:");
-	if (h->url == NULL || h->hdr == NULL)
-		abort();
+	if (h->hdr == NULL)
+		alloc_fail();
 	dest_mask(&lb, d->name);
 	d->label = buf_cstr(&lb);
 	return 0;
@@ -329,9 +327,10 @@ start(struct dest *d)
 		h->spare = r->next;
 		buf_reset(&r->body);
 		curl_easy_reset(r->e);
-	} else if ((r = calloc(1, sizeof(*r))) == NULL ||
-	    (r->e = curl_easy_init()) == NULL) {
-		abort();
+	} else {
+		r = xcalloc(1, sizeof(*r));
+		if ((r->e = curl_easy_init()) == NULL)
+			alloc_fail();
 	}
 	r->next = NULL;
 	r->done = 0;

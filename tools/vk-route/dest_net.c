@@ -20,6 +20,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "dest.h"
 
 int
@@ -62,10 +63,8 @@ dest_hostport(const char *s, size_t n, char **host, char **port, char *err,
 		return -1;
 	}
 	if (host != NULL) {
-		*host = strndup(h, (size_t)(he - h));
-		*port = strndup(colon + 1, n - (size_t)(colon + 1 - s));
-		if (*host == NULL || *port == NULL)
-			abort();
+		*host = xstrndup(h, (size_t)(he - h));
+		*port = xstrndup(colon + 1, n - (size_t)(colon + 1 - s));
 	}
 	return 0;
 }
@@ -180,16 +179,13 @@ sock_init(struct dest *d, const char *arg, char *err, size_t errlen)
 	struct sockd *s;
 	size_t col;
 
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	s = xcalloc(1, sizeof(*s));
 	if (d->kind == &dest_unix_kind) {
-		if (unix_check(arg, err, errlen, &col) == -1 ||
-		    (s->path = strdup(arg)) == NULL) {
+		if (unix_check(arg, err, errlen, &col) == -1) {
 			free(s);
 			return -1;
 		}
+		s->path = xstrdup(arg);
 	} else if (dest_hostport(arg, strlen(arg), &s->host, &s->port, err,
 	    errlen, &col) == -1) {
 		free(s);
@@ -242,12 +238,10 @@ const struct dest_kind dest_unix_kind = {
 int
 dest_pct_decode(const char *s, size_t n, char **out, size_t *outlen)
 {
-	char *o = malloc(n + 1);
+	char *o = xmalloc(n + 1);
 	size_t i, k = 0;
 	int hi, lo;
 
-	if (o == NULL)
-		abort();
 	for (i = 0; i < n; i++) {
 		if (s[i] != '%') {
 			o[k++] = s[i];

@@ -22,6 +22,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "alloc.h"
 #include "dest.h"
 #include "log.h"
 
@@ -195,10 +196,7 @@ redis_init(struct dest *d, const char *arg, char *err, size_t errlen)
 	buf lb = BUF_INIT;
 	size_t col;
 
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	r = xcalloc(1, sizeof(*r));
 	d->priv = r;
 	if (rparse(arg, r, err, errlen, &col) == -1) {
 		redis_free(d);
@@ -217,8 +215,8 @@ append_cmd(struct redisd *r, int argc, const char **argv, const size_t *argvlen)
 	int n;
 
 	n = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
-	if (n < 0)
-		abort();
+	if (n < 0)	/* fails only to allocate */
+		alloc_fail();
 	buf_put(&r->ob, cmd, (size_t)n);
 	free(cmd);
 }
@@ -238,7 +236,7 @@ redis_open(struct dest *d)
 	if (r->rd != NULL)
 		redisReaderFree(r->rd);
 	if ((r->rd = redisReaderCreate()) == NULL)
-		abort();
+		alloc_fail();
 	buf_reset(&r->ob);
 	r->ooff = 0;
 	r->npre = 0;
@@ -360,7 +358,7 @@ read_replies(struct dest *d)
 		if (n == 0)
 			return lost(d, "the server closed the connection%s", "");
 		if (redisReaderFeed(r->rd, tmp, (size_t)n) != REDIS_OK)
-			abort();
+			alloc_fail();	/* fails only to allocate */
 		for (;;) {
 			int bad;
 
