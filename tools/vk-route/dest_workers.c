@@ -54,17 +54,23 @@ workers_check_path(const char *s, size_t n, char *err, size_t errlen)
 	return 0;
 }
 
-/* The value at the path, as JSON text; NULL when missing or null. */
+/*
+ * The value at the path, as JSON text; NULL when missing or null. The line
+ * is an Event route_line() checked (a JSON object, white space maybe
+ * around it): its text is walked, not checked again.
+ */
 static const char *
 key_of(const char *path, const char *line, size_t n, size_t *kn)
 {
-	struct json_index ix;
 	struct jv v;
 	const char *s, *e;
-	char err[64];
 
-	if (json_check(line, n, &v, &ix, err, sizeof(err)) != 0)
-		return NULL;
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+	    line[n - 1] == '\r'))
+		n--;
+	for (e = line + n; line < e && *line != '{'; line++)
+		n--;
+	v = (struct jv){ n > 0 ? JSON_OBJECT : JSON_NONE, line, n };
 	for (s = path + 1;; s = e + 1) {
 		if ((e = strchr(s, '.')) == NULL)
 			e = s + strlen(s);
