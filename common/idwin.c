@@ -82,10 +82,10 @@ idwin_expire(idwin *w, double now)
 		evict(w);
 }
 
-uint64_t *
-idwin_find(const idwin *w, const char *id, size_t n)
+static uint64_t *
+lookup(const idwin *w, const char *id, size_t n, uint32_t h)
 {
-	uint32_t h = hash(id, n), k;
+	uint32_t k;
 	struct idwin_slot *s;
 
 	if (w->cap == 0)
@@ -98,6 +98,12 @@ idwin_find(const idwin *w, const char *id, size_t n)
 	return NULL;
 }
 
+uint64_t *
+idwin_find(const idwin *w, const char *id, size_t n)
+{
+	return lookup(w, id, n, hash(id, n));
+}
+
 const char *
 idwin_at(const idwin *w, size_t k, size_t *n, uint64_t *val)
 {
@@ -108,8 +114,8 @@ idwin_at(const idwin *w, size_t k, size_t *n, uint64_t *val)
 	return s->id;
 }
 
-int
-idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now)
+static int
+insert(idwin *w, const char *id, size_t n, uint32_t h, uint64_t val, double now)
 {
 	struct idwin_slot *s;
 	uint32_t k;
@@ -128,9 +134,25 @@ idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now)
 	s->len = n;
 	s->val = val;
 	s->t = now;
-	s->h = hash(id, n);
-	s->next = w->bucket[s->h & w->mask];
-	w->bucket[s->h & w->mask] = k;
+	s->h = h;
+	s->next = w->bucket[h & w->mask];
+	w->bucket[h & w->mask] = k;
 	w->n++;
 	return 0;
+}
+
+int
+idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now)
+{
+	return insert(w, id, n, hash(id, n), val, now);
+}
+
+int
+idwin_seen(idwin *w, const char *id, size_t n, uint64_t val, double now)
+{
+	uint32_t h = hash(id, n);
+
+	if (lookup(w, id, n, h) != NULL)
+		return 1;
+	return insert(w, id, n, h, val, now);
 }

@@ -35,6 +35,9 @@ void	idwin_expire(idwin *w, double now);
 uint64_t *idwin_find(const idwin *w, const char *id, size_t n);
 /* Remember id (not in the window) with val at time now. 0, or -1 out of memory. */
 int	idwin_add(idwin *w, const char *id, size_t n, uint64_t val, double now);
+/* Find id, else remember it (one hash for both): 1 it was there, 0 it is
+ * now, -1 out of memory. */
+int	idwin_seen(idwin *w, const char *id, size_t n, uint64_t val, double now);
 static inline size_t idwin_size(const idwin *w) { return w->n; }
 /* The k-th id from the oldest (k < idwin_size()): its bytes, *n and *val. */
 const char *idwin_at(const idwin *w, size_t k, size_t *n, uint64_t *val);

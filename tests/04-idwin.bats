@@ -31,3 +31,9 @@ iw() { "$VKPIPE_UNIT/idwin-test" "$@"; }
 	run -0 iw 4 0 <"$BATS_TEST_TMPDIR/in"
 	assert_output "$(printf 'e4 40\ne5 50\ne6 60\ne7 70')"
 }
+
+@test "idwin: seen finds an id or remembers it, in one step" {
+	printf 'seen a 1 0\nseen b 2 0\nseen a 3 0\nseen c 4 0\nseen a 5 0\nget b 0\nget c 0\nsize\n' >"$BATS_TEST_TMPDIR/in"
+	run -0 iw 2 0 <"$BATS_TEST_TMPDIR/in"
+	assert_output "$(printf 'a new\nb new\na seen\nc new\na new\nb -\nc 4\nsize 2')"
+}

@@ -2,6 +2,7 @@
  * idwin-test - drives common/idwin.h for tests/04-idwin.bats.
  *   idwin-test CAP MAX_AGE < commands
  * Commands, one a line: "add ID VAL T" (remember ID with VAL at time T),
+ * "seen ID VAL T" (idwin_seen: prints "ID seen" or "ID new"),
  * "get ID T" (expire at T, then print "ID VAL" or "ID -"), "size", "list"
  * (every id with its value, oldest first, one a line).
  */
@@ -29,6 +30,12 @@ main(int argc, char *argv[])
 			if (idwin_find(&w, id, strlen(id)) == NULL &&
 			    idwin_add(&w, id, strlen(id), val, t) == -1)
 				return 1;
+		} else if (sscanf(line, "seen %2047s %llu %lf", id, &val, &t) == 3) {
+			int r = idwin_seen(&w, id, strlen(id), val, t);
+
+			if (r == -1)
+				return 1;
+			printf("%s %s\n", id, r ? "seen" : "new");
 		} else if (sscanf(line, "get %2047s %lf", id, &t) == 2) {
 			idwin_expire(&w, t);
 			if ((v = idwin_find(&w, id, strlen(id))) != NULL)

@@ -54,12 +54,13 @@ dedup_seen(const char *id, size_t n, unsigned long long seq)
 {
 	if (n > ACK_ID_MAX)	/* never remembered: see dedup.h */
 		return 0;
-	if (idwin_find(&dd.w, id, n) != NULL) {
+	switch (idwin_seen(&dd.w, id, n, seq, 0)) {
+	case 1:
 		dd.dropped++;
 		return 1;
-	}
-	if (idwin_add(&dd.w, id, n, seq, 0) == -1)
+	case -1:
 		alloc_fail();
+	}
 	return 0;
 }
 
