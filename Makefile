@@ -131,7 +131,7 @@ FUZZ_SRC_fuzz-callback = $(FUZZ_SRC_fuzz-json) common/compact.c tools/vk-callbac
 FUZZ_SRC_fuzz-rules = $(COMMON_SRC) $(filter-out tools/vk-route/main.c,$(wildcard tools/vk-route/*.c)) $(LIBS_vk-route)
 FUZZERS := $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz-*.c))
 
-build-fuzz/%: tests/fuzz/%.c $(COMMON_SRC) $(wildcard tools/*/*.c)
+build-fuzz/%: tests/fuzz/%.c $(wildcard tests/fuzz/*.h) $(COMMON_SRC) $(wildcard tools/*/*.c)
 	@mkdir -p build-fuzz
 	clang $(ALL_CPPFLAGS) -idirafter tools/vk-normalize -idirafter tools/vk-route -idirafter tools/vk-call -std=c11 \
 		$(FUZZ_FLAGS) -o $@ $< $(FUZZ_SRC_$*)

@@ -21,34 +21,9 @@
 #include "json.h"
 #include "../../tools/vk-poll/batch.h"
 #include "../../tools/vk-poll/reply.h"
+#include "naive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-/* White space outside strings dropped, one byte at a time: the reference. */
-static void
-naive_compact(buf *b, const char *s, size_t n)
-{
-	int str = 0, esc = 0;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-
-		if (str) {
-			if (esc)
-				esc = 0;
-			else if (c == '\\')
-				esc = 1;
-			else if (c == '"')
-				str = 0;
-		} else if (c == '"') {
-			str = 1;
-		} else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			continue;
-		}
-		buf_putc(b, c);
-	}
-}
 
 static int
 same_type(enum json_type a, enum json_type b)
