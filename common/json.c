@@ -93,13 +93,17 @@ not_digit(__m128i x)
 static inline __attribute__((always_inline)) unsigned
 str_stop(__m128i x)
 {
-	/* bytes <= 0x1f: unsigned min(x, 0x1f) == x */
-	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8('"')),
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\'))),
-	    _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x1f)), x));
+	/*
+	 * x ^ 2 takes '"' (0x22) to 0x20 and the control characters onto
+	 * themselves, and no other byte below 0x21: one unsigned min for both
+	 */
+	__m128i y = _mm_xor_si128(x, _mm_set1_epi8(0x02));
+	__m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(0x20)), y),
+	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
 
 	return (unsigned)_mm_movemask_epi8(m);
 }
+
 /*
  * Return the first byte at or after p that stop() flags (a bit per byte
  * of the sixteen it is given), if there is one before the last fewer than
