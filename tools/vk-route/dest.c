@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ack.h"
+#include "track.h"
 #include "dest.h"
 #include "hash.h"
 #include "log.h"
@@ -407,7 +407,7 @@ dest_report(struct dest *d, struct dest_ticket *t, const char *line, size_t n,
 		if (kept != 0)
 			f = DEST_FAILED;	/* else DEST_REFUSED: kept, finished */
 	}
-	track_report(d, t, f);
+	track_report(&d->cnt, t, f);
 }
 
 void
@@ -424,7 +424,7 @@ dest_settle(struct dest *d, size_t k, enum dest_fate f, int status,
 		epoch++;
 	if (f == DEST_DELIVERED) {	/* the common case: no need for the bytes */
 		for (j = 0; j < k; j++)
-			track_report(d, dq_ticket(q, j), f);
+			track_report(&d->cnt, dq_ticket(q, j), f);
 	} else {
 		p = q->b.p + q->head;
 		for (j = 0; j < k; j++) {
@@ -941,7 +941,7 @@ dest_lost(void)
 	unsigned long n = 0;
 
 	for (d = first; d != NULL; d = d->next)
-		n += d->lost;
+		n += d->cnt.lost;
 	return n + lost_gone;
 }
 
@@ -952,7 +952,7 @@ dest_spilled(void)
 	unsigned long n = 0;
 
 	for (d = first; d != NULL; d = d->next)
-		n += d->spilled;
+		n += d->cnt.spilled;
 	return n + spilled_gone;
 }
 
@@ -991,20 +991,20 @@ dest_shutdown(double deadline)
 			dest_settle(d, d->q.nlines, DEST_DROPPED, 0, NULL);
 			continue;
 		}
-		before = d->spilled;
+		before = d->cnt.spilled;
 		while ((p = dq_first(&d->q, &pn)) != NULL)
 			dest_settle(d, 1, dest_opt.spill_dir != NULL && spill(d, p, pn) == 0 ?
 			    DEST_SPILLED : DEST_DROPPED, 0, NULL);
-		kept += d->spilled - before;
-		if (d->spilled - before < n)
+		kept += d->cnt.spilled - before;
+		if (d->cnt.spilled - before < n)
 			log_warn("%s: %zu line%s not delivered: %s", d->label,
-			    n - (d->spilled - before), n - (d->spilled - before) == 1 ? "" : "s",
+			    n - (d->cnt.spilled - before), n - (d->cnt.spilled - before) == 1 ? "" : "s",
 			    d->err[0] ? d->err : "no time left");
 	}
 	for (d = first; d != NULL; d = d->next) {
-		if (d->spilled > 0)
-			log_warn("%s: %lu line%s spilled to %s", d->label, d->spilled,
-			    d->spilled == 1 ? "" : "s", d->spill_path);
+		if (d->cnt.spilled > 0)
+			log_warn("%s: %lu line%s spilled to %s", d->label, d->cnt.spilled,
+			    d->cnt.spilled == 1 ? "" : "s", d->spill_path);
 		if (d->rejected > 0)
 			log_warn("%s: %lu line%s refused by the destination%s%s",
 			    d->label, d->rejected, d->rejected == 1 ? "" : "s",
@@ -1058,11 +1058,11 @@ free_evicted(void)
 			nopened--;
 		epoch++;
 		gone.n++;
-		gone.delivered += d->delivered;
-		gone.failed += d->failed;
-		gone.spilled += d->spilled;
-		lost_gone += d->lost;
-		spilled_gone += d->spilled;
+		gone.delivered += d->cnt.delivered;
+		gone.failed += d->cnt.failed;
+		gone.spilled += d->cnt.spilled;
+		lost_gone += d->cnt.lost;
+		spilled_gone += d->cnt.spilled;
 		ndest--;
 		dest_free_one(d);
 		freed = 1;

@@ -20,7 +20,7 @@
  * ------------------------------------------------------------
  * Like a message broker's delivery report (kcat's dr_msg_cb), every line
  * queued for a destination gets exactly one final fate, reported by the
- * code that knows it; the tracker (ack.h) turns the reports into acks and
+ * code that knows it; the tracker (track.h) turns the reports into acks and
  * into every statistic (per destination and per rule). Nobody reads
  * counters from afar. The fates a kind reports:
  *
@@ -70,30 +70,9 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "track.h"	/* fates, tickets, tallies, counts */
 
 struct dest;
-
-enum dest_fate {
-	DEST_DELIVERED,
-	DEST_REFUSED,
-	DEST_RETRY,
-	DEST_SPILLED,		/* generic code only, see above */
-	DEST_FAILED,
-	DEST_DROPPED
-};
-
-/* A rule's counts, kept by the tracker from the reports. */
-struct dest_tally {
-	unsigned long matched, delivered, failed;
-	unsigned long errors;	/* conditions that could not be told */
-};
-
-/* Who a line is for; given back, unchanged, in its report. */
-struct dest_ticket {
-	unsigned long long ev;		/* the tracker's Event number; 0: none */
-	struct dest_tally *tally;	/* the rule that sent it, or NULL */
-	int	 done;			/* reported already (out of order) */
-};
 
 /* The bounded queue of one destination. */
 struct dq {
@@ -222,9 +201,7 @@ struct dest {
 	int	 look_ms;	/* taken(): look again after this (-1: no need) */
 	int	 refused_why;	/* a refusal was logged */
 	char	 err[256];
-	/* counters, kept by the tracker from the reports (ack.c) */
-	unsigned long delivered, failed, spilled;
-	unsigned long lost;	/* not delivered: failed, spilled or dropped (exit 1) */
+	struct track_counts cnt;	/* kept by the tracker from the reports */
 	unsigned long retried;	/* lines sent again */
 	/* spill (dead-letter) file, opened on first use */
 	int	 spill_fd;

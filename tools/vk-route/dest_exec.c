@@ -35,9 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ack.h"
-#include "../../common/ack.h"	/* the reply lines are ack lines; this ack.h is the tracker */
+#include "ack.h"	/* common/: the reply lines are ack lines */
 #include "alloc.h"
+#include "track.h"
 #include "dest.h"
 #include "log.h"
 #include "workers.h"
@@ -469,7 +469,7 @@ take(struct dest *d)
 		struct dest_ticket *t = dq_ticket(&d->q, j);
 
 		if (!t->done && unconfirmable(t))
-			track_report(d, t, DEST_DELIVERED);
+			track_report(&d->cnt, t, DEST_DELIVERED);
 	}
 	settle_done(d);
 }
@@ -497,7 +497,7 @@ confirmed(void *arg, const char *id, size_t n)
 
 		if (!t->done && t->ev != 0 && (tid = track_id(t->ev, &idn)) != NULL &&
 		    idn == n && memcmp(tid, id, n) == 0) {
-			track_report(d, t, DEST_DELIVERED);
+			track_report(&d->cnt, t, DEST_DELIVERED);
 			return;
 		}
 	}

@@ -12,8 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ack.h"
-#include "../../common/ack.h"	/* ack_id_check(); the ack.h above is the tracker's */
+#include "ack.h"	/* ack_id_check(), ack_out */
 #include "buf.h"
 #include "contract.h"
 #include "dedup.h"
@@ -28,6 +27,7 @@
 #include "rules.h"
 #include "rx.h"
 #include "tool.h"
+#include "track.h"
 
 #define QUEUE_MAX	1000000000L	/* lines a destination may hold */
 #define OPEN_MAX	1000000L	/* template destinations open at once */
@@ -92,6 +92,8 @@ struct route {
 	out	 rej;		/* --reject */
 	int	 have_rej;
 	buf	 id;		/* an unescaped event_id */
+	ack_out	 ao;		/* --ack */
+	int	 ack_on;	/* --ack given (stays set after ack_out_close) */
 	int	 status;
 	unsigned long lines, events, rejected, unrouted;
 	/* --metrics: when the event count last moved, seen at a write (no
@@ -188,11 +190,11 @@ event_id(struct route *rt, const struct jv *root, size_t *n)
 
 /* The event_id an ack line can carry (common/ack.h), or NULL, said. */
 static const char *
-ack_of(const char *id, size_t n, unsigned long lineno)
+ack_of(struct route *rt, const char *id, size_t n, unsigned long lineno)
 {
 	const char *why;
 
-	if (id == NULL || !ack_enabled() || ack_id_check(id, n, &why) == 0)
+	if (id == NULL || !rt->ack_on || ack_id_check(id, n, &why) == 0)
 		return id;
 	log_warn("line %lu: %s: no acknowledgement of its own (a later one covers it)",
 	    lineno, why);
@@ -226,7 +228,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		size_t idn = 0;
 		/* Only acks, dedup and #confirm handlers need the id: not looked
 		 * up (nor kept) otherwise. */
-		const char *id = ack_enabled() || dedup_enabled() || rs->wants_ids ?
+		const char *id = rt->ack_on || dedup_enabled() || rs->wants_ids ?
 		    event_id(rt, &root, &idn) : NULL;
 
 		/* An id is remembered (acks, --dedup, #confirm) up to the length
@@ -239,7 +241,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 			    lineno, idn, ACK_ID_MAX);
 			id = NULL;
 		}
-		track_begin(ack_of(id, idn, lineno), idn, lineno);
+		track_begin(ack_of(rt, id, idn, lineno), idn, lineno);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
 			return;	/* delivered before: acknowledged in its turn */
@@ -295,7 +297,7 @@ stats(struct route *rt)
 	for (d = dest_first(); d != NULL; d = d->next)
 		if (!d->evicted && !d->group)	/* a group's workers speak for it */
 			log_note("stats: dest %s delivered=%lu queued=%zu failed=%lu spilled=%lu",
-			    d->label, d->delivered, d->q.nlines, d->failed, d->spilled);
+			    d->label, d->cnt.delivered, d->q.nlines, d->cnt.failed, d->cnt.spilled);
 	{
 		unsigned long n, dl, fl, sp;
 
@@ -308,8 +310,8 @@ stats(struct route *rt)
 	if (dedup_enabled())
 		log_note("stats: dedup window=%zu max=%zu duplicates=%lu", dedup_size(),
 		    dedup_cap(), dedup_dropped());
-	if (ack_enabled())
-		log_note("stats: ack written=%lu waiting=%zu", ack_count(), track_waiting());
+	if (rt->ack_on)
+		log_note("stats: ack written=%lu waiting=%zu", rt->ao.written, track_waiting());
 }
 
 /* The counters into the --metrics file (vkpipe(1), STATISTICS): per rule
@@ -377,10 +379,10 @@ route_metrics(struct route *rt)
 		    "Events dropped as already delivered (--dedup).",
 		    (double)dedup_dropped());
 	}
-	if (ack_enabled()) {
+	if (rt->ack_on) {
 		metrics_counter(&mx, "vkpipe_route_acks_total",
 		    "Acknowledgements written back to the source.",
-		    (double)ack_count());
+		    (double)rt->ao.written);
 	}
 	metrics_gauge(&mx, "vkpipe_route_last_event_timestamp_seconds",
 	    "When the last Event was read, to within the interval (0: never).",
@@ -392,8 +394,8 @@ route_metrics(struct route *rt)
 static void
 progress(struct route *rt, double now)
 {
-	track_progress();
-	ack_write(now);
+	track_progress(&rt->ao);
+	ack_out_write(&rt->ao, now);
 	if (dedup_tick(now, track_done(), 0) == -1)
 		rt->status = EXIT_PARTIAL;
 }
@@ -448,7 +450,7 @@ run(struct route *rt, double drain, int unbuffered)
 	linerd rd;
 	struct pollfd *pfd = NULL;
 	struct dest **who = NULL;
-	int cap = 0, n, k, timeout, in_open = 1, more = 0, nack;
+	int cap = 0, n, k, timeout, in_open = 1, more = 0, nack, afd;
 	double now, deadline = 0;
 	unsigned long spilled;
 	sigset_t none;
@@ -520,7 +522,11 @@ run(struct route *rt, double drain, int unbuffered)
 		}
 		timeout = -1;
 		n = dest_pollset(pfd + 1, who, cap - 2, now, &timeout);
-		nack = ack_pollfd(&pfd[n + 1], now, &timeout);
+		if ((nack = ack_out_wait(&rt->ao, now, &afd, &timeout)) != 0) {
+			pfd[n + 1].fd = afd;
+			pfd[n + 1].events = POLLOUT;
+			pfd[n + 1].revents = 0;
+		}
 		dedup_timeout(now, track_done(), &timeout);
 		pfd[0].fd = in_open && !dest_blocked() ? 0 : -1;
 		pfd[0].events = POLLIN;
@@ -559,20 +565,20 @@ run(struct route *rt, double drain, int unbuffered)
 		now = dest_now();
 		for (k = 0; k < n; k++)
 			dest_revents(who[k], pfd[k + 1].fd, pfd[k + 1].revents, now);
-		if (nack)
-			ack_revents(pfd[n + 1].revents, now);
+		if (nack && pfd[n + 1].revents != 0)
+			ack_out_ready(&rt->ao, now);
 		progress(rt, now);
 	}
 	line_close(&rd);
 	free(pfd);
 	free(who);
 	spilled = dest_shutdown(deadline > dest_now() ? deadline : dest_now());
-	track_progress();
+	track_progress(&rt->ao);
 	/* SIGTERM: what was spilled at the end is kept, not lost (exit 0). */
 	if (dest_lost() - (got_term ? spilled : 0) > 0)
 		rt->status = EXIT_PARTIAL;
 	/* The last acknowledgements, within what is left of the drain time. */
-	if (ack_close(deadline) == -1)
+	if (ack_out_close(&rt->ao, deadline) == -1)
 		rt->status = EXIT_PARTIAL;
 	if (dedup_tick(dest_now(), track_done(), 1) == -1)
 		rt->status = EXIT_PARTIAL;
@@ -661,9 +667,12 @@ open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
 			return -1;
 		}
 	}
-	if (ack_path != NULL && ack_open(ack_path, err, sizeof(err)) == -1) {
-		log_warn("%s; create the FIFO with mkfifo, or give a writable path", err);
-		return -1;
+	if (ack_path != NULL) {
+		if (ack_out_open(&rt->ao, ack_path, err, sizeof(err)) == -1) {
+			log_warn("%s; create the FIFO with mkfifo, or give a writable path", err);
+			return -1;
+		}
+		rt->ack_on = 1;
 	}
 	return 0;
 }
@@ -843,7 +852,7 @@ main(int argc, char *argv[])
 	route_metrics(&rt);
 	metrics_close(&mx);
 done:
-	ack_close(0);
+	ack_out_close(&rt.ao, 0);
 	track_free();
 	dedup_free();
 	buf_free(&rt.id);

@@ -1,0 +1,193 @@
+/* track.c - the delivery tracker: Events in order, fates into counts, acks out. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "track.h"
+
+/* One Event: the lines it still waits for. */
+struct pend {
+	char	*id;		/* NULL: no ack line */
+	unsigned long line;	/* its input line, for messages */
+	unsigned outstanding;	/* lines queued, no final fate yet */
+	int	 dropped;	/* a line was dropped at exit: never finished */
+};
+
+static struct {
+	struct pend *ring;
+	size_t	 cap, head, n;	/* a ring of n entries from head */
+	unsigned long long seq, done;	/* Events begun, and popped */
+} tk;
+
+
+static struct pend *
+at(size_t k)
+{
+	return &tk.ring[(tk.head + k) & (tk.cap - 1)];
+}
+
+/* The entry of Event number ev, or NULL when it is gone (or ev 0). */
+static struct pend *
+pend_of(unsigned long long ev)
+{
+	if (ev <= tk.done || ev > tk.seq)
+		return NULL;
+	return at((size_t)(ev - tk.done - 1));
+}
+
+void
+track_begin(const char *id, size_t n, unsigned long lineno)
+{
+	struct pend *p;
+
+	if (tk.n == tk.cap) {
+		size_t ncap = tk.cap ? tk.cap * 2 : 1024, k;
+		struct pend *nr = malloc(ncap * sizeof(*nr));
+
+		if (nr == NULL)
+			abort();
+		for (k = 0; k < tk.n; k++)
+			nr[k] = *at(k);
+		free(tk.ring);
+		tk.ring = nr;
+		tk.cap = ncap;
+		tk.head = 0;
+	}
+	p = at(tk.n++);
+	p->id = NULL;
+	p->line = lineno;
+	p->outstanding = 0;
+	p->dropped = 0;
+	tk.seq++;
+	if (id != NULL && (p->id = strndup(id, n)) == NULL)
+		abort();
+}
+
+void
+track_ticket(struct dest_ticket *t, struct dest_tally *tally)
+{
+	t->ev = tk.n > 0 ? tk.seq : 0;
+	t->tally = tally;
+	t->done = 0;
+	if (tk.n > 0)
+		at(tk.n - 1)->outstanding++;
+}
+
+/* No ack line of its own for the Event p. */
+static void
+no_ack(struct pend *p)
+{
+	free(p->id);
+	p->id = NULL;
+}
+
+void
+track_failed(struct dest_tally *tally)
+{
+	if (tally != NULL)
+		tally->failed++;
+	if (tk.n > 0)
+		no_ack(at(tk.n - 1));
+}
+
+void
+track_report(struct track_counts *c, struct dest_ticket *t, enum dest_fate f)
+{
+	struct pend *p;
+
+	if (f == DEST_RETRY || t->done)
+		return;
+	t->done = 1;
+	switch (f) {
+	case DEST_DELIVERED:
+		c->delivered++;
+		break;
+	case DEST_SPILLED:
+		c->spilled++;
+		c->lost++;
+		break;
+	case DEST_REFUSED:	/* and kept with --spill: finished */
+		c->lost++;
+		break;
+	default:	/* failed, dropped (refused: dest_report made it one of these) */
+		c->failed++;
+		c->lost++;
+		break;
+	}
+	if (t->tally != NULL) {
+		if (f == DEST_DELIVERED)
+			t->tally->delivered++;
+		else
+			t->tally->failed++;
+	}
+	if ((p = pend_of(t->ev)) == NULL)
+		return;
+	p->outstanding--;
+	if (f == DEST_FAILED)
+		no_ack(p);
+	else if (f == DEST_DROPPED)
+		p->dropped = 1;
+}
+
+const char *
+track_id(unsigned long long ev, size_t *n)
+{
+	struct pend *p = pend_of(ev);
+
+	if (p == NULL || p->id == NULL)
+		return NULL;
+	*n = strlen(p->id);
+	return p->id;
+}
+
+unsigned long
+track_line(unsigned long long ev)
+{
+	struct pend *p = pend_of(ev);
+
+	return p != NULL ? p->line : 0;
+}
+
+unsigned long
+track_progress(ack_out *o)
+{
+	unsigned long k = 0;
+	struct pend *p;
+
+	while (tk.n > 0) {
+		p = at(0);
+		if (p->outstanding > 0 || p->dropped)
+			break;
+		if (p->id != NULL && o != NULL && o->path != NULL)
+			ack_out_put(o, p->id, strlen(p->id));	/* main() checked it: ack_id_check() */
+		free(p->id);
+		tk.head = (tk.head + 1) & (tk.cap - 1);
+		tk.n--;
+		tk.done++;
+		k++;
+	}
+	return k;
+}
+
+unsigned long long
+track_done(void)
+{
+	return tk.done;
+}
+
+size_t
+track_waiting(void)
+{
+	return tk.n;
+}
+
+void
+track_free(void)
+{
+	while (tk.n > 0) {
+		free(at(0)->id);
+		tk.head = (tk.head + 1) & (tk.cap - 1);
+		tk.n--;
+	}
+	free(tk.ring);
+	memset(&tk, 0, sizeof(tk));
+}
