@@ -15,6 +15,7 @@
 #include "log.h"
 #include "registry.h"
 #include "spill.h"
+#include "stream.h"
 #include "track.h"
 
 #define BACKOFF_MIN	0.05
@@ -230,67 +231,43 @@ stream_taken(struct dest *d)
 		dest_settle(d, dq_sent_lines(&d->q), DEST_DELIVERED, 0, NULL);
 }
 
-/*
- * A write failed part-way into a line: take a regular file back to where
- * that line started, so that the retry leaves no fragment behind.
- */
+/* Write what waits to a stream kind's descriptor; report what was taken. */
 static void
-stream_cut(struct dest *d)
+stream_flush(struct dest *d, double now)
 {
-	size_t frag = dq_inflight(&d->q);
-	struct stat st;
-	off_t end;
+	int e = stream_write(d);
 
-	if (frag == 0 || (d->kind->flags & DEST_TAKEN_LATER) ||
-	    fstat(d->fd, &st) == -1 || !S_ISREG(st.st_mode))
-		return;
-	if ((end = lseek(d->fd, 0, SEEK_CUR)) == -1 || end < (off_t)frag ||
-	    ftruncate(d->fd, end - (off_t)frag) == -1)
-		log_warn("%s: cannot remove the part of a line written before "
-		    "the error: %s", d->label, strerror(errno));
-}
-
-/* Write what waits to a stream kind's descriptor. */
-static void
-stream_write(struct dest *d, double now)
-{
-	const char *p;
-	size_t n;
-	ssize_t w;
-	int e;
-
-	for (;;) {
-		p = dq_unsent(&d->q, &n);
-		if (n == 0)
-			break;
-		w = write(d->fd, p, n > (8u << 20) ? (8u << 20) : n);
-		if (w > 0) {
-			dq_sent(&d->q, (size_t)w);
-			continue;
-		}
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			d->wait_out = 1;
-			break;
-		}
-		e = w == -1 ? errno : EIO;
-		stream_taken(d);
-		if (e == EPIPE && (d->kind->flags & DEST_EPIPE_FINAL)) {
-			log_warn("%s: the reader went away: %zu line%s not delivered, "
-			    "and no later one", d->label, d->q.nlines,
-			    d->q.nlines == 1 ? "" : "s");
-			dest_kill(d);
-			return;
-		}
-		/* The reader went away or the device failed: send again, whole lines. */
-		stream_cut(d);
-		dest_close(d);
-		dest_retry(d, now, "write failed: %s", w == -1 ? strerror(e) : "no progress");
+	stream_taken(d);
+	if (e == 0) {
 		refull(d);
 		return;
 	}
+	if (e == EPIPE && (d->kind->flags & DEST_EPIPE_FINAL)) {
+		log_warn("%s: the reader went away: %zu line%s not delivered, "
+		    "and no later one", d->label, d->q.nlines,
+		    d->q.nlines == 1 ? "" : "s");
+		dest_kill(d);
+		return;
+	}
+	/* The reader went away or the device failed: send again, whole lines. */
+	stream_cut(d);
+	dest_close(d);
+	dest_retry(d, now, "write failed: %s", e != STREAM_STUCK ? strerror(e) : "no progress");
+	refull(d);
+}
+
+/* A stream socket polled readable: the peer closed it? */
+static void
+stream_peer(struct dest *d, double now)
+{
+	int e;
+
+	if (!stream_peer_closed(d, &e))
+		return;
 	stream_taken(d);
+	dest_close(d);
+	dest_retry(d, now, "the receiver closed the connection%s%s",
+	    e != 0 ? ": " : "", e != 0 ? strerror(e) : "");
 	refull(d);
 }
 
@@ -345,24 +322,6 @@ open_step(struct dest *d, double now)
 	return 0;
 }
 
-/* A stream socket polled readable: the peer closed it (what it sends is dropped). */
-static void
-stream_peer(struct dest *d, double now)
-{
-	char tmp[4096];
-	ssize_t r;
-
-	while ((r = read(d->fd, tmp, sizeof(tmp))) > 0)
-		;
-	if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
-		return;
-	stream_taken(d);
-	dest_close(d);
-	dest_retry(d, now, "the receiver closed the connection%s%s",
-	    r == -1 ? ": " : "", r == -1 ? strerror(errno) : "");
-	refull(d);
-}
-
 static void
 service_one(struct dest *d, double now, int idle)
 {
@@ -402,7 +361,7 @@ service_one(struct dest *d, double now, int idle)
 	dq_unsent(&d->q, &unsent);
 	if (!d->wait_out && unsent > 0 &&
 	    (idle || unsent >= dest_opt.hiwat || d->full))
-		stream_write(d, now);
+		stream_flush(d, now);
 	if (d->kind->taken != NULL && d->fd != -1 && dq_inflight(&d->q) > 0)
 		d->look_ms = d->kind->taken(d, now);
 }
@@ -502,7 +461,7 @@ dest_revents(struct dest *d, int fd, short revents, double now)
 		return;
 	}
 	d->wait_out = 0;
-	stream_write(d, now);
+	stream_flush(d, now);
 }
 
 void
