@@ -114,6 +114,17 @@ loop_wait(loop *l)
 }
 
 void
+loop_signals(loop *l)
+{
+	sigset_t pend, old;
+
+	if (sigpending(&pend) == -1 || sigisemptyset(&pend))
+		return;
+	sigprocmask(SIG_SETMASK, &l->wait_mask, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+void
 loop_dispatch(loop *l)
 {
 	size_t i;

@@ -73,6 +73,13 @@ void	loop_deadline(loop *l, double at, double now);
  * revents are then all 0).
  */
 int	loop_wait(loop *l);
+/*
+ * Take the signals pending now (their handlers run): call it after a wait
+ * that returned ready entries. Such a wait leaves a signal that came
+ * meanwhile pending (the old mask is back before it could be delivered),
+ * and an fd that is always ready would keep it waiting for ever.
+ */
+void	loop_signals(loop *l);
 /* The ready entries' callbacks, in the order they were added. */
 void	loop_dispatch(loop *l);
 /* The revents of entry i after loop_wait. */

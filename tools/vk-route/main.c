@@ -1,5 +1,4 @@
 /* main.c - vk-route: deliver each Event line to the destinations its rules name. */
-#define _GNU_SOURCE	/* ppoll */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "ack.h"	/* ack_id_check(), ack_out */
+#include "alloc.h"
 #include "buf.h"
 #include "contract.h"
 #include "dedup.h"
@@ -21,7 +21,9 @@
 #include "json.h"
 #include "line.h"
 #include "log.h"
+#include "loop.h"
 #include "metrics.h"
+#include "mono.h"
 #include "opt.h"
 #include "out.h"
 #include "rules.h"
@@ -67,20 +69,11 @@ static const char help_text[] =
 "Exit status: 0 all delivered, 1 some lines rejected or not delivered,\n"
 "2 usage, 3 configuration (rules, files).\n";
 
-static volatile sig_atomic_t got_hup, got_usr1, got_chld, got_term, got_alarm;
+/* The signals, blocked except while the loop waits (common/loop.h). */
+#define SIGNALS	(TOOL_SIG_STOP | TOOL_SIG_STATS | TOOL_SIG_HUP | TOOL_SIG_CHLD | TOOL_SIG_ALRM)
+
 static metrics mx;	/* --metrics */
 static int quiet;	/* -q: no summary line on success */
-
-static void
-on_signal(int sig)
-{
-	switch (sig) {
-	case SIGHUP: got_hup = 1; break;
-	case SIGUSR1: got_usr1 = 1; break;
-	case SIGCHLD: got_chld = 1; break;
-	default: got_term = 1; break;
-	}
-}
 
 struct route {
 	struct ruleset rs;
@@ -93,6 +86,7 @@ struct route {
 	int	 have_rej;
 	buf	 id;		/* an unescaped event_id */
 	ack_out	 ao;		/* --ack */
+	loop	 lp;		/* the wait */
 	int	 ack_on;	/* --ack given (stays set after ack_out_close) */
 	int	 status;
 	unsigned long lines, events, rejected, unrouted;
@@ -422,66 +416,54 @@ flush_hook(void *arg)
 {
 	struct route *rt = arg;
 
-	dest_service(dest_now(), 1);
+	dest_service(mono_now(), 1);
 	if (rt->have_rej)
 		out_flush(&rt->rej);
 }
 
-/* Deliver the signals that are pending (blocked) to on_signal(), now. */
-static void
-take_pending(const sigset_t *none)
-{
-	sigset_t pend, old;
-
-	if (sigpending(&pend) == -1 || sigisemptyset(&pend))
-		return;
-	sigprocmask(SIG_SETMASK, none, &old);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-}
-
 /*
  * The loop: read a batch of lines while no queue is full, write what the
- * destinations take, and wait (ppoll, signals unblocked only there) for
- * input, writability, a retry time or a signal.
+ * destinations take, and wait (common/loop.h: ppoll, signals unblocked only
+ * there) for input, writability, a retry time or a signal.
  */
 static void
 run(struct route *rt, double drain, int unbuffered)
 {
+	loop *lp = &rt->lp;
 	linerd rd;
-	struct pollfd *pfd = NULL;
+	struct pollfd *pfd;
 	struct dest **who = NULL;
-	int cap = 0, n, k, timeout, in_open = 1, more = 0, nack, afd;
+	int cap = 0, n, k, timeout, in_open = 1, more = 0, afd;
+	size_t iack;
 	double now, deadline = 0;
 	unsigned long spilled;
-	sigset_t none;
 	const char *line;
 	size_t len;
 
-	sigemptyset(&none);
 	line_open(&rd, 0, 0);
 	rd.wait_hook = flush_hook;
 	rd.wait_arg = rt;
 	for (;;) {
-		if (got_term && in_open) {
+		if (tool_stop && in_open) {
 			log_info("terminating: no more input is read");
 			in_open = 0;
 		}
-		if (got_hup) {
-			got_hup = 0;
+		if (tool_hup) {
+			tool_hup = 0;
 			reload(rt);
 			dest_reopen_all();
 		}
-		if (got_usr1) {
-			got_usr1 = 0;
+		if (tool_stats & 1) {	/* SIGUSR1 */
+			tool_stats &= ~1;
 			stats(rt);
 		}
-		if (got_alarm) {
-			got_alarm = 0;
+		if (tool_stats & METRICS_DUE) {
+			tool_stats &= ~METRICS_DUE;
 			route_metrics(rt);
 		}
-		if (got_chld) {
-			got_chld = 0;
-			dest_reap(dest_now());
+		if (tool_chld) {
+			tool_chld = 0;
+			dest_reap(mono_now());
 		}
 		more = 0;
 		for (k = 0; in_open && !dest_blocked() && k < BATCH; k++) {
@@ -505,32 +487,28 @@ run(struct route *rt, double drain, int unbuffered)
 		if (k == BATCH)
 			more = 1;
 		if (!in_open && deadline == 0)
-			deadline = dest_now() + drain;
-		now = dest_now();
+			deadline = mono_now() + drain;
+		now = mono_now();
 		dest_service(now, unbuffered || !more || !in_open || dest_blocked());
 		progress(rt, now);
 		if (!more && rt->have_rej)
 			out_flush(&rt->rej);
 		if (!in_open && (!dest_pending() || now >= deadline))
 			break;
-		if (2 * dest_count() + 2 > cap) {
-			cap = (2 * dest_count() + 2) * 2;
-			pfd = realloc(pfd, (size_t)cap * sizeof(*pfd));
-			who = realloc(who, (size_t)cap * sizeof(*who));
-			if (pfd == NULL || who == NULL)
-				abort();
+		loop_begin(lp);
+		loop_add(lp, in_open && !dest_blocked() ? 0 : -1, POLLIN, NULL, NULL);
+		if (2 * dest_count() > cap) {
+			cap = 2 * dest_count() * 2;
+			who = xrealloc(who, (size_t)cap * sizeof(*who));
 		}
 		timeout = -1;
-		n = dest_pollset(pfd + 1, who, cap - 2, now, &timeout);
-		if ((nack = ack_out_wait(&rt->ao, now, &afd, &timeout)) != 0) {
-			pfd[n + 1].fd = afd;
-			pfd[n + 1].events = POLLOUT;
-			pfd[n + 1].revents = 0;
-		}
+		pfd = loop_reserve(lp, (size_t)cap);
+		n = dest_pollset(pfd, who, cap, now, &timeout);
+		loop_commit(lp, (size_t)n);
+		iack = (size_t)-1;
+		if (ack_out_wait(&rt->ao, now, &afd, &timeout))
+			iack = loop_add(lp, afd, POLLOUT, NULL, NULL);
 		dedup_timeout(now, track_done(), &timeout);
-		pfd[0].fd = in_open && !dest_blocked() ? 0 : -1;
-		pfd[0].events = POLLIN;
-		pfd[0].revents = 0;
 		if (more)
 			timeout = 0;
 		if (!in_open) {
@@ -543,44 +521,34 @@ run(struct route *rt, double drain, int unbuffered)
 			if (timeout < 0 || left < timeout)
 				timeout = left;
 		}
-		{
-			struct timespec ts, *tp = NULL;
-
-			if (timeout >= 0) {
-				ts.tv_sec = timeout / 1000;
-				ts.tv_nsec = (long)(timeout % 1000) * 1000000L;
-				tp = &ts;
-			}
-			if (ppoll(pfd, (nfds_t)(n + 1 + nack), tp, &none) == -1) {
-				if (errno != EINTR)
-					log_warn("poll: %s", strerror(errno));
-				continue;
-			}
-			/* ppoll returned ready descriptors: a signal that came
-			 * meanwhile is still pending (the kernel restores the mask
-			 * without delivering it). Take it now, every turn, or a
-			 * never-idle input would keep SIGTERM waiting for ever. */
-			take_pending(&none);
+		loop_timeout(lp, timeout);
+		if (loop_wait(lp) == -1) {
+			if (errno != EINTR)
+				log_warn("poll: %s", strerror(errno));
+			continue;
 		}
-		now = dest_now();
+		/* A signal that came while descriptors were ready is still
+		 * pending: take it now, every turn, or a never-idle input would
+		 * keep SIGTERM waiting for ever. */
+		loop_signals(lp);
+		now = mono_now();
 		for (k = 0; k < n; k++)
-			dest_revents(who[k], pfd[k + 1].fd, pfd[k + 1].revents, now);
-		if (nack && pfd[n + 1].revents != 0)
+			dest_revents(who[k], lp->pfd[k + 1].fd, loop_revents(lp, (size_t)k + 1), now);
+		if (iack != (size_t)-1 && loop_revents(lp, iack) != 0)
 			ack_out_ready(&rt->ao, now);
 		progress(rt, now);
 	}
 	line_close(&rd);
-	free(pfd);
 	free(who);
-	spilled = dest_shutdown(deadline > dest_now() ? deadline : dest_now());
+	spilled = dest_shutdown(deadline > mono_now() ? deadline : mono_now());
 	track_progress(&rt->ao);
 	/* SIGTERM: what was spilled at the end is kept, not lost (exit 0). */
-	if (dest_lost() - (got_term ? spilled : 0) > 0)
+	if (dest_lost() - (tool_stop ? spilled : 0) > 0)
 		rt->status = EXIT_PARTIAL;
 	/* The last acknowledgements, within what is left of the drain time. */
 	if (ack_out_close(&rt->ao, deadline) == -1)
 		rt->status = EXIT_PARTIAL;
-	if (dedup_tick(dest_now(), track_done(), 1) == -1)
+	if (dedup_tick(mono_now(), track_done(), 1) == -1)
 		rt->status = EXIT_PARTIAL;
 }
 
@@ -675,28 +643,6 @@ open_outputs(struct route *rt, const char *reject_file, unsigned long dedup_n,
 		rt->ack_on = 1;
 	}
 	return 0;
-}
-
-/* Signals are blocked except while waiting in ppoll: no race, no lost flag. */
-static void
-block_signals(void)
-{
-	static const int sigs[] = { SIGHUP, SIGUSR1, SIGCHLD, SIGTERM, SIGINT };
-	struct sigaction sa;
-	sigset_t block;
-	size_t k;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&block);
-	for (k = 0; k < sizeof(sigs) / sizeof(sigs[0]); k++) {
-		sigaction(sigs[k], &sa, NULL);
-		sigaddset(&block, sigs[k]);
-	}
-	sigaddset(&block, SIGALRM);	/* --metrics' timer: in ppoll too */
-	sigprocmask(SIG_BLOCK, &block, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 /* At the end: what was rejected or dropped, the counters, the reject file closed. */
@@ -840,8 +786,10 @@ main(int argc, char *argv[])
 		goto done;
 	}
 
-	block_signals();
-	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &got_alarm,
+	/* Signals are blocked except while the loop waits: no race, no lost flag. */
+	tool_signals(SIGNALS);
+	loop_init(&rt.lp, SIGNALS);
+	if (metrics_open(&mx, metrics_path, metrics_int ? metrics_int : 15, &tool_stats,
 	    err, sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	route_metrics(&rt);
@@ -853,6 +801,7 @@ main(int argc, char *argv[])
 	metrics_close(&mx);
 done:
 	ack_out_close(&rt.ao, 0);
+	loop_free(&rt.lp);
 	track_free();
 	dedup_free();
 	buf_free(&rt.id);
