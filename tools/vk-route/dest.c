@@ -13,6 +13,7 @@
 
 #include "dest.h"
 #include "log.h"
+#include "mono.h"
 #include "registry.h"
 #include "spill.h"
 #include "stream.h"
@@ -26,15 +27,6 @@ struct dest_opts dest_opt = { 10000, 256, NULL, 64u << 10 };
 static int nfull;	/* queues holding --queue lines */
 
 static void refull(struct dest *d);
-
-double
-dest_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* --- delivery reports ---------------------------------------------------- */
 
@@ -146,7 +138,7 @@ dest_push(struct dest *d, const char *line, size_t n, const struct dest_ticket *
 		return;
 	}
 	if (q->nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL)
-		service_one(d, dest_now(), 1);	/* spill only what cannot go now */
+		service_one(d, mono_now(), 1);	/* spill only what cannot go now */
 	if (q->nlines >= dest_opt.qmax && dest_opt.spill_dir != NULL) {
 		const char *p;
 		size_t pn = 0;
@@ -502,7 +494,7 @@ dest_shutdown(double deadline)
 		for (d = dest_first(); d != NULL; d = d->next)
 			if (d->kind->finish != NULL && d->kind->finish(d))
 				busy = 1;
-		if (busy && dest_now() < deadline) {
+		if (busy && mono_now() < deadline) {
 			struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 			nanosleep(&ts, NULL);

@@ -70,6 +70,7 @@
 #include <sys/types.h>
 
 #include "buf.h"
+#include "mono.h"	/* mono_now(): the clock of every time here */
 #include "track.h"	/* fates, tickets, tallies, counts */
 
 struct dest;
@@ -325,7 +326,6 @@ int	dest_errno_final(int e);
 /* For kinds: a failure to log (once per episode) and retry with backoff. */
 void	dest_fail(struct dest *d, double now, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
-double	dest_now(void);
 /* A protocol kind got proof that the destination works again: log, reset backoff. */
 void	dest_ok(struct dest *d);
 /* text with the password of a URL's USER:PASSWORD@ shown as *** . */

@@ -428,7 +428,7 @@ amqp_io(struct dest *d, short revents)
 	apply(d, &res);
 	buf_free(&res);
 	if (gone) {
-		dest_fail(d, dest_now(), "%s", why);
+		dest_fail(d, mono_now(), "%s", why);
 		return -1;	/* closed: the unconfirmed lines go again on the next connection */
 	}
 	if (!up)

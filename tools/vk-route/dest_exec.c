@@ -411,7 +411,7 @@ exec_open(struct dest *d)
 		ack_reader_reset(&x->crd);
 	}
 	x->pid = pid;
-	x->started = dest_now();
+	x->started = mono_now();
 	d->fd = x->wfd;
 	log_info("%s: started, pid %ld", d->label, (long)pid);
 	return 0;

@@ -449,7 +449,7 @@ http_io(struct dest *d, short revents)
 	}
 	h->wait = 0;
 	if (settle(d) == -1) {
-		double now = dest_now();
+		double now = mono_now();
 
 		dest_fail(d, now, "%s", h->why);
 		if (h->wait > d->backoff) {	/* Retry-After */

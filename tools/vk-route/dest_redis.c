@@ -294,7 +294,7 @@ redis_events(struct dest *d)
 static int
 lost(struct dest *d, const char *fmt, const char *arg)
 {
-	dest_fail(d, dest_now(), fmt, arg);
+	dest_fail(d, mono_now(), fmt, arg);
 	return -1;
 }
 
