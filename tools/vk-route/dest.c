@@ -19,8 +19,8 @@
 #include "stream.h"
 #include "track.h"
 
-#define BACKOFF_MIN	0.05
-#define BACKOFF_MAX	30.0
+#define ROOM_SECS	0.05	/* waiting for a slot: look again after */
+#define FIFO_MAX_MS	1000	/* a FIFO without a reader: look at least this often */
 #define CONNECT_SECS	10.0	/* a connection not made by then is retried */
 
 struct dest_opts dest_opt = { 10000, 256, NULL, 64u << 10 };
@@ -189,9 +189,7 @@ dest_fail(struct dest *d, double now, const char *fmt, ...)
 	if (!d->failing)
 		log_warn("%s: %s; will retry", d->label, d->err);
 	d->failing = 1;
-	d->backoff = d->backoff == 0 ? BACKOFF_MIN :
-	    (d->backoff * 2 > BACKOFF_MAX ? BACKOFF_MAX : d->backoff * 2);
-	d->retry_at = now + d->backoff;
+	d->retry_at = now + (double)backoff_next(&d->bo) / 1000.0;
 }
 
 void
@@ -200,7 +198,7 @@ dest_ok(struct dest *d)
 	if (d->failing)
 		log_warn("%s: delivering again", d->label);
 	d->failing = 0;
-	d->backoff = 0;
+	backoff_reset(&d->bo);
 }
 
 /* Give up on d for good: what waits fails. */
@@ -271,7 +269,7 @@ open_step(struct dest *d, double now)
 
 	d->err[0] = '\0';
 	if (reg_slot(d) == -1) {	/* --max-open busy ones: when one is idle */
-		d->retry_at = now + BACKOFF_MIN;
+		d->retry_at = now + ROOM_SECS;
 		return 1;
 	}
 	r = d->kind->open(d);
@@ -300,9 +298,9 @@ open_step(struct dest *d, double now)
 		return 1;
 	}
 	if (r == 1) {	/* e.g. a FIFO without a reader yet */
-		d->backoff = d->backoff == 0 ? BACKOFF_MIN :
-		    (d->backoff * 2 > 1.0 ? 1.0 : d->backoff * 2);
-		d->retry_at = now + d->backoff;
+		long ms = backoff_next(&d->bo);
+
+		d->retry_at = now + (double)(ms > FIFO_MAX_MS ? FIFO_MAX_MS : ms) / 1000.0;
 		if (d->err[0] != '\0')
 			log_info("%s: %s", d->label, d->err);
 		return 1;

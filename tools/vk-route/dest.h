@@ -69,6 +69,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "backoff.h"
 #include "buf.h"
 #include "mono.h"	/* mono_now(): the clock of every time here */
 #include "track.h"	/* fates, tickets, tallies, counts */
@@ -191,7 +192,7 @@ struct dest {
 	int	 blocking;	/* writes to fd may block (stderr, tty) */
 	struct dq q;
 	double	 retry_at;	/* monotonic seconds; 0 = now */
-	double	 backoff;
+	backoff	 bo;		/* retries: 50 ms doubling to 30 s, with jitter */
 	int	 failing;	/* an error was logged; log recovery once */
 	int	 want_reopen;
 	int	 dead;		/* gave up for good (stdout closed): drop */

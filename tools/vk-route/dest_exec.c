@@ -57,7 +57,7 @@ struct execd {
 	ack_reader crd;		/* its lines */
 	int	 unknown_warned;
 	double	 started;
-	double	 bo;		/* backoff kept across restarts */
+	backoff	 bo;		/* d->bo, kept across restarts */
 	int	 closing;
 };
 
@@ -321,6 +321,7 @@ exec_init(struct dest *d, const char *arg, char *err, size_t errlen)
 		return -1;
 	}
 	x->rfd = x->wfd = x->cfd = -1;
+	x->bo = d->bo;
 	d->priv = x;
 	d->group = x->workers > 0 && x->worker < 0;
 	return 0;
@@ -580,15 +581,15 @@ exec_child(struct dest *d, pid_t pid, int status, double now)
 	if (x->closing)
 		return 1;
 	if (now - x->started >= STABLE_SECS)
-		x->bo = 0;
-	d->backoff = x->bo;
+		backoff_reset(&x->bo);
+	d->bo = x->bo;
 	d->failing = 0;	/* log every exit, once */
 	if (WIFSIGNALED(status))
 		dest_fail(d, now, "handler killed by signal %d", WTERMSIG(status));
 	else
 		dest_fail(d, now, "handler exited with status %d",
 		    WEXITSTATUS(status));
-	x->bo = d->backoff;
+	x->bo = d->bo;
 	return 1;
 }
 

@@ -452,9 +452,8 @@ http_io(struct dest *d, short revents)
 		double now = mono_now();
 
 		dest_fail(d, now, "%s", h->why);
-		if (h->wait > d->backoff) {	/* Retry-After */
+		if (now + h->wait > d->retry_at)	/* Retry-After */
 			d->retry_at = now + h->wait;
-		}
 		return -1;
 	}
 	/* After a failure, one request at a time until one goes through. */

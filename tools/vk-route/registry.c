@@ -28,6 +28,8 @@ static const struct dest_kind *const dest_kinds[] = {
 #define NKINDS	(sizeof(dest_kinds) / sizeof(dest_kinds[0]))
 
 #define HBITS		10
+#define BACKOFF_MIN_MS	50
+#define BACKOFF_MAX_MS	30000
 #define LABEL_MAX	256	/* bytes of a destination shown in messages */
 #define LABEL_SHOWN	160	/* what is shown of a longer one */
 
@@ -328,6 +330,7 @@ dest_get(const char *name, size_t n, int tmpl, char *err, size_t errlen)
 	d->reject_fd = -1;
 	d->aux_fd = -1;
 	d->look_ms = -1;
+	backoff_init(&d->bo, BACKOFF_MIN_MS, BACKOFF_MAX_MS);	/* before init(): exec keeps a copy */
 	d->kind = dest_kind_of(d->name, &arg);
 	if (d->kind == NULL || d->kind->init(d, arg, err, errlen) == -1) {
 		if (d->kind == NULL)
