@@ -261,6 +261,66 @@ stream_peer(struct dest *d, double now)
 	refull(d);
 }
 
+/*
+ * Kinds come in two shapes: protocol kinds (io(): HTTP, Redis, AMQP) read
+ * and write their connection themselves, keep it open and prove delivery by
+ * replies; stream kinds (a descriptor that takes bytes) are written here.
+ * The driver's steps go through protocol(), events_of() and work(), each
+ * step one path.
+ */
+static int
+protocol(const struct dest *d)
+{
+	return d->kind->io != NULL;
+}
+
+/* What d waits for on its open descriptor. */
+static short
+events_of(struct dest *d)
+{
+	size_t unsent;
+	short ev;
+
+	if (protocol(d))
+		return d->kind->events(d);
+	dq_unsent(&d->q, &unsent);
+	ev = unsent > 0 ? POLLOUT : 0;
+	return (d->kind->flags & DEST_SOCKET) ? ev | POLLIN : ev;
+}
+
+/*
+ * d's work on its open descriptor: revents as polled, or 0 for a service
+ * turn (idle: write even a small batch, else only past the high-water mark).
+ */
+static void
+work(struct dest *d, short revents, double now, int idle)
+{
+	size_t unsent;
+
+	if (protocol(d)) {
+		if (d->kind->io(d, revents) == -1)
+			dest_close(d);
+		refull(d);
+		return;
+	}
+	if ((d->kind->flags & DEST_SOCKET) && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		stream_peer(d, now);
+		if (d->fd == -1 || !(revents & POLLOUT))
+			return;
+	}
+	if (revents != 0) {	/* writable (or an error write() will tell) */
+		d->wait_out = 0;
+		stream_flush(d, now);
+		return;
+	}
+	dq_unsent(&d->q, &unsent);
+	if (!d->wait_out && unsent > 0 &&
+	    (idle || unsent >= dest_opt.hiwat || d->full))
+		stream_flush(d, now);
+	if (d->kind->taken != NULL && d->fd != -1 && dq_inflight(&d->q) > 0)
+		d->look_ms = d->kind->taken(d, now);
+}
+
 /* Call the kind's open(); 0 when d->fd is ready. */
 static int
 open_step(struct dest *d, double now)
@@ -307,7 +367,7 @@ open_step(struct dest *d, double now)
 	}
 	d->wait_out = 0;
 	/* Protocol kinds wait for a reply, a handler for its first read. */
-	if (d->kind->io == NULL && !(d->kind->flags & DEST_TAKEN_LATER))
+	if (!protocol(d) && !(d->kind->flags & DEST_TAKEN_LATER))
 		dest_ok(d);
 	return 0;
 }
@@ -315,8 +375,6 @@ open_step(struct dest *d, double now)
 static void
 service_one(struct dest *d, double now, int idle)
 {
-	size_t unsent;
-
 	if (d->dead || d->evicted)
 		return;
 	if (d->want_reopen && dq_inflight(&d->q) == 0) {
@@ -325,8 +383,8 @@ service_one(struct dest *d, double now, int idle)
 			dest_close(d);
 		d->retry_at = 0;
 	}
-	if (d->fd == -1 && d->kind->io == NULL && !dest_has_work(d))
-		return;
+	if (d->fd == -1 && !protocol(d) && !dest_has_work(d))
+		return;	/* a stream opens when it has work; a protocol kind connects at once */
 	if (d->connecting && now >= d->retry_at) {
 		dest_close(d);
 		dest_fail(d, now, "no connection after %.0f seconds", CONNECT_SECS);
@@ -342,18 +400,7 @@ service_one(struct dest *d, double now, int idle)
 		if (open_step(d, now) != 0)
 			return;
 	}
-	if (d->kind->io != NULL) {
-		if (d->kind->io(d, 0) == -1)
-			dest_close(d);
-		refull(d);
-		return;
-	}
-	dq_unsent(&d->q, &unsent);
-	if (!d->wait_out && unsent > 0 &&
-	    (idle || unsent >= dest_opt.hiwat || d->full))
-		stream_flush(d, now);
-	if (d->kind->taken != NULL && d->fd != -1 && dq_inflight(&d->q) > 0)
-		d->look_ms = d->kind->taken(d, now);
+	work(d, 0, now, idle);
 }
 
 void
@@ -374,7 +421,6 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 	struct dest *d;
 	int n = 0;
 	short ev;
-	size_t unsent;
 
 	for (d = dest_first(); d != NULL; d = d->next) {
 		if (d->dead || d->evicted)
@@ -395,7 +441,7 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 				pfd[n].revents = 0;
 				who[n++] = d;
 			}
-			if (d->kind->io != NULL || dest_has_work(d) || d->connecting) {
+			if (protocol(d) || dest_has_work(d) || d->connecting) {
 				double ms = (d->retry_at - now) * 1000.0 + 1;
 				int t = ms < 0 ? 0 : ms > 60000 ? 60000 : (int)ms;
 
@@ -407,14 +453,7 @@ dest_pollset(struct pollfd *pfd, struct dest **who, int max, double now,
 			}
 			continue;
 		}
-		if (d->kind->events != NULL) {
-			ev = d->kind->events(d);
-		} else {
-			dq_unsent(&d->q, &unsent);
-			ev = unsent > 0 ? POLLOUT : 0;
-			if (d->kind->flags & DEST_SOCKET)
-				ev |= POLLIN;
-		}
+		ev = events_of(d);
 		if (ev == 0 || n == max)
 			continue;
 		pfd[n].fd = d->fd;
@@ -439,19 +478,7 @@ dest_revents(struct dest *d, int fd, short revents, double now)
 			service_one(d, now, 1);
 		return;
 	}
-	if ((d->kind->flags & DEST_SOCKET) && (revents & (POLLIN | POLLHUP | POLLERR))) {
-		stream_peer(d, now);
-		if (d->fd == -1 || !(revents & POLLOUT))
-			return;
-	}
-	if (d->kind->io != NULL) {
-		if (d->kind->io(d, revents) == -1)
-			dest_close(d);
-		refull(d);
-		return;
-	}
-	d->wait_out = 0;
-	stream_flush(d, now);
+	work(d, revents, now, 1);
 }
 
 void
