@@ -3,25 +3,15 @@
 #include <string.h>
 
 #include "dest.h"
+#include "ring.h"
 
 /* Room for one more ticket in the ring (a power of two). */
 static void
 tk_room(struct dq *q)
 {
-	struct dest_ticket *nt;
-	size_t ncap, k;
-
-	if (q->nlines < q->tkcap)
-		return;
-	ncap = q->tkcap ? q->tkcap * 2 : 16;
-	if ((nt = malloc(ncap * sizeof(*nt))) == NULL)
-		abort();
-	for (k = 0; k < q->nlines; k++)
-		nt[k] = *dq_ticket(q, k);
-	free(q->tk);
-	q->tk = nt;
-	q->tkcap = ncap;
-	q->tkhead = 0;
+	if (q->nlines == q->tkcap)
+		q->tk = ring_grow(q->tk, sizeof(*q->tk), &q->tkcap, &q->tkhead,
+		    q->nlines, 16);
 }
 
 void

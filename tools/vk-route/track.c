@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ring.h"
 #include "track.h"
 
 /* One Event: the lines it still waits for. */
@@ -39,19 +40,9 @@ track_begin(const char *id, size_t n, unsigned long lineno)
 {
 	struct pend *p;
 
-	if (tk.n == tk.cap) {
-		size_t ncap = tk.cap ? tk.cap * 2 : 1024, k;
-		struct pend *nr = malloc(ncap * sizeof(*nr));
-
-		if (nr == NULL)
-			abort();
-		for (k = 0; k < tk.n; k++)
-			nr[k] = *at(k);
-		free(tk.ring);
-		tk.ring = nr;
-		tk.cap = ncap;
-		tk.head = 0;
-	}
+	if (tk.n == tk.cap)
+		tk.ring = ring_grow(tk.ring, sizeof(*tk.ring), &tk.cap, &tk.head,
+		    tk.n, 1024);
 	p = at(tk.n++);
 	p->id = NULL;
 	p->line = lineno;
