@@ -2,10 +2,16 @@
  * dest.h - destinations: where vk-route delivers lines.
  *
  * A destination is one string ("stdout", "file:PATH", "exec:CMD ARGS…",
- * later "tcp://…", "redis://…"). Each kind is one `struct dest_kind`: a
- * prefix and a table of functions, in a file of its own (dest_std.c,
- * dest_file.c, dest_exec.c), listed once in dest_kinds[] in dest.c.
- * Adding a kind is a new file and one line in that list.
+ * "tcp://…", "redis://…"). Each kind is one `struct dest_kind`: a prefix
+ * and a table of functions, in a file of its own (dest_std.c, dest_file.c,
+ * dest_exec.c, …), listed once in dest_kinds[] in registry.c. Adding a kind
+ * is a new file and one line in that list.
+ *
+ * Behind this header: registry.c (instances found or made by their text,
+ * labels, --max-open's least recently used), queue.c (the queue below),
+ * dest.c (the driver: open, write, retry, report, shut down), stream.c
+ * (a stream kind's bytes to its descriptor), spill.c (dead-letter files);
+ * the tracker (track.h) keeps the counts, and knows no destination.
  *
  * Every destination instance owns a bounded queue of whole lines:
  *
