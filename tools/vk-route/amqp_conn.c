@@ -42,7 +42,6 @@
 
 #include "alloc.h"
 #include "amqp_conn.h"
-#include "json.h"
 
 #define HEARTBEAT	30		/* seconds; a silent broker is gone after two */
 #define CONNECT_TMO	5		/* seconds to connect (not interruptible) */
@@ -222,7 +221,18 @@ fat(struct amqpd *a, size_t k)
 	return &a->f[(a->fhead + k) & (a->fcap - 1)];
 }
 
-/* The k-th line in flight (from fl_off on). */
+/* A line handed over: its event_id (*idn bytes), then a NUL; the line follows. */
+static const char *
+body_of(const char *e, size_t en, size_t *idn, size_t *n)
+{
+	const char *z = memchr(e, '\0', en);
+
+	*idn = (size_t)(z - e);
+	*n = en - *idn - 1;
+	return z + 1;
+}
+
+/* The k-th line in flight (from fl_off on), as handed over: id, NUL, line. */
 static const char *
 fl_line(struct amqpd *a, size_t k, size_t *n)
 {
@@ -238,40 +248,23 @@ fl_line(struct amqpd *a, size_t k, size_t *n)
 	return p;
 }
 
-/* The event_id of a line as a message_id: a string of at most 255 bytes. */
+/* Publish one line handed over (e: id, NUL, line; en bytes). */
 static int
-event_id(const char *line, size_t n, buf *id)
-{
-	struct json_index ix;
-	struct jv root, v;
-	char err[64];
-
-	if (json_check(line, n, &root, &ix, err, sizeof(err)) != 0 ||
-	    root.t != JSON_OBJECT)
-		return -1;
-	if (json_member(&ix, -1, "event_id", 8, &v) == -2)
-		v = jv_get(&root, "event_id", 8);
-	if (v.t != JSON_STRING)
-		return -1;
-	buf_reset(id);
-	json_unescape_raw(v.p, v.n, id);
-	return id->len > 0 && id->len <= 255 ? 0 : -1;
-}
-
-static int
-publish(struct amqpd *a, const char *line, size_t n, buf *id)
+publish(struct amqpd *a, const char *e, size_t en)
 {
 	amqp_basic_properties_t pr;
 	struct flight *f;
+	size_t idn, n;
+	const char *line = body_of(e, en, &idn, &n);
 	int rc;
 
 	memset(&pr, 0, sizeof(pr));
 	pr._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG;
 	pr.content_type = amqp_cstring_bytes("application/json");
 	pr.delivery_mode = 2;
-	if (event_id(line, n, id) == 0) {
+	if (idn > 0 && idn <= 255) {	/* a message_id is a shortstr */
 		pr._flags |= AMQP_BASIC_MESSAGE_ID_FLAG;
-		pr.message_id = (amqp_bytes_t){ id->len, id->p };
+		pr.message_id = (amqp_bytes_t){ idn, (void *)e };
 	}
 	rc = amqp_basic_publish(a->conn, a->ch, (amqp_bytes_t){ a->exlen, a->exchange },
 	    (amqp_bytes_t){ a->keylen, a->key }, 1, 0, &pr, (amqp_bytes_t){ n, (void *)line });
@@ -291,7 +284,7 @@ publish(struct amqpd *a, const char *line, size_t n, buf *id)
 	f = fat(a, a->fn++);
 	memset(f, 0, sizeof(*f));
 	f->tag = a->next_tag++;
-	buf_put(&a->fl, line, n);
+	buf_put(&a->fl, e, en);
 	buf_putc(&a->fl, '\n');
 	return 0;
 }
@@ -362,7 +355,7 @@ returned(struct amqpd *a, amqp_basic_return_t *m)
 	amqp_message_t msg;
 	amqp_rpc_reply_t r;
 	char why[400], tmp[200];
-	size_t k, n;
+	size_t k, n, idn;
 	const char *line;
 
 	snprintf(why, sizeof(why), "unroutable (basic.return): %u %.*s%s%s%s",
@@ -378,6 +371,7 @@ returned(struct amqpd *a, amqp_basic_return_t *m)
 		struct flight *f = fat(a, k);
 
 		line = fl_line(a, k, &n);
+		line = body_of(line, n, &idn, &n);
 		if (f->ret == NULL && !f->acked && !f->nacked && n == msg.body.len &&
 		    memcmp(line, msg.body.bytes, n) == 0) {
 			f->ret = xstrdup(why);
@@ -497,7 +491,7 @@ read_frames(struct amqpd *a)
 
 /* Publish what waits, within the window (one at a time while probing). */
 static int
-publish_todo(struct amqpd *a, buf *id)
+publish_todo(struct amqpd *a)
 {
 	const char *p, *nl;
 	int k = 0;
@@ -505,7 +499,7 @@ publish_todo(struct amqpd *a, buf *id)
 	while (a->todo_off < a->todo.len && (!a->probe || a->fn == 0)) {
 		p = a->todo.p + a->todo_off;
 		nl = memchr(p, '\n', a->todo.len - a->todo_off);
-		if (publish(a, p, (size_t)(nl - p), id) == -1)
+		if (publish(a, p, (size_t)(nl - p)) == -1)
 			return -1;
 		a->todo_off = (size_t)(nl + 1 - a->todo.p);
 		/* read confirms between publishes: the broker's writes never wait for ours */
@@ -524,7 +518,6 @@ amqp_conn_run(void *arg)
 {
 	struct amqpd *a = arg;
 	struct pollfd p[2];
-	buf id = BUF_INIT;
 	int stop, more;
 
 	if (connect_broker(a) == 0) {
@@ -540,7 +533,7 @@ amqp_conn_run(void *arg)
 			pthread_mutex_unlock(&a->mu);
 			if (stop)
 				break;
-			if (publish_todo(a, &id) == -1 || read_frames(a) == -1)
+			if (publish_todo(a) == -1 || read_frames(a) == -1)
 				break;
 			settle(a);
 			if (a->res.len > 0) {
@@ -577,7 +570,6 @@ amqp_conn_run(void *arg)
 		a->fhead = (a->fhead + 1) & (a->fcap - 1);
 		a->fn--;
 	}
-	buf_free(&id);
 	amqp_poke(a->tfd);
 	return NULL;
 }

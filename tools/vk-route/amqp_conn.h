@@ -38,7 +38,7 @@ struct amqpd {
 
 	/* shared with the thread, under mu */
 	pthread_mutex_t mu;
-	buf	 in;			/* lines to publish, each ending in '\n' */
+	buf	 in;			/* lines to publish: event_id, NUL, line, '\n' */
 	buf	 out;			/* outcomes */
 	int	 up;			/* the channel is ready */
 	int	 gone;			/* the connection ended: why says why */

@@ -140,7 +140,7 @@ struct dest_kind {
 	 * still in it). 0, or -1 with err and *col (0-based offset in arg).
 	 */
 	int	(*check)(const char *arg, char *err, size_t errlen, size_t *col);
-	/* Does this destination match lines to Events by event_id (NULL: no)? */
+	/* Does this destination use the tickets' event_ids (NULL: no)? */
 	int	(*wants_ids)(const char *arg);
 	/* Quote a template value into the destination text (NULL: as is). */
 	void	(*quote)(buf *out, const char *s, size_t n);

@@ -240,6 +240,14 @@ amqp_check(const char *arg, char *err, size_t errlen, size_t *col)
 	return check_kind(arg, 0, err, errlen, col);
 }
 
+/* Each message's message_id is its Event's event_id (from the ticket). */
+static int
+amqp_wants_ids(const char *arg)
+{
+	(void)arg;
+	return 1;
+}
+
 /* A template value in a name: exactly one path segment, whatever it holds. */
 static void
 amqp_quote(buf *out, const char *s, size_t n)
@@ -411,6 +419,7 @@ amqp_io(struct dest *d, short revents)
 {
 	struct amqpd *a = d->priv;
 	buf res = BUF_INIT;
+	const struct dest_ticket *t;
 	const char *p, *nl;
 	size_t n;
 	int gone, up, gave = 0;
@@ -440,6 +449,11 @@ amqp_io(struct dest *d, short revents)
 			break;
 		nl = memchr(p, '\n', n);
 		n = (size_t)(nl - p) + 1;
+		/* the lines before it are the ones handed over, undecided */
+		t = dq_ticket(&d->q, a->handed);
+		if (t->id != NULL)
+			buf_put(&a->in, t->id, t->idn);
+		buf_putc(&a->in, '\0');
 		buf_put(&a->in, p, n);
 		dq_sent(&d->q, n);
 		a->handed++;
@@ -455,6 +469,7 @@ amqp_io(struct dest *d, short revents)
 const struct dest_kind dest_amqp_kind = {
 	.prefix = "amqp://",
 	.check = amqp_check,
+	.wants_ids = amqp_wants_ids,
 	.quote = amqp_quote,
 	.init = amqp_init,
 	.open = amqp_open,
@@ -473,6 +488,7 @@ amqps_check(const char *arg, char *err, size_t errlen, size_t *col)
 const struct dest_kind dest_amqps_kind = {
 	.prefix = "amqps://",
 	.check = amqps_check,
+	.wants_ids = amqp_wants_ids,
 	.quote = amqp_quote,
 	.init = amqps_init,
 	.open = amqp_open,

@@ -431,11 +431,9 @@ unread(struct execd *x)
 static int
 unconfirmable(const struct dest_ticket *t)
 {
-	const char *id, *why;
-	size_t n;
+	const char *why;
 
-	return t->ev == 0 || (id = track_id(t->ev, &n)) == NULL ||
-	    ack_id_check(id, n, &why) == -1;
+	return t->id == NULL || ack_id_check(t->id, t->idn, &why) == -1;
 }
 
 /* Free the lines at the front whose fate is told (#confirm: in any order). */
@@ -489,15 +487,14 @@ confirmed(void *arg, const char *id, size_t n)
 {
 	struct dest *d = arg;
 	struct execd *x = d->priv;
-	size_t k, in, idn;
-	const char *tid;
+	size_t k, in;
 
 	in = dq_sent_lines(&d->q);
 	for (k = 0; k < in; k++) {
 		struct dest_ticket *t = dq_ticket(&d->q, k);
 
-		if (!t->done && t->ev != 0 && (tid = track_id(t->ev, &idn)) != NULL &&
-		    idn == n && memcmp(tid, id, n) == 0) {
+		if (!t->done && t->id != NULL && t->idn == n &&
+		    memcmp(t->id, id, n) == 0) {
 			track_report(&d->cnt, t, DEST_DELIVERED);
 			return;
 		}

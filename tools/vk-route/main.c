@@ -182,17 +182,19 @@ event_id(struct route *rt, const struct jv *root, size_t *n)
 	return rt->id.p;
 }
 
-/* The event_id an ack line can carry (common/ack.h), or NULL, said. */
-static const char *
+/* Can an ack line carry this event_id (common/ack.h)? 1, or 0, said. */
+static int
 ack_of(struct route *rt, const char *id, size_t n, unsigned long lineno)
 {
 	const char *why;
 
-	if (id == NULL || !rt->ack_on || ack_id_check(id, n, &why) == 0)
-		return id;
+	if (id == NULL || !rt->ack_on)
+		return 0;
+	if (ack_id_check(id, n, &why) == 0)
+		return 1;
 	log_warn("line %lu: %s: no acknowledgement of its own (a later one covers it)",
 	    lineno, why);
-	return NULL;
+	return 0;
 }
 
 /* One input line: check it, then every rule whose condition holds. */
@@ -220,8 +222,8 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 	rt->events++;
 	{
 		size_t idn = 0;
-		/* Only acks, dedup and #confirm handlers need the id: not looked
-		 * up (nor kept) otherwise. */
+		/* Only acks, dedup, #confirm handlers and amqp's message_id
+		 * need the id: not looked up (nor kept) otherwise. */
 		const char *id = rt->ack_on || dedup_enabled() || rs->wants_ids ?
 		    event_id(rt, &root, &idn) : NULL;
 
@@ -235,7 +237,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 			    lineno, idn, ACK_ID_MAX);
 			id = NULL;
 		}
-		track_begin(ack_of(rt, id, idn, lineno), idn, lineno);
+		track_begin(id, idn, ack_of(rt, id, idn, lineno), lineno);
 		if (id != NULL && dedup_enabled() && dedup_seen(id, idn, rt->events)) {
 			log_info("line %lu: event_id %s seen before: dropped", lineno, id);
 			return;	/* delivered before: acknowledged in its turn */

@@ -2,15 +2,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "ring.h"
 #include "track.h"
 
 /* One Event: the lines it still waits for. */
 struct pend {
-	char	*id;		/* NULL: no ack line */
+	char	*id;		/* its event_id (NULL: none), in its tickets */
 	unsigned long line;	/* its input line, for messages */
 	unsigned outstanding;	/* lines queued, no final fate yet */
+	unsigned idn;
 	int	 dropped;	/* a line was dropped at exit: never finished */
+	int	 ack;		/* an ack line for it when finished (id set) */
 };
 
 static struct {
@@ -36,7 +39,7 @@ pend_of(unsigned long long ev)
 }
 
 void
-track_begin(const char *id, size_t n, unsigned long lineno)
+track_begin(const char *id, size_t n, int ack, unsigned long lineno)
 {
 	struct pend *p;
 
@@ -44,31 +47,35 @@ track_begin(const char *id, size_t n, unsigned long lineno)
 		tk.ring = ring_grow(tk.ring, sizeof(*tk.ring), &tk.cap, &tk.head,
 		    tk.n, 1024);
 	p = at(tk.n++);
-	p->id = NULL;
-	p->line = lineno;
-	p->outstanding = 0;
-	p->dropped = 0;
 	tk.seq++;
-	if (id != NULL && (p->id = strndup(id, n)) == NULL)
-		abort();
+	if (id == NULL) {
+		*p = (struct pend){ .line = lineno };
+		return;
+	}
+	*p = (struct pend){ .id = xstrndup(id, n), .idn = (unsigned)n,
+	    .ack = ack, .line = lineno };
 }
 
 void
 track_ticket(struct dest_ticket *t, struct dest_tally *tally)
 {
-	t->ev = tk.n > 0 ? tk.seq : 0;
-	t->tally = tally;
-	t->done = 0;
-	if (tk.n > 0)
-		at(tk.n - 1)->outstanding++;
+	struct pend *p;
+
+	if (tk.n == 0) {
+		*t = (struct dest_ticket){ .tally = tally };
+		return;
+	}
+	p = at(tk.n - 1);
+	*t = (struct dest_ticket){ .ev = tk.seq, .tally = tally, .id = p->id,
+	    .idn = p->idn };
+	p->outstanding++;
 }
 
-/* No ack line of its own for the Event p. */
+/* No ack line of its own for the Event p (its id stays, for its tickets). */
 static void
 no_ack(struct pend *p)
 {
-	free(p->id);
-	p->id = NULL;
+	p->ack = 0;
 }
 
 void
@@ -119,17 +126,6 @@ track_report(struct track_counts *c, struct dest_ticket *t, enum dest_fate f)
 		p->dropped = 1;
 }
 
-const char *
-track_id(unsigned long long ev, size_t *n)
-{
-	struct pend *p = pend_of(ev);
-
-	if (p == NULL || p->id == NULL)
-		return NULL;
-	*n = strlen(p->id);
-	return p->id;
-}
-
 unsigned long
 track_line(unsigned long long ev)
 {
@@ -148,9 +144,11 @@ track_progress(ack_out *o)
 		p = at(0);
 		if (p->outstanding > 0 || p->dropped)
 			break;
-		if (p->id != NULL && o != NULL && o->path != NULL)
-			ack_out_put(o, p->id, strlen(p->id));	/* main() checked it: ack_id_check() */
-		free(p->id);
+		if (p->id != NULL) {
+			if (p->ack && o != NULL && o->path != NULL)
+				ack_out_put(o, p->id, p->idn);	/* main() checked it: ack_id_check() */
+			free(p->id);
+		}
 		tk.head = (tk.head + 1) & (tk.cap - 1);
 		tk.n--;
 		tk.done++;

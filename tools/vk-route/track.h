@@ -39,10 +39,17 @@ struct dest_tally {
 	unsigned long errors;	/* conditions that could not be told */
 };
 
-/* Who a line is for; given back, unchanged, in its report. */
+/*
+ * Who a line is for; given back, unchanged, in its report. The Event's
+ * event_id (exec:…#confirm's replies, amqp's message_id) is the tracker's
+ * copy: valid while this line's fate is not reported (its Event cannot
+ * finish before), read nowhere after.
+ */
 struct dest_ticket {
 	unsigned long long ev;		/* the tracker's Event number; 0: none */
 	struct dest_tally *tally;	/* the rule that sent it, or NULL */
+	const char *id;			/* its event_id, unescaped; NULL: none */
+	unsigned idn;			/* its bytes (at most ACK_ID_MAX) */
 	int	 done;			/* reported already (out of order) */
 };
 
@@ -52,17 +59,16 @@ struct track_counts {
 	unsigned long lost;	/* not delivered: failed, spilled or dropped (exit 1) */
 };
 
-/* A new Event, from input line lineno. id: its event_id, unescaped; NULL
- * when it has none (no ack line). */
-void	track_begin(const char *id, size_t n, unsigned long lineno);
+/* A new Event, from input line lineno. id: its event_id, unescaped, kept
+ * for its tickets (NULL: none); ack: an ack line for it once finished (an
+ * id that passed ack_id_check()). */
+void	track_begin(const char *id, size_t n, int ack, unsigned long lineno);
 /* A ticket for a line of the current Event, sent by the rule with tally. */
 void	track_ticket(struct dest_ticket *t, struct dest_tally *tally);
 /* The current Event cannot go somewhere, for good: no ack line of its own. */
 void	track_failed(struct dest_tally *tally);
 /* A line's fate, into its destination's counts c (dest_report and kinds). */
 void	track_report(struct track_counts *c, struct dest_ticket *t, enum dest_fate f);
-/* The event_id of an unfinished Event, or NULL. */
-const char *track_id(unsigned long long ev, size_t *n);
 /* The input line of an unfinished Event, or 0. */
 unsigned long track_line(unsigned long long ev);
 /*
