@@ -54,6 +54,20 @@ qget() {
 	assert_equal "$(jq -r .body <<<"$output")" "$(cat "$EVENTS")"
 }
 
+@test "message_id: the event_id unescaped; none when it is no string, empty, or longer than 255 bytes" {
+	{
+		printf '%s\n' '{"event_type":"message","event_id":"e\u00e9\"q"}' '{"event_type":"message","event_id":7}' \
+			'{"event_type":"message","event_id":""}' '{"event_type":"message"}'
+		printf '{"event_type":"message","event_id":"%s"}\n' "$(head -c 300 /dev/zero | tr '\0' x)"
+		printf '%s\n' ' {"event_id":"k2","event_type":"message"} '
+	} >"$T/in"
+	run vk-route -e "* -> $U/queue/$Q" <"$T/in"
+	assert_success
+	run qget "$Q" --props
+	assert_equal "$(jq -r .message_id <<<"$output" | tr '\n' ' ')" 'eé"q null null null null k2 '
+	assert_equal "$(jq -r .body <<<"$output")" "$(cat "$T/in")"
+}
+
 @test "many events through one queue: all confirmed, in order, byte for byte" {
 	gen 20000 >"$T/in"
 	run vk-route --stats -e "* -> $U/queue/$Q" <"$T/in"
