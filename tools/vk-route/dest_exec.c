@@ -347,7 +347,7 @@ exec_pick(struct dest *d, const char *line, size_t n)
 	if ((w = dest_get(name.p, name.len, d->tmpl, err, sizeof(err))) == NULL) {
 		/* the group's own text parsed: only memory can fail here */
 		log_warn("%s: %s", d->label, err);
-		abort();
+		alloc_fail();
 	}
 	buf_free(&name);
 	return w;

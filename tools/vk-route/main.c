@@ -703,9 +703,8 @@ main(int argc, char *argv[])
 
 	tool_init(argv[0], usage_text);
 	memset(&rt, 0, sizeof(rt));
-	if ((rt.src = calloc((size_t)argc + 1, sizeof(*rt.src))) == NULL ||
-	    (etext = calloc((size_t)argc + 1, sizeof(*etext))) == NULL)
-		abort();
+	rt.src = xcalloc((size_t)argc + 1, sizeof(*rt.src));
+	etext = xcalloc((size_t)argc + 1, sizeof(*etext));
 	while ((ch = getopt_long(argc, argv, "c:e:qvh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': nrules_file++; rules_file = optarg; break;

@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "dest.h"
 #include "hash.h"
 #include "registry.h"
@@ -340,8 +341,8 @@ dest_get(const char *name, size_t n, int tmpl, char *err, size_t errlen)
 		free(d);
 		return NULL;
 	}
-	if (d->label == NULL && (d->label = strdup(d->name)) == NULL)
-		abort();
+	if (d->label == NULL)
+		d->label = xstrdup(d->name);
 	{	/* template values may hold anything: no raw control byte in a message */
 		buf shown = BUF_INIT;
 
