@@ -4,9 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define JSMN_STATIC
 /* Not JSMN_STRICT: jsmn only sees text json_check() validated; its checks would repeat. */
@@ -15,6 +12,7 @@
 
 #include "alloc.h"
 #include "json.h"
+#include "jsonsimd.h"
 
 /* --- the grammar ------------------------------------------------------- */
 
@@ -50,75 +48,14 @@ truncated(char *err, size_t errlen, const char *what)
 
 /*
  * The primitives below, and check() over them, come in two builds chosen
- * by a constant `simd`: sixteen bytes at a time with SSE2 (x86_64's
- * baseline), and portable C. json_check() and json_parse() take the first
- * where the compiler has it; json_check_portable() always takes the
- * second, so that the tests and the fuzz harness hold the two to the same
- * verdicts and the same index on every input.
+ * by a constant `simd` (SSE2 or portable C): see jsonsimd.h.
  */
-#if defined(__SSE2__)
-#define HAVE_SIMD	1
-#else
-#define HAVE_SIMD	0
-#endif
-
 static inline int
 isws(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-#if HAVE_SIMD
-static inline __attribute__((always_inline)) unsigned
-not_ws(__m128i x)
-{
-	__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, _mm_set1_epi8(' ')),
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\t'))), _mm_or_si128(
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(x, _mm_set1_epi8('\r'))));
-
-	return (unsigned)_mm_movemask_epi8(m) ^ 0xffffu;
-}
-
-static inline __attribute__((always_inline)) unsigned
-not_digit(__m128i x)
-{
-	/* digits: x - '0' <= 9 unsigned, that is min(x - '0', 9) == x - '0' */
-	__m128i d = _mm_sub_epi8(x, _mm_set1_epi8('0'));
-
-	return (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)),
-	    d)) ^ 0xffffu;
-}
-
-/* '"', '\\' or a control character: what ends a plain run in a string */
-static inline __attribute__((always_inline)) unsigned
-str_stop(__m128i x)
-{
-	/*
-	 * x ^ 2 takes '"' (0x22) to 0x20 and the control characters onto
-	 * themselves, and no other byte below 0x21: one unsigned min for both
-	 */
-	__m128i y = _mm_xor_si128(x, _mm_set1_epi8(0x02));
-	__m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(y, _mm_set1_epi8(0x20)), y),
-	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
-
-	return (unsigned)_mm_movemask_epi8(m);
-}
-
-/*
- * Return the first byte at or after p that stop() flags (a bit per byte
- * of the sixteen it is given), if there is one before the last fewer than
- * sixteen before e; else leave p at those, for the caller's portable loop.
- */
-#define SSE_RUN(p, e, stop)	do { \
-	unsigned bits_; \
-	\
-	for (; simd && (e) - (p) >= 16; (p) += 16) \
-		if ((bits_ = stop(_mm_loadu_si128((const __m128i *)(const void *)(p)))) != 0) \
-			return (p) + __builtin_ctz(bits_); \
-} while (0)
-#else
-#define SSE_RUN(p, e, stop)	(void)simd
-#endif
 
 /* The first byte at or after p (before e) that is not white space. */
 static inline const char *

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "jsonsimd.h"
 
 static int
 isdig(char c)
@@ -11,16 +12,31 @@ isdig(char c)
 }
 
 /*
- * The closing quote of the string opening at p. The text was validated:
- * a backslash always has its escaped byte, and the quote is there.
+ * The first '"' or '\\' at or after p, of the text before e; the text was
+ * validated, so one comes before e.
+ */
+static inline const char *
+quote_or_escape(const char *p, const char *e)
+{
+	const int simd = HAVE_SIMD;
+
+	SSE_RUN(p, e, str_stop);	/* no control bytes in validated strings */
+	while (*p != '"' && *p != '\\')
+		p++;
+	return p;
+}
+
+/*
+ * The closing quote of the string opening at p, before e. The text was
+ * validated: a backslash always has its escaped byte, and the quote is there.
  */
 static const char *
-str_end(const char *p)
+str_end(const char *p, const char *e)
 {
 	const char *q = p + 1;
 
 	for (;;) {
-		q += strcspn(q, "\"\\");
+		q = quote_or_escape(q, e);
 		if (*q == '"')
 			return q;
 		q += 2;
@@ -32,16 +48,58 @@ static const unsigned char structural[256] = {
 	['"'] = 1, ['{'] = 1, ['['] = 1, ['}'] = 1, [']'] = 1,
 };
 
-/* Read the value at p into *v; returns the byte after it. */
+/* The first of those at or after p, before e (one is: the closing bracket). */
+static inline const char *
+next_structural(const char *p, const char *e)
+{
+	const int simd = HAVE_SIMD;
+
+	SSE_RUN(p, e, bracket_stop);
+	while (!structural[(unsigned char)*p])
+		p++;
+	return p;
+}
+
+/* The first byte at or after p that is not a digit (one comes before e). */
+static inline const char *
+digit_run(const char *p, const char *e)
+{
+	const int simd = HAVE_SIMD;
+
+	SSE_RUN(p, e, not_digit);
+	while (isdig(*p))
+		p++;
+	return p;
+}
+
+/* The byte after the validated number at p, before e. */
 static const char *
-take(const char *p, struct jv *v)
+num_end(const char *p, const char *e)
+{
+	if (*p == '-')
+		p++;
+	p = digit_run(p, e);
+	if (*p == '.')
+		p = digit_run(p + 1, e);
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '+' || *p == '-')
+			p++;
+		p = digit_run(p, e);
+	}
+	return p;
+}
+
+/* Read the value at p (before e) into *v; returns the byte after it. */
+static const char *
+take(const char *p, const char *e, struct jv *v)
 {
 	const char *q;
 	int depth;
 
 	switch (*p) {
 	case '"':
-		q = str_end(p);
+		q = str_end(p, e);
 		v->t = JSON_STRING;
 		v->p = p + 1;
 		v->n = (size_t)(q - p - 1);
@@ -50,10 +108,9 @@ take(const char *p, struct jv *v)
 	case '[':
 		v->t = *p == '{' ? JSON_OBJECT : JSON_ARRAY;
 		for (q = p, depth = 0;; q++) {
-			while (!structural[(unsigned char)*q])
-				q++;
+			q = next_structural(q, e);
 			if (*q == '"')
-				q = str_end(q);
+				q = str_end(q, e);
 			else if (*q == '{' || *q == '[')
 				depth++;
 			else if (--depth == 0)
@@ -67,10 +124,7 @@ take(const char *p, struct jv *v)
 	case 'n': v->t = JSON_NULL; v->n = 4; break;
 	default:
 		v->t = JSON_NUMBER;
-		for (q = p; isdig(*q) || *q == '-' || *q == '+' || *q == '.' ||
-		    *q == 'e' || *q == 'E'; q++)
-			;
-		v->n = (size_t)(q - p);
+		v->n = (size_t)(num_end(p, e) - p);
 		break;
 	}
 	v->p = p;
@@ -90,19 +144,20 @@ jv_next(const struct jv *c, const char **cur, struct jv *out, struct jv *key)
 {
 	const char *p = *cur ? *cur : c->p + 1;
 	const char *end = c->p + c->n - 1;	/* the closing bracket */
+	const char *e = c->p + c->n;
 	struct jv k;
 
 	p = skipws(p);
 	if (p >= end)
 		return 0;
 	if (c->t == JSON_OBJECT) {
-		p = take(p, &k);
+		p = take(p, e, &k);
 		if (key != NULL)
 			*key = k;
 		p = skipws(p) + 1;	/* ':' */
 		p = skipws(p);
 	}
-	p = skipws(take(p, out));
+	p = skipws(take(p, e, out));
 	if (*p == ',')
 		p++;
 	*cur = p;
