@@ -56,6 +56,19 @@ if [ -f /usr/include/simdjson.h ] && command -v g++ >/dev/null 2>&1; then
 		printf "ratio: vk-normalize / simdjson CPU = %.2f (target <= 1.30)\n", o / s }'
 	[ -z "${BASE:-}" ] || awk -v o="$(median <"$work/c-vn")" -v p="$(median <"$work/c-base")" 'BEGIN {
 		printf "ratio: vk-normalize / BASE vk-normalize CPU = %.2f (BASE %.3f s)\n", o / p, p }'
+	# The same race in instructions (callgrind), which a busy machine does
+	# not blur as it does CPU times. valgrind runs simdjson's haswell
+	# kernel, not the one it picks natively: a figure to follow, not the limit.
+	if command -v valgrind >/dev/null 2>&1 && [ "${CALLGRIND_UPDATES:-10000}" -gt 0 ]; then
+		head -n "${CALLGRIND_UPDATES:-10000}" "$four" >"$work/few4"
+		for p in "$bin/vk-normalize --offline" "$sj"; do
+			# shellcheck disable=SC2086
+			valgrind --tool=callgrind --callgrind-out-file=/dev/null $p "$work/few4" 2>&1 >/dev/null |
+				awk '/Collected/ { print $NF }'
+		done | awk -v b="$(wc -c <"$work/few4")" 'NR == 1 { o = $1 } NR == 2 { s = $1 } END {
+			printf "callgrind, first %d lines: vk-normalize %.2f, simdjson %.2f instructions per byte: ratio %.2f\n",
+				ENVIRON["CALLGRIND_UPDATES"] ? ENVIRON["CALLGRIND_UPDATES"] : 10000, o / b, s / b, o / s }'
+	fi
 	rm -f "$work/sj.out" "$work/vn.out"
 else
 	echo "simdjson limit: skipped (needs libsimdjson-dev and g++)"
