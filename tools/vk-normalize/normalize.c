@@ -87,11 +87,13 @@ write_name(buf *b, const char *json)
 /*
  * "event_type":…,"event_id":…,"user":{…},"peer":{…}, — common head. The
  * type is the literal `type`, or else the update's token ty; uuid and bpid
- * are NULL for a null user or peer.
+ * are NULL for a null user or peer. spelled, unless NULL, holds the two ids
+ * as the update spells them: copied when that is how jw_int writes them.
  */
 static void
 write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
-    const int64_t *uuid, const int64_t *bpid, const norm_opts *o)
+    const int64_t *uuid, const int64_t *bpid, const struct jv *spelled,
+    const norm_opts *o)
 {
 	struct norm_names nm = { NULL, NULL, NULL, NULL, NULL };
 
@@ -112,7 +114,8 @@ write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
 		jw_null(b);	/* only a v3 type gets this far without one */
 	if (uuid != NULL) {
 		JW_LIT(b, ",\"user\":{\"uuid\":");
-		jw_int(b, *uuid);
+		if (spelled == NULL || !copy_int(b, &spelled[0]))
+			jw_int(b, *uuid);
 		JW_LIT(b, ",\"name\":");
 		write_name(b, nm.name);
 		JW_LIT(b, ",\"firstname\":");
@@ -126,7 +129,8 @@ write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
 		JW_LIT(b, ",\"user\":null");
 	if (bpid != NULL) {
 		JW_LIT(b, ",\"peer\":{\"bpid\":");
-		jw_int(b, *bpid);
+		if (spelled == NULL || !copy_int(b, &spelled[1]))
+			jw_int(b, *bpid);
 		JW_LIT(b, ",\"cid\":");
 		if (*bpid > CHAT_PEER_BASE)
 			jw_int(b, *bpid - CHAT_PEER_BASE);
@@ -402,7 +406,7 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
     buf *b, const char **why)
 {
 	int m, cmd;
-	struct jv v[M_N], *t = &v[M_TEXT];
+	struct jv v[M_N], *t = &v[M_TEXT], ids[2];
 	int64_t from, peer, cmid, group;
 	size_t start = 0;
 
@@ -428,7 +432,9 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 	if (o->keep != NULL && !keeps(o, cmd ? "command" : "message", 7))
 		return NORM_DROP;
 
-	write_head(b, cmd ? "command" : "message", -1, d, evid, &from, &peer, o);
+	ids[0] = v[M_FROM];
+	ids[1] = v[M_PEER];
+	write_head(b, cmd ? "command" : "message", -1, d, evid, &from, &peer, ids, o);
 	write_message(b, v, start);
 	return NORM_EVENT;
 }
@@ -456,7 +462,7 @@ message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (!keeps(o, "button", 6))
 		return NORM_DROP;
 
-	write_head(b, "button", -1, d, evid, &user, &peer, o);
+	write_head(b, "button", -1, d, evid, &user, &peer, NULL, o);
 	JW_LIT(b, "\"button\":{\"cmid\":");
 	tok_int_or_null(b, d, cmid);
 	JW_LIT(b, ",\"beid\":");
@@ -485,7 +491,7 @@ reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
 	if (!keeps(o, "reaction", 8))
 		return NORM_DROP;
 
-	write_head(b, "reaction", -1, d, evid, &user, &peer, o);
+	write_head(b, "reaction", -1, d, evid, &user, &peer, NULL, o);
 	JW_LIT(b, "\"reaction\":{\"cmid\":");
 	jw_int(b, cmid);
 	JW_LIT(b, ",\"rid\":");
@@ -578,7 +584,7 @@ v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
 
 	if (t->shape != EVT_MESSAGE) {
 		v3_ids(d, obj, t, &uuid, &hu, &bpid, &hp);
-		write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, o);
+		write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
 		JW_LIT(b, "\"object\":");
 		jw_value(b, d, obj, &scratch);	/* absent → null */
 		JW_LIT(b, "}\n");
@@ -594,7 +600,7 @@ v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
 	buf_reset(&text);
 	if (v[M_TEXT].t == JSON_STRING)
 		json_unescape_raw(v[M_TEXT].p, v[M_TEXT].n, &text);
-	write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, o);
+	write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
 	write_message(b, v, 0);
 	return NORM_EVENT;
 }
