@@ -65,22 +65,24 @@ eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
 	}
 }
 
+/* A path not looked up yet for this Event: from its parent (once). */
 static struct jv
-lookup(struct eval *e, const struct path *pa)
+lookup_slow(struct eval *e, const struct path *pa)
 {
 	struct jv v = e->root;
-	int k = 0, mi = -2;
+	int k = 0, mi = -2, pm;
 	const struct step *last = pa->nstep > 0 ? &pa->step[pa->nstep - 1] : NULL;
 
-	if (e->stamp[pa->id] == e->gen)
-		return e->val[pa->id];
 	if (pa->parent != NULL) {
-		v = lookup(e, pa->parent);
+		pm = pa->parent->id;
+		v = e->stamp[pm] == e->gen ? e->val[pm] : lookup_slow(e, pa->parent);
 		k = pa->nstep - 1;
 		/* .a.b: the index knows the members of the root's members */
-		if (pa->nstep == 2 && last->key != NULL && e->memb[pa->parent->id] >= 0) {
-			json_member(e->ix, e->memb[pa->parent->id], last->key,
-			    last->klen, &v);
+		if (pa->nstep == 2 && last->key != NULL && e->memb[pm] >= 0) {
+			if (v.t == JSON_OBJECT)
+				json_member(e->ix, e->memb[pm], last->key, last->klen, &v);
+			else
+				v.t = JSON_NONE;
 			k = pa->nstep;
 		}
 	} else if (pa->nstep == 1 && last->key != NULL) {
@@ -100,6 +102,15 @@ lookup(struct eval *e, const struct path *pa)
 	e->val[pa->id] = v;
 	e->memb[pa->id] = mi;
 	return v;
+}
+
+/* Each path is looked up once per Event, however many rules read it. */
+static inline struct jv
+lookup(struct eval *e, const struct path *pa)
+{
+	if (e->stamp[pa->id] == e->gen)
+		return e->val[pa->id];
+	return lookup_slow(e, pa);
 }
 
 static struct val

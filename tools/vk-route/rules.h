@@ -18,7 +18,6 @@
 
 #include "buf.h"
 #include "json.h"
-#include "json.h"
 
 struct dest;
 struct dest_kind;
@@ -133,7 +132,7 @@ struct eval {
 	const struct json_index *ix;	/* its top-level members */
 	struct jv *val;		/* path id -> value, for the current event */
 	int	*memb;		/* path id -> its entry in ix, or a negative */
-	unsigned *stamp;
+	unsigned *stamp;	/* path id -> the gen its val was found in */
 	unsigned gen;
 	int	 cap;
 	buf	 s1, s2;	/* scratch */
