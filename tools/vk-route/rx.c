@@ -22,6 +22,9 @@ struct rx {
 	char		*lit;		/* a pattern that is a plain literal, or NULL */
 	size_t		 litn;
 	int		 anchor;	/* its ^ (1), $ (2), both (3) */
+	char		 pre[16];	/* every match starts the subject with these */
+	size_t		 pren;
+	int		 need;		/* a byte every match holds, or -1 */
 	int		 rc;		/* the last error: PCRE2's, or 1000 + regexec's */
 };
 
@@ -50,10 +53,54 @@ literal(struct rx *r, const char *p, size_t n)
 	r->anchor = anchor;
 }
 
+/* The ']' closing the bracket expression that opens at p[i] (or n - 1). */
+static size_t
+bracket_end(const char *p, size_t i, size_t n)
+{
+	size_t j = i + 1;
+
+	if (j < n && p[j] == '^')
+		j++;
+	if (j < n && p[j] == ']')
+		j++;
+	while (j < n && p[j] != ']') {
+		if (p[j] == '[' && j + 1 < n &&
+		    (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
+			char close = p[j + 1];
+
+			for (j += 2; j + 1 < n && !(p[j] == close && p[j + 1] == ']'); j++)
+				;
+			j += 2;
+		} else {
+			j++;
+		}
+	}
+	return j < n ? j : n - 1;
+}
+
 static int
 isalnum_(int c)
 {
 	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z');
+}
+
+/*
+ * How common a byte is in Event text, roughly (0 rare .. 9 everywhere):
+ * the byte rx_match() looks for first is the rarest one a match needs.
+ */
+static int
+commonness(unsigned char c)
+{
+	if (c == ' ' || c == 0xd0 || c == 0xd1)	/* Cyrillic lead bytes */
+		return 9;
+	if (c >= 'a' && c <= 'z')
+		return strchr("etaoinshrdlu", c) != NULL ? 8 : 6;
+	if (c >= 0x80 && c <= 0xbf)	/* о е а и н т с р в л к м д п у, then the rest */
+		return memchr("\xbe\xb5\xb0\xb8\xbd\x82\x81\x80\xb2\xbb\xba\xbc\xb4\xbf\x83",
+		    c, 15) != NULL ? 7 : 4;
+	if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))
+		return 5;
+	return c >= 0x80 ? 3 : 2;
 }
 
 /* Is p[i..] a POSIX interval "{n}", "{n,}", "{n,m}", "{,m}"? Its length, or 0. */
@@ -74,6 +121,77 @@ interval(const char *p, size_t i, size_t n, int *nomin)
 	if (j < n && p[j] == '}' && digits > 0)
 		return j - i + 1;
 	return 0;
+}
+
+/*
+ * What every match must hold, read from the ERE (already accepted by
+ * regcomp) conservatively: literal characters outside any group, not
+ * under a repetition, in a pattern without a top-level '|'. A subject
+ * without them cannot match: rx_match() says so without running a regex.
+ */
+static void
+required(struct rx *r, const char *p, size_t n)
+{
+	size_t i, k, ps = 0, pe = 0;	/* the pending literal character */
+	int depth = 0, start, best = 10, nomin;
+
+	r->need = -1;
+	for (i = 0; i < n; i++) {	/* any top-level '|': nothing is required */
+		if (p[i] == '\\')
+			i++;
+		else if (p[i] == '(')
+			depth++;
+		else if (p[i] == ')' && depth > 0)
+			depth--;
+		else if (p[i] == '|' && depth == 0)
+			return;
+		else if (p[i] == '[')
+			i = bracket_end(p, i, n);
+	}
+	depth = 0;
+	i = start = n > 0 && p[0] == '^';
+	while (i <= n) {
+		unsigned char c = i < n ? (unsigned char)p[i] : 0;
+		size_t ls = 0, le = 0;	/* a literal character here */
+
+		if (pe > ps && (i == n || !strchr("*+?{", c))) {
+			/* the pending character is required */
+			for (k = ps; k < pe && depth == 0; k++) {
+				if (start && r->pren < sizeof(r->pre))
+					r->pre[r->pren++] = p[k];
+				if (commonness((unsigned char)p[k]) < best) {
+					best = commonness((unsigned char)p[k]);
+					r->need = (unsigned char)p[k];
+				}
+			}
+		}
+		if (i == n)
+			break;
+		if (c == '\\' && i + 1 < n && (unsigned char)p[i + 1] < 0x80 &&
+		    !isalnum_(p[i + 1]) && !strchr("<>`'", p[i + 1])) {
+			ls = i + 1;
+			le = i + 2;
+		} else if (c >= 0x80 || !strchr("\\()|[].^$*+?{}", c)) {
+			ls = i;
+			le = i + 1;
+			if (c >= 0xc0)	/* a UTF-8 character is repeated whole */
+				while (le < n && ((unsigned char)p[le] & 0xc0) == 0x80)
+					le++;
+		}
+		if (ls == le || depth > 0)
+			start = 0;	/* past the literal prefix */
+		if (c == '(')
+			depth++;
+		else if (c == ')' && depth > 0)
+			depth--;
+		if (c == '[')
+			i = bracket_end(p, i, n);
+		if (c == '{' && (k = interval(p, i, n, &nomin)) > 0)
+			i += k - 1;	/* its digits are no literal */
+		ps = ls;
+		pe = le;
+		i = le > ls ? le : i + 1 + (c == '\\');
+	}
 }
 
 /*
@@ -279,27 +397,10 @@ ere_size(const char *p, size_t n, const char **why)
 			goto repeated;
 		case '[':
 			/* A bracket expression is one atom: skip to its ']'. */
-			j = i + 1;
-			if (j < n && p[j] == '^')
-				j++;
-			if (j < n && p[j] == ']')
-				j++;
-			while (j < n && p[j] != ']') {
-				if (p[j] == '[' && j + 1 < n &&
-				    (p[j + 1] == ':' || p[j + 1] == '.' || p[j + 1] == '=')) {
-					char close = p[j + 1];
-
-					for (j += 2; j + 1 < n && !(p[j] == close && p[j + 1] == ']'); j++)
-						;
-					j += 2;
-				} else {
-					j++;
-				}
-			}
 			g->last = 1;
 			g->lastq = 0;
 			g->seq = sat((unsigned long long)g->seq + 1);
-			i = j + 1;
+			i = bracket_end(p, i, n) + 1;
 			prevq = 0;
 			continue;
 		case '\\':
@@ -379,6 +480,7 @@ rx_compile(const char *pat, size_t n, char *err, size_t errlen)
 	}
 	r->have_re = 1;
 	literal(r, pat, n);
+	required(r, pat, n);
 	if (ere_to_pcre(pat, n, &pc) == 0) {
 		r->code = pcre2_compile((PCRE2_SPTR)pc.p, pc.len,
 		    PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | PCRE2_UCP |
@@ -436,6 +538,10 @@ rx_match(struct rx *r, const char *s, size_t n)
 	regmatch_t m;
 	int rc;
 
+	if (r->pren > 0 && (n < r->pren || memcmp(s, r->pre, r->pren) != 0))
+		return 0;
+	if (r->need >= 0 && memchr(s, r->need, n) == NULL)
+		return 0;
 	if (r->lit != NULL) {
 		if (n < r->litn)
 			return 0;
