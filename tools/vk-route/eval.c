@@ -37,6 +37,7 @@ eval_free(struct eval *e)
 	free(e->val);
 	free(e->memb);
 	free(e->stamp);
+	free(e->plain);
 	buf_free(&e->s1);
 	buf_free(&e->s2);
 	memset(e, 0, sizeof(*e));
@@ -52,15 +53,19 @@ eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
 		e->val = realloc(e->val, (size_t)cap * sizeof(*e->val));
 		e->memb = realloc(e->memb, (size_t)cap * sizeof(*e->memb));
 		e->stamp = realloc(e->stamp, (size_t)cap * sizeof(*e->stamp));
-		if (e->val == NULL || e->memb == NULL || e->stamp == NULL)
+		e->plain = realloc(e->plain, (size_t)cap * sizeof(*e->plain));
+		if (e->val == NULL || e->memb == NULL || e->stamp == NULL ||
+		    e->plain == NULL)
 			abort();
 		memset(e->stamp, 0, (size_t)cap * sizeof(*e->stamp));
+		memset(e->plain, 0, (size_t)cap * sizeof(*e->plain));
 		e->cap = cap;
 	}
 	e->root = *root;
 	e->ix = ix;
 	if (++e->gen == 0) {
 		memset(e->stamp, 0, (size_t)e->cap * sizeof(*e->stamp));
+		memset(e->plain, 0, (size_t)e->cap * sizeof(*e->plain));
 		e->gen = 1;
 	}
 }
@@ -331,6 +336,127 @@ contains(struct eval *e, const struct val *a, const struct val *b)
 	return 0;
 }
 
+/*
+ * Most conditions compare a path with a literal of one type: decided at
+ * load, they are evaluated without the general value machinery, on the
+ * raw span when it holds no escape. The answers are the general ones.
+ */
+void
+eval_prepare(struct cond *c)
+{
+	const struct lit *r = &c->r.lit;
+	int k;
+
+	c->fast = FAST_NONE;
+	if (c->l.path == NULL || (c->op != OP_RE && c->op != OP_NRE && c->r.path != NULL))
+		return;
+	switch (c->op) {
+	case OP_EQ:
+	case OP_NE:
+		if (r->t == JSON_STRING)
+			c->fast = FAST_STR;
+		else if (r->t == JSON_NUMBER && r->isint)
+			c->fast = FAST_INT;
+		break;
+	case OP_LT: case OP_LE: case OP_GT: case OP_GE:
+		if (r->t == JSON_NUMBER && r->isint)
+			c->fast = FAST_INT;
+		break;
+	case OP_IN:
+		for (k = 0; k < r->nel && r->el[k].t == JSON_STRING; k++)
+			;
+		if (r->t == JSON_ARRAY && k == r->nel)
+			c->fast = FAST_IN_STR;
+		break;
+	case OP_CONTAINS:
+		if (r->t == JSON_STRING)
+			c->fast = FAST_HAS_STR;
+		break;
+	case OP_RE:
+	case OP_NRE:
+		c->fast = FAST_RE;
+		break;
+	default:
+		break;
+	}
+}
+
+/* The bytes of the string at path pa (value v), unescaped when needed. */
+static const char *
+path_str(struct eval *e, const struct path *pa, const struct jv *v, size_t *n)
+{
+	*n = v->n;
+	if (e->plain[pa->id] == e->gen || memchr(v->p, '\\', v->n) == NULL) {
+		e->plain[pa->id] = e->gen;
+		return v->p;
+	}
+	buf_reset(&e->s1);
+	json_unescape_raw(v->p, v->n, &e->s1);
+	*n = e->s1.len;
+	return e->s1.p ? e->s1.p : "";
+}
+
+/* A fast condition: 1, 0, or -1 when it needs the general way after all. */
+static int
+eval_fast(struct eval *e, const struct cond *c)
+{
+	const struct lit *r = &c->r.lit;
+	struct jv v = lookup(e, c->l.path), el;
+	const char *s, *cur = NULL;
+	size_t n;
+	int64_t i;
+	int k;
+
+	switch (c->fast) {
+	case FAST_STR:
+		k = v.t == JSON_STRING && json_str_eq(v.p, v.n, r->s, r->n);
+		return c->op == OP_EQ ? k : !k;
+	case FAST_INT:
+		if (v.t != JSON_NUMBER)	/* null (missing) included */
+			return c->op == OP_NE;
+		if (jv_int64(&v, &i) == -1)
+			return -1;	/* a fraction, an exponent, a big one */
+		switch (c->op) {
+		case OP_EQ: return i == r->i;
+		case OP_NE: return i != r->i;
+		case OP_LT: return i < r->i;
+		case OP_LE: return i <= r->i;
+		case OP_GT: return i > r->i;
+		default: return i >= r->i;
+		}
+	case FAST_IN_STR:
+		if (v.t != JSON_STRING)
+			return 0;
+		for (k = 0; k < r->nel; k++)
+			if (json_str_eq(v.p, v.n, r->el[k].s, r->el[k].n))
+				return 1;
+		return 0;
+	case FAST_HAS_STR:
+		if (v.t == JSON_ARRAY) {
+			while (jv_next(&v, &cur, &el, NULL))
+				if (el.t == JSON_STRING && json_str_eq(el.p, el.n, r->s, r->n))
+					return 1;
+			return 0;
+		}
+		if (v.t == JSON_STRING) {
+			s = path_str(e, c->l.path, &v, &n);
+			return r->n == 0 || memmem(s, n, r->s, r->n) != NULL;
+		}
+		return v.t == JSON_OBJECT && jv_get(&v, r->s, r->n).t != JSON_NONE;
+	default:	/* FAST_RE */
+		k = 0;
+		if (v.t == JSON_STRING) {
+			s = path_str(e, c->l.path, &v, &n);
+			k = rx_match(c->rx, s, n);
+			if (k == -1) {
+				e->rx_failed = c->rx;
+				k = 0;
+			}
+		}
+		return c->op == OP_RE ? k : !k;
+	}
+}
+
 int
 eval_cond(struct eval *e, const struct cond *c)
 {
@@ -351,6 +477,8 @@ eval_cond(struct eval *e, const struct cond *c)
 	default:
 		break;
 	}
+	if (c->fast != FAST_NONE && (k = eval_fast(e, c)) >= 0)
+		return k;
 	l = value(e, &c->l);
 	switch (c->op) {
 	case OP_TRUTHY:

@@ -593,6 +593,7 @@ parse_primary(struct parser *p)
 	default:
 		break;
 	}
+	eval_prepare(c);
 	return c;
 fail:
 	cond_free(c);

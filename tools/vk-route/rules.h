@@ -65,11 +65,22 @@ struct operand {
 	struct lit lit;
 };
 
+/* How a comparison of a path with a literal is evaluated (eval_prepare). */
+enum cond_fast {
+	FAST_NONE,		/* the general way */
+	FAST_STR,		/* == != a string */
+	FAST_INT,		/* == != < <= > >= an integer */
+	FAST_IN_STR,		/* in a list of strings */
+	FAST_HAS_STR,		/* contains a string */
+	FAST_RE			/* =~ !~ */
+};
+
 struct cond {
 	enum rule_op op;
 	struct cond *a, *b;	/* and/or/not */
 	struct operand l, r;	/* comparisons */
 	struct rx *rx;		/* =~ !~ */
+	enum cond_fast fast;
 };
 
 /* A destination text split into literal pieces and {.path} holes. */
@@ -133,12 +144,15 @@ struct eval {
 	struct jv *val;		/* path id -> value, for the current event */
 	int	*memb;		/* path id -> its entry in ix, or a negative */
 	unsigned *stamp;	/* path id -> the gen its val was found in */
+	unsigned *plain;	/* path id -> the gen its string was seen unescaped in */
 	unsigned gen;
 	int	 cap;
 	buf	 s1, s2;	/* scratch */
 	const struct rx *rx_failed;	/* a match that could not be told, or NULL */
 };
 
+/* Choose how a parsed comparison is evaluated (the parser calls it). */
+void	eval_prepare(struct cond *c);
 void	eval_init(struct eval *e);
 void	eval_free(struct eval *e);
 /* Start a new event: forget cached path lookups. */
