@@ -22,16 +22,21 @@ line_close(linerd *r)
 {
 	free(r->buf);
 	r->buf = NULL;
-	r->cap = r->beg = r->end = 0;
+	r->cap = r->beg = r->end = r->nl = 0;
 }
 
 int
 line_wait(linerd *r, int ms)
 {
 	struct pollfd pfd;
+	const char *nl;
 
-	if (r->eof || (r->end > r->beg &&
-	    memchr(r->buf + r->beg, '\n', r->end - r->beg) != NULL))
+	/* line_next() takes the line found here without looking again */
+	if (r->end > r->beg && (nl = memchr(r->buf + r->beg, '\n', r->end - r->beg)) != NULL) {
+		r->nl = (size_t)(nl - r->buf) + 1;
+		return 1;
+	}
+	if (r->eof)
 		return 1;
 	pfd.fd = r->fd;
 	pfd.events = POLLIN;
@@ -51,6 +56,7 @@ fill(linerd *r)
 	ssize_t got;
 	size_t want;
 
+	r->nl = 0;
 	if (r->beg > 0 && (r->beg == r->end || r->cap - r->end < READ_CHUNK)) {
 		memmove(r->buf, r->buf + r->beg, r->end - r->beg);
 		r->end -= r->beg;
@@ -93,8 +99,12 @@ line_next(linerd *r, const char **p, size_t *n)
 	ssize_t got;
 
 	for (;;) {
-		nl = r->end > r->beg + scanned ? memchr(r->buf + r->beg +
-		    scanned, '\n', r->end - r->beg - scanned) : NULL;
+		if (r->nl > r->beg)
+			nl = r->buf + r->nl - 1;
+		else
+			nl = r->end > r->beg + scanned ? memchr(r->buf + r->beg +
+			    scanned, '\n', r->end - r->beg - scanned) : NULL;
+		r->nl = 0;
 		if (nl != NULL) {
 			size_t len = (size_t)(nl - (r->buf + r->beg));
 			const char *start = r->buf + r->beg;

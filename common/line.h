@@ -35,6 +35,7 @@ typedef struct linerd {
 	int		 eof;
 	int		 toolong;	/* skipping the rest of an over-long line */
 	unsigned long	 lineno;	/* number of the line just returned */
+	size_t		 nl;		/* 1 + where line_wait() saw the next newline, or 0 */
 	void		(*wait_hook)(void *);
 	void		*wait_arg;
 	volatile sig_atomic_t *intr;	/* if set when read(2) is interrupted: LINE_INTR */
