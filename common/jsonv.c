@@ -182,45 +182,53 @@ json_str_eq(const char *s, size_t n, const char *key, size_t klen)
 	return eq;
 }
 
+/* Is index entry m's key the unescaped bytes key[0..klen)? */
+static inline int
+memb_is(const struct json_memb *m, const char *key, size_t klen)
+{
+	/* Most entries differ in length; a key with an escape is longer raw. */
+	if (m->kn != klen && !m->esc)
+		return 0;
+	if (m->esc)
+		return json_str_eq(m->k, m->kn, key, klen);
+	return klen == 0 || (m->k[0] == key[0] && memcmp(m->k, key, klen) == 0);
+}
+
 int
 json_member(const struct json_index *ix, int parent, const char *key,
     size_t klen, struct jv *v)
 {
+	const struct json_memb *m;
 	int k, end;
 
 	v->t = JSON_NONE;
 	if (ix == NULL || ix->n < 0)
 		return -2;
 	if (parent < 0) {
-		k = 0;
+		for (k = 0; k < ix->n && !memb_is(&ix->m[k], key, klen); k = ix->m[k].next)
+			;
 		end = ix->n;
 	} else {
-		k = parent + 1;
 		end = ix->m[parent].next;
+		for (k = parent + 1; k < end && !memb_is(&ix->m[k], key, klen); k++)
+			;
 	}
-	while (k < end) {
-		const struct json_memb *m = &ix->m[k];
-
-		if (m->esc ? json_str_eq(m->k, m->kn, key, klen) :
-		    m->kn == klen && (klen == 0 || (m->k[0] == key[0] &&
-		    memcmp(m->k, key, klen) == 0))) {
-			/* The value's extent is known: no need to skip over it. */
-			v->p = m->v;
-			v->n = m->vn;
-			switch (*m->v) {
-			case '{': v->t = JSON_OBJECT; break;
-			case '[': v->t = JSON_ARRAY; break;
-			case '"': v->t = JSON_STRING; v->p++; v->n -= 2; break;
-			case 't': v->t = JSON_TRUE; break;
-			case 'f': v->t = JSON_FALSE; break;
-			case 'n': v->t = JSON_NULL; break;
-			default: v->t = JSON_NUMBER; break;
-			}
-			return k;
-		}
-		k = parent < 0 ? m->next : k + 1;
+	if (k >= end)
+		return -1;
+	/* The value's extent is known: no need to skip over it. */
+	m = &ix->m[k];
+	v->p = m->v;
+	v->n = m->vn;
+	switch (*m->v) {
+	case '{': v->t = JSON_OBJECT; break;
+	case '[': v->t = JSON_ARRAY; break;
+	case '"': v->t = JSON_STRING; v->p++; v->n -= 2; break;
+	case 't': v->t = JSON_TRUE; break;
+	case 'f': v->t = JSON_FALSE; break;
+	case 'n': v->t = JSON_NULL; break;
+	default: v->t = JSON_NUMBER; break;
 	}
-	return -1;
+	return k;
 }
 
 struct jv
