@@ -75,34 +75,31 @@ static struct jv
 lookup_slow(struct eval *e, const struct path *pa)
 {
 	struct jv v = e->root;
-	int k = 0, mi = -2, pm;
-	const struct step *last = pa->nstep > 0 ? &pa->step[pa->nstep - 1] : NULL;
+	const struct step *st;
+	int mi = -2, pm;
 
-	if (pa->parent != NULL) {
+	if (pa->nstep == 0)
+		goto done;
+	st = &pa->step[pa->nstep - 1];
+	if (pa->parent == NULL) {	/* .a, or .[0] */
+		if (st->key != NULL &&
+		    (mi = json_member(e->ix, -1, st->key, st->klen, &v)) != -2)
+			goto done;
+		v = e->root;	/* the index cannot tell: skip through the text */
+	} else {
 		pm = pa->parent->id;
 		v = e->stamp[pm] == e->gen ? e->val[pm] : lookup_slow(e, pa->parent);
-		k = pa->nstep - 1;
 		/* .a.b: the index knows the members of the root's members */
-		if (pa->nstep == 2 && last->key != NULL && e->memb[pm] >= 0) {
+		if (v.t == JSON_NONE || (st->key != NULL && e->memb[pm] >= 0)) {
 			if (v.t == JSON_OBJECT)
-				json_member(e->ix, e->memb[pm], last->key, last->klen, &v);
+				json_member(e->ix, e->memb[pm], st->key, st->klen, &v);
 			else
 				v.t = JSON_NONE;
-			k = pa->nstep;
+			goto done;
 		}
-	} else if (pa->nstep == 1 && last->key != NULL) {
-		mi = json_member(e->ix, -1, last->key, last->klen, &v);
-		if (mi == -2)
-			v = e->root;
-		else
-			k = 1;
 	}
-	for (; k < pa->nstep && v.t != JSON_NONE; k++) {
-		const struct step *st = &pa->step[k];
-
-		v = st->key != NULL ? jv_get(&v, st->key, st->klen) :
-		    jv_at(&v, st->idx);
-	}
+	v = st->key != NULL ? jv_get(&v, st->key, st->klen) : jv_at(&v, st->idx);
+done:
 	e->stamp[pa->id] = e->gen;
 	e->val[pa->id] = v;
 	e->memb[pa->id] = mi;
@@ -409,7 +406,11 @@ eval_fast(struct eval *e, const struct cond *c)
 
 	switch (c->fast) {
 	case FAST_STR:
-		k = v.t == JSON_STRING && json_str_eq(v.p, v.n, r->s, r->n);
+		k = 0;
+		if (v.t == JSON_STRING) {
+			s = path_str(e, c->l.path, &v, &n);
+			k = n == r->n && memcmp(s, r->s, n) == 0;
+		}
 		return c->op == OP_EQ ? k : !k;
 	case FAST_INT:
 		if (v.t != JSON_NUMBER)	/* null (missing) included */
@@ -427,8 +428,9 @@ eval_fast(struct eval *e, const struct cond *c)
 	case FAST_IN_STR:
 		if (v.t != JSON_STRING)
 			return 0;
+		s = path_str(e, c->l.path, &v, &n);
 		for (k = 0; k < r->nel; k++)
-			if (json_str_eq(v.p, v.n, r->el[k].s, r->el[k].n))
+			if (n == r->el[k].n && memcmp(s, r->el[k].s, n) == 0)
 				return 1;
 		return 0;
 	case FAST_HAS_STR:
