@@ -379,7 +379,7 @@ eval_prepare(struct cond *c)
 }
 
 /* The bytes of the string at path pa (value v), unescaped when needed. */
-static const char *
+static inline const char *
 path_str(struct eval *e, const struct path *pa, const struct jv *v, size_t *n)
 {
 	*n = v->n;

@@ -25,6 +25,7 @@ struct rx {
 	char		 pre[16];	/* every match starts the subject with these */
 	size_t		 pren;
 	int		 need;		/* a byte every match holds, or -1 */
+	size_t		 needat;	/* where it is in the pattern */
 	int		 rc;		/* the last error: PCRE2's, or 1000 + regexec's */
 };
 
@@ -162,6 +163,7 @@ required(struct rx *r, const char *p, size_t n)
 				if (commonness((unsigned char)p[k]) < best) {
 					best = commonness((unsigned char)p[k]);
 					r->need = (unsigned char)p[k];
+					r->needat = k;
 				}
 			}
 		}
@@ -532,6 +534,28 @@ pcre_match(struct rx *r, const char *s, size_t n)
 	return -1;
 }
 
+/*
+ * An unanchored literal somewhere in s: where its rarest byte is, is it
+ * there? Faster than memmem on the short subjects of Events.
+ */
+static int
+lit_find(const struct rx *r, const char *s, size_t n)
+{
+	const char *q, *end;
+	size_t at = r->needat;	/* no ^: the pattern is the literal */
+
+	if (r->litn == 0)
+		return 1;
+	if (r->need < 0 || at >= r->litn)
+		return memmem(s, n, r->lit, r->litn) != NULL;
+	/* the rare byte at s[j] starts a candidate at s[j - at], which must fit */
+	end = s + at + (n - r->litn) + 1;
+	for (q = s + at; q < end && (q = memchr(q, r->need, (size_t)(end - q))) != NULL; q++)
+		if (memcmp(q - at, r->lit, r->litn) == 0)
+			return 1;
+	return 0;
+}
+
 int
 rx_match(struct rx *r, const char *s, size_t n)
 {
@@ -546,7 +570,7 @@ rx_match(struct rx *r, const char *s, size_t n)
 		if (n < r->litn)
 			return 0;
 		switch (r->anchor) {
-		case 0: return r->litn == 0 || memmem(s, n, r->lit, r->litn) != NULL;
+		case 0: return lit_find(r, s, n);
 		case 1: return memcmp(s, r->lit, r->litn) == 0;
 		case 2: return memcmp(s + n - r->litn, r->lit, r->litn) == 0;
 		default: return n == r->litn && memcmp(s, r->lit, n) == 0;
