@@ -240,12 +240,12 @@ for i in range(0, len(lines), 100):
 	assert_line "vk-route: stats: dest amqps://localhost:$RMQ_TLS_PORT/queue/$Q delivered=9 queued=0 failed=0 spilled=0"
 	assert_equal "$(qget "$Q" | ids)" "e1 e2 e3 e4 e5 e6 e7 e8 e9"
 	# a CA nobody trusts (the system's bundle does not know ours)
-	run vk-route --drain-timeout 0.5 -e "* -> amqps://localhost:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
+	run vk-route --drain-timeout 5 -e "* -> amqps://localhost:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
 	assert_failure 1
 	assert_line --partial "amqps://localhost:$RMQ_TLS_PORT/queue/$Q: cannot connect"
 	assert_line --partial "9 lines not delivered"
 	# the certificate is for localhost, not for 127.0.0.1
-	SSL_CERT_FILE=$ca run vk-route --drain-timeout 0.5 -e "* -> amqps://127.0.0.1:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
+	SSL_CERT_FILE=$ca run vk-route --drain-timeout 5 -e "* -> amqps://127.0.0.1:$RMQ_TLS_PORT/queue/$Q" <"$EVENTS"
 	assert_failure 1
 	assert_line --partial "amqps://127.0.0.1:$RMQ_TLS_PORT/queue/$Q: cannot connect"
 	assert_equal "$(qget "$Q" | ids)" ""
