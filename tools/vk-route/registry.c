@@ -49,10 +49,9 @@ static int room_waiters;	/* some instance waits for a free slot */
 static unsigned long epoch = 1, room_none;
 /* As many template instances as the bound allows hold work: input waits. */
 static int tmpl_full;
-static struct {
-	unsigned long n, delivered, failed, spilled;
-} gone;
-static unsigned long lost_gone, spilled_gone;	/* for dest_lost(), dest_spilled() */
+/* The forgotten template instances: how many, and their counts. */
+static unsigned long ngone;
+static struct track_counts gone;
 static struct dest *first, *last;
 static int ndest;
 
@@ -376,7 +375,7 @@ void
 dest_closed_counts(unsigned long *n, unsigned long *delivered,
     unsigned long *failed, unsigned long *spilled)
 {
-	*n = gone.n;
+	*n = ngone;
 	*delivered = gone.delivered;
 	*failed = gone.failed;
 	*spilled = gone.spilled;
@@ -450,26 +449,30 @@ dest_close(struct dest *d)
 	}
 }
 
+/* Every destination's counts added up, the forgotten ones' included. */
+static struct track_counts
+total(void)
+{
+	struct track_counts t = gone;
+	struct dest *d;
+
+	for (d = first; d != NULL; d = d->next) {
+		t.lost += d->cnt.lost;
+		t.spilled += d->cnt.spilled;
+	}
+	return t;
+}
+
 unsigned long
 dest_lost(void)
 {
-	struct dest *d;
-	unsigned long n = 0;
-
-	for (d = first; d != NULL; d = d->next)
-		n += d->cnt.lost;
-	return n + lost_gone;
+	return total().lost;
 }
 
 unsigned long
 dest_spilled(void)
 {
-	struct dest *d;
-	unsigned long n = 0;
-
-	for (d = first; d != NULL; d = d->next)
-		n += d->cnt.spilled;
-	return n + spilled_gone;
+	return total().spilled;
 }
 
 static void
@@ -515,12 +518,11 @@ reg_sweep(void)
 		if (d->opened)
 			nopened--;
 		epoch++;
-		gone.n++;
+		ngone++;
 		gone.delivered += d->cnt.delivered;
 		gone.failed += d->cnt.failed;
 		gone.spilled += d->cnt.spilled;
-		lost_gone += d->cnt.lost;
-		spilled_gone += d->cnt.spilled;
+		gone.lost += d->cnt.lost;
 		ndest--;
 		dest_free_one(d);
 		freed = 1;
