@@ -195,8 +195,18 @@ reject(const char *where, unsigned long lineno, long upd, const char *why,
 enum pass { EMIT, WANT };
 static unsigned long line_need;	/* the WANT pass: the line's names ticket */
 
+/*
+ * A line json_check() accepted: its value and the index of its members.
+ * No token tree: the transform reads a few members and copies the rest
+ * from the text.
+ */
+typedef struct doc {
+	struct jv		 root;
+	struct json_index	 ix;
+} doc;
+
 static void
-one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
+one_update(const struct norm_upd *u, const char *where, unsigned long lineno,
     long k, enum pass pass)
 {
 	const char *why = NULL, *raw;
@@ -204,7 +214,7 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 	size_t n;
 
 	if (pass == WANT) {
-		if (norm_ids(d, upd, &nopt, &uuid, &bpid)) {
+		if (norm_ids(u, &nopt, &uuid, &bpid)) {
 			unsigned long t = names_want(&nm, uuid, bpid);
 
 			if (t > line_need)
@@ -212,7 +222,7 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 		}
 		return;
 	}
-	switch (norm_update(d, upd, &nopt, &sout.b, &why)) {
+	switch (norm_update(u, &nopt, &sout.b, &why)) {
 	case NORM_EVENT:
 		cnt.events++;
 		out_done(&sout);
@@ -221,8 +231,9 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 		cnt.dropped++;
 		break;
 	case NORM_REJECT:
-		raw = json_raw(d, upd, &n);
-		if (json_type(d, upd) == JSON_STRING) {	/* keep the quotes */
+		raw = u->v.p;
+		n = u->v.n;
+		if (u->v.t == JSON_STRING) {	/* keep the quotes */
 			raw--;
 			n += 2;
 		}
@@ -232,25 +243,25 @@ one_update(json_doc *d, int upd, const char *where, unsigned long lineno,
 }
 
 /*
- * Parse a line; reject it (returning -1) when it is no JSON object, and
+ * Check a line; reject it (returning -1) when it is no JSON object, and
  * say so for a blank line (1). Returns 0 when d holds the line's object.
  */
 static int
-parse_line(json_doc *d, const char *where, unsigned long lineno,
+parse_line(doc *d, const char *where, unsigned long lineno,
     const char *p, size_t n)
 {
-	char why[192];
+	char err[128], why[192];
 	int rc;
 
-	rc = json_parse_lazy(d, p, n);	/* the transform reads little of a line */
+	rc = json_check(p, n, &d->root, &d->ix, err, sizeof(err));
 	if (rc == 1)
 		return 1;
 	if (rc == -1) {
-		snprintf(why, sizeof(why), "not JSON: %s", d->err);
+		snprintf(why, sizeof(why), "not JSON: %s", err);
 		reject(where, lineno, -1, why, p, n);
 		return -1;
 	}
-	if (json_type(d, 0) != JSON_OBJECT) {
+	if (d->root.t != JSON_OBJECT) {
 		reject(where, lineno, -1, "not a JSON object", p, n);
 		return -1;
 	}
@@ -258,40 +269,43 @@ parse_line(json_doc *d, const char *where, unsigned long lineno,
 }
 
 /*
- * Hand each update of a parsed line (one, or a whole poll response's) to
+ * Hand each update of a checked line (one, or a whole poll response's) to
  * one_update(). Lines that hold no update are counted or rejected on the
  * EMIT pass only. Returns -1 for a line rejected whole.
  */
 static int
-each_update(json_doc *d, const char *where, unsigned long lineno,
+each_update(const doc *d, const char *where, unsigned long lineno,
     const char *p, size_t n, enum pass pass)
 {
-	int ups, i, k, m;
+	struct norm_upd line = { d->root, &d->ix }, u = { { JSON_NONE, NULL, 0 }, NULL };
+	struct jv ups;
+	const char *cur = NULL;
+	long k;
 
-	ups = json_get(d, 0, "updates", 7);
-	if (ups < 0 || json_get(d, 0, "type", 4) >= 0) {
-		if (ups < 0 && json_get(d, 0, "type", 4) < 0 &&
-		    json_get(d, 0, "failed", 6) >= 0) {
+	ups = norm_member(&line, "updates", 7);
+	if (ups.t == JSON_NONE || norm_member(&line, "type", 4).t != JSON_NONE) {
+		if (ups.t == JSON_NONE && norm_member(&line, "type", 4).t == JSON_NONE &&
+		    norm_member(&line, "failed", 6).t != JSON_NONE) {
 			if (pass == EMIT)
 				cnt.dropped++;	/* a {"failed":N} poll reply */
 			return 0;
 		}
-		one_update(d, 0, where, lineno, -1, pass);
+		one_update(&line, where, lineno, -1, pass);
 		return 0;
 	}
-	if (json_type(d, ups) != JSON_ARRAY) {
+	if (ups.t != JSON_ARRAY) {
 		if (pass == EMIT)
 			reject(where, lineno, -1, "\"updates\" is not an array", p, n);
 		return -1;
 	}
-	m = json_size(d, ups);
-	for (k = 0, i = json_child(d, ups); k < m; k++, i = json_next(d, i))
-		one_update(d, i, where, lineno, k, pass);
+	/* Not indexed: each is found in the text by norm_update(). */
+	for (k = 0; jv_next(&ups, &cur, &u.v, NULL); k++)
+		one_update(&u, where, lineno, k, pass);
 	return 0;
 }
 
 static void
-one_line(json_doc *d, const char *where, unsigned long lineno,
+one_line(doc *d, const char *where, unsigned long lineno,
     const char *p, size_t n)
 {
 	if (parse_line(d, where, lineno, p, n) == 0)
@@ -300,7 +314,7 @@ one_line(json_doc *d, const char *where, unsigned long lineno,
 
 /* Write the Events of the queued lines whose names are in, in order. */
 static void
-emit_ready(json_doc *d, const char *where)
+emit_ready(doc *d, const char *where)
 {
 	nm.now = mono_now();
 	while (held_any(&q) && names_ready(&nm, q.need[q.head])) {
@@ -311,7 +325,7 @@ emit_ready(json_doc *d, const char *where)
 }
 
 static void
-online_line(json_doc *d, const char *where, unsigned long lineno,
+online_line(doc *d, const char *where, unsigned long lineno,
     const char *p, size_t n)
 {
 	if (parse_line(d, where, lineno, p, n) != 0)
@@ -341,7 +355,7 @@ queue:
  * queued Event is out.
  */
 static void
-serve(linerd *r, json_doc *d, const char *where, int eof)
+serve(linerd *r, doc *d, const char *where, int eof)
 {
 	int idle, ms;
 
@@ -366,7 +380,7 @@ serve(linerd *r, json_doc *d, const char *where, int eof)
 
 /* Returns 0, or -1 if the input could not be read. */
 static int
-run(int fd, const char *name, size_t maxline, json_doc *d)
+run(int fd, const char *name, size_t maxline, doc *d)
 {
 	linerd r;
 	const char *p;
@@ -456,7 +470,7 @@ open_reject(const char *path, int unbuffered)
 
 /* Each FILE in turn ("-" and none: standard input). 1 if one could not be read. */
 static int
-read_inputs(int argc, char **argv, size_t maxline, json_doc *d)
+read_inputs(int argc, char **argv, size_t maxline, doc *d)
 {
 	int fd, status = 0;
 
@@ -598,7 +612,7 @@ main(int argc, char *argv[])
 	opt op = { "" };
 	int c, status, unbuffered = 0, offline = 0, stats = 0, check = 0, token_argv = 0;
 	struct sigaction sa;
-	json_doc d;
+	static doc d;	/* 3 KB: its index */
 
 	tool_init(argv[0], usage_text);
 	while ((c = getopt_long(argc, argv, "uqh", longopts, NULL)) != -1) {
@@ -679,8 +693,6 @@ main(int argc, char *argv[])
 	    err, sizeof(err)) == -1)
 		log_warn("%s", err);	/* checked above: a timer that will not start */
 	write_metrics();
-	json_init(&d);
 	status = read_inputs(argc, argv, maxline, &d);
-	json_free(&d);
 	return finish(status, rejpath, stats);
 }

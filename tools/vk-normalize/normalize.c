@@ -11,15 +11,62 @@
 static buf scratch = BUF_INIT;	/* unescaping space for the writer */
 static buf text = BUF_INIT;	/* the message text, unescaped */
 static buf inner = BUF_INIT;	/* a payload string, unescaped */
-static json_doc inner_doc;	/* … and parsed */
 
-#define GET(d, i, k)	json_get((d), (i), (k), sizeof(k) - 1)
+/*
+ * An object to read members of: a span of validated text and, when
+ * json_check() indexed its members (the update itself, ent -1, or one of
+ * its objects, ent its entry), that index; else (ix NULL) the text is
+ * searched. The whole update is read this way, with no token tree: the
+ * members the transform reads are at depth 1 and 2, where the index has
+ * them, and what it copies is written from the text.
+ */
+struct obj {
+	struct jv	 v;	/* t = JSON_NONE: absent */
+	const struct json_index *ix;
+	int		 ent;
+};
+
+/* Member key of o (t = JSON_NONE when absent or o is no object). */
+static struct jv
+get(const struct obj *o, const char *key, size_t klen)
+{
+	struct jv v;
+
+	if (o->ix != NULL && json_member(o->ix, o->ent, key, klen, &v) != -2)
+		return v;
+	return jv_get(&o->v, key, klen);
+}
+
+#define GET(o, k)	get((o), (k), sizeof(k) - 1)
+
+/* Member key of o as an object to read in turn (its index entry kept). */
+static struct obj
+sub(const struct obj *o, const char *key, size_t klen)
+{
+	struct obj c = { { JSON_NONE, NULL, 0 }, NULL, -1 };
+	int k;
+
+	if (o->ix != NULL && o->ent == -1 &&
+	    (k = json_member(o->ix, -1, key, klen, &c.v)) != -2) {
+		if (c.v.t == JSON_OBJECT) {
+			c.ix = o->ix;
+			c.ent = k;
+		}
+		return c;
+	}
+	c.v = get(o, key, klen);
+	return c;
+}
+
+#define SUB(o, k)	sub((o), (k), sizeof(k) - 1)
 
 /* An integer member, required: -1 if absent or not an int64. */
 static int
-req_int(const json_doc *d, int obj, const char *key, int64_t *v)
+req_int(const struct obj *o, const char *key, int64_t *v)
 {
-	return json_int64(d, json_get(d, obj, key, strlen(key)), v);
+	struct jv m = get(o, key, strlen(key));
+
+	return jv_int64(&m, v);
 }
 
 /*
@@ -59,20 +106,23 @@ write_int_or_null(buf *b, const struct jv *s)
 		jw_null(b);
 }
 
-/* The same for token i. */
-static void
-tok_int_or_null(buf *b, const json_doc *d, int i)
-{
-	struct jv s = json_span(d, i);
-
-	write_int_or_null(b, &s);
-}
-
 /* A string span of validated text, re-escaped canonically. */
 static void
 write_str(buf *b, const struct jv *s)
 {
 	jw_rawstr(b, s->p, s->n, memchr(s->p, '\\', s->n) != NULL, &scratch);
+}
+
+/* Any value of validated text, compacted; null when absent. */
+static void
+write_value(buf *b, const struct jv *v)
+{
+	if (v->t == JSON_NONE)
+		jw_null(b);
+	else if (v->t == JSON_STRING)
+		write_str(b, v);
+	else
+		jw_text(b, v->p, v->n, &scratch);
 }
 
 static void
@@ -86,12 +136,12 @@ write_name(buf *b, const char *json)
 
 /*
  * "event_type":…,"event_id":…,"user":{…},"peer":{…}, — common head. The
- * type is the literal `type`, or else the update's token ty; uuid and bpid
+ * type is the literal `type`, or else the update's string ty; uuid and bpid
  * are NULL for a null user or peer. spelled, unless NULL, holds the two ids
  * as the update spells them: copied when that is how jw_int writes them.
  */
 static void
-write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
+write_head(buf *b, const char *type, const struct jv *ty, const struct jv *evid,
     const int64_t *uuid, const int64_t *bpid, const struct jv *spelled,
     const norm_opts *o)
 {
@@ -105,11 +155,11 @@ write_head(buf *b, const char *type, int ty, const json_doc *d, int evid,
 		JW_LIT(b, "\",\"event_id\":");
 	} else {
 		JW_LIT(b, "{\"event_type\":");
-		jw_tokstr(b, d, ty, &scratch);
+		write_str(b, ty);
 		JW_LIT(b, ",\"event_id\":");
 	}
-	if (json_type(d, evid) == JSON_STRING)
-		jw_tokstr(b, d, evid, &scratch);
+	if (evid->t == JSON_STRING)
+		write_str(b, evid);
 	else
 		jw_null(b);	/* only a v3 type gets this far without one */
 	if (uuid != NULL) {
@@ -233,8 +283,8 @@ write_payload(buf *b, const struct jv *v)
 	}
 	buf_reset(&inner);
 	json_unescape_raw(v->p, v->n, &inner);
-	if (json_parse_lazy(&inner_doc, inner.p ? inner.p : "", inner.len) == 0)
-		jw_value(b, &inner_doc, 0, &scratch);
+	if (json_check(inner.p ? inner.p : "", inner.len, NULL, NULL, NULL, 0) == 0)
+		jw_text(b, inner.p, inner.len, &scratch);
 	else
 		write_str(b, v);
 }
@@ -297,15 +347,6 @@ message_members(const struct jv *m, struct jv *v)
 	}
 }
 
-/* Message m of token tree d, as a span of its text (see message_members). */
-static void
-message_span_members(const json_doc *d, int m, struct jv *v)
-{
-	struct jv s = json_span(d, m);
-
-	message_members(&s, v);
-}
-
 /* Reply: {"cmid":…,"text":…,"uuid":…} from a message-like value. */
 static void
 write_reply(buf *b, const struct jv *m)
@@ -327,16 +368,16 @@ write_reply(buf *b, const struct jv *m)
 
 /* The message object of a message_new: object.message, or, in the legacy
  * (API < 5.103) shape, the object itself. */
-static int
-message_of(const json_doc *d, int obj)
+static struct jv
+message_of(const struct obj *obj)
 {
-	int m = GET(d, obj, "message");
+	struct jv m = GET(obj, "message");
 
-	if (m >= 0)
+	if (m.t != JSON_NONE)
 		return m;
-	if (GET(d, obj, "peer_id") >= 0)
-		return obj;
-	return -1;
+	if (GET(obj, "peer_id").t != JSON_NONE)
+		return obj->v;
+	return m;
 }
 
 /*
@@ -402,17 +443,17 @@ write_message(buf *b, const struct jv *v, size_t start)
 }
 
 static enum norm_result
-message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
-    buf *b, const char **why)
+message_new(const struct obj *upd, const struct jv *evid, const struct obj *obj,
+    const norm_opts *o, buf *b, const char **why)
 {
-	int m, cmd;
-	struct jv v[M_N], *t = &v[M_TEXT], ids[2];
+	int cmd;
+	struct jv m, v[M_N], *t = &v[M_TEXT], ids[2];
 	int64_t from, peer, cmid, group;
 	size_t start = 0;
 
-	if ((m = message_of(d, obj)) < 0 || json_type(d, m) != JSON_OBJECT)
+	if ((m = message_of(obj)).t != JSON_OBJECT)
 		return *why = "message_new without object.message", NORM_REJECT;
-	message_span_members(d, m, v);
+	message_members(&m, v);
 	if (jv_int64(&v[M_PEER], &peer) == -1)
 		return *why = "message_new without an integer object.message.peer_id", NORM_REJECT;
 	if (jv_int64(&v[M_FROM], &from) == -1)
@@ -427,136 +468,139 @@ message_new(const json_doc *d, int upd, int evid, int obj, const norm_opts *o,
 
 	cmd = is_command(text.p, text.len, o->prefix);
 	if (!cmd && text.len > 0 && text.p[0] == '[' &&
-	    req_int(d, upd, "group_id", &group) == 0)
+	    req_int(upd, "group_id", &group) == 0)
 		cmd = (start = after_mention(text.p, text.len, group, o->prefix)) > 0;
 	if (o->keep != NULL && !keeps(o, cmd ? "command" : "message", 7))
 		return NORM_DROP;
 
 	ids[0] = v[M_FROM];
 	ids[1] = v[M_PEER];
-	write_head(b, cmd ? "command" : "message", -1, d, evid, &from, &peer, ids, o);
+	write_head(b, cmd ? "command" : "message", NULL, evid, &from, &peer, ids, o);
 	write_message(b, v, start);
 	return NORM_EVENT;
 }
 
 static enum norm_result
-message_event(const json_doc *d, int evid, int obj, const norm_opts *o,
+message_event(const struct jv *evid, const struct obj *obj, const norm_opts *o,
     buf *b, const char **why)
 {
 	int64_t user, peer, v;
-	int beid, payload, cmid;
-	struct jv pv;
+	struct jv cmid, beid, payload;
 
-	if (req_int(d, obj, "user_id", &user) == -1)
+	if (req_int(obj, "user_id", &user) == -1)
 		return *why = "message_event without an integer object.user_id", NORM_REJECT;
-	if (req_int(d, obj, "peer_id", &peer) == -1)
+	if (req_int(obj, "peer_id", &peer) == -1)
 		return *why = "message_event without an integer object.peer_id", NORM_REJECT;
 	/* Absent for a press on a non-inline keyboard: the Event says null. */
-	cmid = GET(d, obj, "conversation_message_id");
-	if (cmid >= 0 && json_type(d, cmid) != JSON_NULL && json_int64(d, cmid, &v) == -1)
+	cmid = GET(obj, "conversation_message_id");
+	if (cmid.t != JSON_NONE && cmid.t != JSON_NULL && jv_int64(&cmid, &v) == -1)
 		return *why = "message_event whose object.conversation_message_id is not an integer", NORM_REJECT;
-	beid = GET(d, obj, "event_id");
-	if (json_type(d, beid) != JSON_STRING)
+	beid = GET(obj, "event_id");
+	if (beid.t != JSON_STRING)
 		return *why = "message_event without a string object.event_id", NORM_REJECT;
-	payload = GET(d, obj, "payload");
+	payload = GET(obj, "payload");
 	if (!keeps(o, "button", 6))
 		return NORM_DROP;
 
-	write_head(b, "button", -1, d, evid, &user, &peer, NULL, o);
+	write_head(b, "button", NULL, evid, &user, &peer, NULL, o);
 	JW_LIT(b, "\"button\":{\"cmid\":");
-	tok_int_or_null(b, d, cmid);
+	write_int_or_null(b, &cmid);
 	JW_LIT(b, ",\"beid\":");
-	jw_tokstr(b, d, beid, &scratch);
+	write_str(b, &beid);
 	JW_LIT(b, ",\"payload\":");
-	pv = json_span(d, payload);
-	write_payload(b, &pv);	/* a string holding JSON: its value */
+	write_payload(b, &payload);	/* a string holding JSON: its value */
 	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
 
 static enum norm_result
-reaction(const json_doc *d, int evid, int obj, const norm_opts *o,
+reaction(const struct jv *evid, const struct obj *obj, const norm_opts *o,
     buf *b, const char **why)
 {
 	int64_t user, peer, cmid;
-	int rid;
+	struct jv rid;
 
-	if (req_int(d, obj, "reacted_id", &user) == -1)
+	if (req_int(obj, "reacted_id", &user) == -1)
 		return *why = "message_reaction_event without an integer object.reacted_id", NORM_REJECT;
-	if (req_int(d, obj, "peer_id", &peer) == -1)
+	if (req_int(obj, "peer_id", &peer) == -1)
 		return *why = "message_reaction_event without an integer object.peer_id", NORM_REJECT;
-	if (req_int(d, obj, "cmid", &cmid) == -1)
+	if (req_int(obj, "cmid", &cmid) == -1)
 		return *why = "message_reaction_event without an integer object.cmid", NORM_REJECT;
-	rid = GET(d, obj, "reaction_id");
+	rid = GET(obj, "reaction_id");
 	if (!keeps(o, "reaction", 8))
 		return NORM_DROP;
 
-	write_head(b, "reaction", -1, d, evid, &user, &peer, NULL, o);
+	write_head(b, "reaction", NULL, evid, &user, &peer, NULL, o);
 	JW_LIT(b, "\"reaction\":{\"cmid\":");
 	jw_int(b, cmid);
 	JW_LIT(b, ",\"rid\":");
-	tok_int_or_null(b, d, rid);	/* absent when the reaction was removed */
+	write_int_or_null(b, &rid);	/* absent when the reaction was removed */
 	JW_LIT(b, "}}\n");
 	return NORM_EVENT;
 }
 
 static buf tname = BUF_INIT;	/* an escaped type's name, unescaped */
 
-/* The update's type (string token ty) as its bytes, unescaped. */
+/* The update's type (string ty) as its bytes, unescaped. */
 static const char *
-type_name(const json_doc *d, int ty, size_t *n)
+type_name(const struct jv *ty, size_t *n)
 {
-	if (!json_escaped(d, ty))
-		return json_raw(d, ty, n);
+	if (memchr(ty->p, '\\', ty->n) == NULL) {
+		*n = ty->n;
+		return ty->p;
+	}
 	buf_reset(&tname);
-	json_unescape(d, ty, &tname);
+	json_unescape_raw(ty->p, ty->n, &tname);
 	*n = tname.len;
 	return tname.p ? tname.p : "";
 }
 
 /* An actor id of object obj, if that member is an integer. */
 static int
-actor(const json_doc *d, int obj, const char *key, int64_t *v)
+actor(const struct obj *obj, const char *key, int64_t *v)
 {
-	return json_type(d, obj) == JSON_OBJECT && req_int(d, obj, key, v) == 0;
+	return obj->v.t == JSON_OBJECT && req_int(obj, key, v) == 0;
 }
 
 /*
  * The user and peer of a v3 type t whose object (the message, for
- * message_edit/reply) is at token obj: *hu, *hp say whether each is there.
+ * message_edit/reply) is obj: *hu, *hp say whether each is there.
  */
 static void
-v3_ids(const json_doc *d, int obj, const struct evtype *t, int64_t *uuid,
+v3_ids(const struct obj *obj, const struct evtype *t, int64_t *uuid,
     int *hu, int64_t *bpid, int *hp)
 {
 	switch (t->user) {
-	case EVT_FROM_ID: *hu = actor(d, obj, "from_id", uuid); break;
-	case EVT_USER_ID: *hu = actor(d, obj, "user_id", uuid); break;
-	case EVT_DELETER_ID: *hu = actor(d, obj, "deleter_id", uuid); break;
-	case EVT_LIKER_ID: *hu = actor(d, obj, "liker_id", uuid); break;
-	case EVT_REACTED_ID: *hu = actor(d, obj, "reacted_id", uuid); break;
+	case EVT_FROM_ID: *hu = actor(obj, "from_id", uuid); break;
+	case EVT_USER_ID: *hu = actor(obj, "user_id", uuid); break;
+	case EVT_DELETER_ID: *hu = actor(obj, "deleter_id", uuid); break;
+	case EVT_LIKER_ID: *hu = actor(obj, "liker_id", uuid); break;
+	case EVT_REACTED_ID: *hu = actor(obj, "reacted_id", uuid); break;
 	case EVT_USER_OR_FROM:
-		*hu = actor(d, obj, "user_id", uuid) || actor(d, obj, "from_id", uuid);
+		*hu = actor(obj, "user_id", uuid) || actor(obj, "from_id", uuid);
 		break;
 	default: *hu = 0; break;
 	}
 	switch (t->peer) {
-	case EVT_PEER_ID: *hp = actor(d, obj, "peer_id", bpid); break;
+	case EVT_PEER_ID: *hp = actor(obj, "peer_id", bpid); break;
 	case EVT_DIRECT: *hp = *hu; *bpid = *uuid; break;
 	default: *hp = 0; break;
 	}
 }
 
 /* The message of a message_edit/reply: the object itself (or, should VK
- * wrap it as in message_new, object.message); -1 if none. */
-static int
-edited_message(const json_doc *d, int obj)
+ * wrap it as in message_new, object.message); t = JSON_NONE if none. */
+static struct obj
+edited_message(const struct obj *obj)
 {
-	int m = GET(d, obj, "message");
+	struct obj m = SUB(obj, "message");
 
-	if (json_type(d, m) == JSON_OBJECT)
+	if (m.v.t == JSON_OBJECT)
 		return m;
-	return json_type(d, obj) == JSON_OBJECT ? obj : -1;
+	if (obj->v.t == JSON_OBJECT)
+		return *obj;
+	m.v.t = JSON_NONE;
+	return m;
 }
 
 /*
@@ -565,17 +609,18 @@ edited_message(const json_doc *d, int obj)
  * VK's object as sent.
  */
 static enum norm_result
-v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
-    buf *b, const char **why)
+v3_event(const struct jv *ty, const struct jv *evid, const struct obj *obj,
+    const norm_opts *o, buf *b, const char **why)
 {
 	const struct evtype *t;
 	const char *name;
 	int64_t uuid = 0, bpid = 0;
-	int hu, hp, m, j;
+	int hu, hp, j;
+	struct obj m;
 	struct jv v[M_N];
 	size_t n;
 
-	name = type_name(d, ty, &n);
+	name = type_name(ty, &n);
 	if (evt_seed_name(name, n))	/* would pass for an Event of another shape */
 		return *why = "\"type\" is the name of an Event, not of a VK update", NORM_REJECT;
 	if (!keeps(o, name, n))
@@ -583,63 +628,88 @@ v3_event(const json_doc *d, int ty, int evid, int obj, const norm_opts *o,
 	t = evt_find(name, n);
 
 	if (t->shape != EVT_MESSAGE) {
-		v3_ids(d, obj, t, &uuid, &hu, &bpid, &hp);
-		write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
+		v3_ids(obj, t, &uuid, &hu, &bpid, &hp);
+		write_head(b, NULL, ty, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
 		JW_LIT(b, "\"object\":");
-		jw_value(b, d, obj, &scratch);	/* absent → null */
+		write_value(b, &obj->v);	/* absent → null */
 		JW_LIT(b, "}\n");
 		return NORM_EVENT;
 	}
-	m = edited_message(d, obj);
-	v3_ids(d, m, t, &uuid, &hu, &bpid, &hp);
-	if (m >= 0)
-		message_span_members(d, m, v);
+	m = edited_message(obj);
+	v3_ids(&m, t, &uuid, &hu, &bpid, &hp);
+	if (m.v.t == JSON_OBJECT)
+		message_members(&m.v, v);
 	else
 		for (j = 0; j < M_N; j++)
 			v[j].t = JSON_NONE;
 	buf_reset(&text);
 	if (v[M_TEXT].t == JSON_STRING)
 		json_unescape_raw(v[M_TEXT].p, v[M_TEXT].n, &text);
-	write_head(b, NULL, ty, d, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
+	write_head(b, NULL, ty, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
 	write_message(b, v, 0);
 	return NORM_EVENT;
 }
 
+/* The update u as an object to read. */
+static struct obj
+update_obj(const struct norm_upd *u)
+{
+	struct obj o = { u->v, u->ix, -1 };
+
+	return o;
+}
+
+struct jv
+norm_member(const struct norm_upd *u, const char *key, size_t klen)
+{
+	struct obj upd = update_obj(u);
+
+	return get(&upd, key, klen);
+}
+
+/* Is raw string v (t = JSON_STRING) the name n[0..len)? */
+static int
+str_is(const struct jv *v, const char *n, size_t len)
+{
+	return v->t == JSON_STRING && json_str_eq(v->p, v->n, n, len);
+}
+
 int
-norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
+norm_ids(const struct norm_upd *u, const norm_opts *o, int64_t *uuid,
     int64_t *bpid)
 {
-	int ty = GET(d, upd, "type"), obj = GET(d, upd, "object"), m, hu, hp;
+	struct obj upd = update_obj(u), obj = SUB(&upd, "object"), m;
+	struct jv ty = GET(&upd, "type");
 	const struct evtype *t;
 	const char *name;
+	int hu, hp;
 	size_t n;
 
-	if (json_streq(d, ty, "message_new", 11)) {
-		struct jv v[M_N];
+	if (str_is(&ty, "message_new", 11)) {
+		struct jv mv, v[M_N];
 
-		if ((m = message_of(d, obj)) < 0 ||
+		if ((mv = message_of(&obj)).t == JSON_NONE ||
 		    !(keeps(o, "command", 7) || keeps(o, "message", 7)))
 			return 0;
-		message_span_members(d, m, v);	/* as norm_update reads it */
+		message_members(&mv, v);	/* as norm_update reads it */
 		return jv_int64(&v[M_FROM], uuid) == 0 && jv_int64(&v[M_PEER], bpid) == 0;
 	}
-	if (json_streq(d, ty, "message_event", 13))
+	if (str_is(&ty, "message_event", 13))
 		return keeps(o, "button", 6) &&
-		    req_int(d, obj, "user_id", uuid) == 0 &&
-		    req_int(d, obj, "peer_id", bpid) == 0;
-	if (json_streq(d, ty, "message_reaction_event", 22))
+		    req_int(&obj, "user_id", uuid) == 0 &&
+		    req_int(&obj, "peer_id", bpid) == 0;
+	if (str_is(&ty, "message_reaction_event", 22))
 		return keeps(o, "reaction", 8) &&
-		    req_int(d, obj, "reacted_id", uuid) == 0 &&
-		    req_int(d, obj, "peer_id", bpid) == 0;
-	if (json_type(d, ty) != JSON_STRING)
+		    req_int(&obj, "reacted_id", uuid) == 0 &&
+		    req_int(&obj, "peer_id", bpid) == 0;
+	if (ty.t != JSON_STRING)
 		return 0;
-	name = type_name(d, ty, &n);
+	name = type_name(&ty, &n);
 	if (!keeps(o, name, n))
 		return 0;	/* no names asked for what is not written */
 	t = evt_find(name, n);
-	if (t->shape == EVT_MESSAGE)
-		obj = edited_message(d, obj);
-	v3_ids(d, obj, t, uuid, &hu, bpid, &hp);
+	m = t->shape == EVT_MESSAGE ? edited_message(&obj) : obj;
+	v3_ids(&m, t, uuid, &hu, bpid, &hp);
 	if (!hu)
 		*uuid = 0;
 	if (!hp)
@@ -648,39 +718,41 @@ norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
 }
 
 enum norm_result
-norm_update(const json_doc *d, int upd, const norm_opts *o, buf *out,
+norm_update(const struct norm_upd *u, const norm_opts *o, buf *out,
     const char **why)
 {
-	int ty, evid, obj, kind;
+	struct obj upd = update_obj(u), obj;
+	struct jv ty, evid;
 	size_t mark = out->len;
 	enum norm_result r;
+	int kind;
 
-	if (json_type(d, upd) != JSON_OBJECT)
+	if (u->v.t != JSON_OBJECT)
 		return *why = "not a JSON object", NORM_REJECT;
-	if ((ty = GET(d, upd, "type")) < 0)
+	if ((ty = GET(&upd, "type")).t == JSON_NONE)
 		return *why = "not a VK update: no \"type\"", NORM_REJECT;
-	if (json_type(d, ty) != JSON_STRING)
+	if (ty.t != JSON_STRING)
 		return *why = "\"type\" is not a string", NORM_REJECT;
-	evid = GET(d, upd, "event_id");
-	obj = GET(d, upd, "object");
-	kind = json_streq(d, ty, "message_new", 11) ? 1 :
-	    json_streq(d, ty, "message_event", 13) ? 2 :
-	    json_streq(d, ty, "message_reaction_event", 22) ? 3 : 0;
+	evid = GET(&upd, "event_id");
+	obj = SUB(&upd, "object");
+	kind = str_is(&ty, "message_new", 11) ? 1 :
+	    str_is(&ty, "message_event", 13) ? 2 :
+	    str_is(&ty, "message_reaction_event", 22) ? 3 : 0;
 
 	if (kind != 0) {
-		if (json_type(d, evid) != JSON_STRING)
+		if (evid.t != JSON_STRING)
 			return *why = "update without a string \"event_id\"", NORM_REJECT;
-		if (json_type(d, obj) != JSON_OBJECT)
+		if (obj.v.t != JSON_OBJECT)
 			return *why = "update without an \"object\"", NORM_REJECT;
 		if (kind == 1)
-			r = message_new(d, upd, evid, obj, o, out, why);
+			r = message_new(&upd, &evid, &obj, o, out, why);
 		else if (kind == 2)
-			r = message_event(d, evid, obj, o, out, why);
+			r = message_event(&evid, &obj, o, out, why);
 		else
-			r = reaction(d, evid, obj, o, out, why);
+			r = reaction(&evid, &obj, o, out, why);
 		if (r != NORM_EVENT)
 			out->len = mark;
 		return r;
 	}
-	return v3_event(d, ty, evid, obj, o, out, why);
+	return v3_event(&ty, &evid, &obj, o, out, why);
 }

@@ -1,8 +1,8 @@
 /*
  * normalize.h - one raw VK update in, one Event (vk-event(7)) out.
  *
- * norm_update() reads the update at token `upd` of a parsed document and
- * appends the Event line (with its newline) to `out`, or says why not.
+ * norm_update() reads an update, a value of text json_check() accepted,
+ * and appends the Event line (with its newline) to `out`, or says why not.
  * It never touches `out` unless it returns NORM_EVENT, so a rejected
  * update leaves no half-written line behind.
  */
@@ -40,11 +40,24 @@ typedef struct norm_opts {
 	void		*names_arg;
 } norm_opts;
 
+/*
+ * An update: a value of validated text, and json_check()'s index of it
+ * when it was the root of the text checked (ix NULL: none; then the
+ * members are found by reading the text). Both give the same Event.
+ */
+struct norm_upd {
+	struct jv		 v;
+	const struct json_index	*ix;
+};
+
+/* Member key (klen bytes, unescaped) of the update; t = JSON_NONE if absent. */
+struct jv norm_member(const struct norm_upd *u, const char *key, size_t klen);
+
 /* The ids an update's Event will need names for (0: none); 0 when none. */
-int	norm_ids(const json_doc *d, int upd, const norm_opts *o, int64_t *uuid,
+int	norm_ids(const struct norm_upd *u, const norm_opts *o, int64_t *uuid,
 	    int64_t *bpid);
 
-enum norm_result norm_update(const json_doc *d, int upd, const norm_opts *o,
+enum norm_result norm_update(const struct norm_upd *u, const norm_opts *o,
 	    buf *out, const char **why);
 
 #endif
