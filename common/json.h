@@ -195,5 +195,11 @@ int	json_streq(const json_doc *d, int i, const char *s, size_t n);
 int	json_unescape(const json_doc *d, int i, buf *out);
 /* The same over a raw escaped span, for callers that hold one. */
 void	json_unescape_raw(const char *s, size_t n, buf *out);
+/*
+ * Only the first bytes of it: at least `want` (all, if it has fewer), and
+ * exactly those json_unescape_raw() writes first. Returns how much of s
+ * was read: unescape s + that to append the rest.
+ */
+size_t	json_unescape_some(const char *s, size_t n, size_t want, buf *out);
 
 #endif

@@ -2,7 +2,9 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "json.h"
+#include "jsonesc.h"
 #include "jsonsimd.h"
 
 static int
@@ -12,34 +14,45 @@ isdig(char c)
 }
 
 /*
- * The first '"' or '\\' at or after p, of the text before e; the text was
- * validated, so one comes before e.
- */
-static inline const char *
-quote_or_escape(const char *p, const char *e)
-{
-	const int simd = HAVE_SIMD;
-
-	SSE_RUN(p, e, str_stop);	/* no control bytes in validated strings */
-	while (*p != '"' && *p != '\\')
-		p++;
-	return p;
-}
-
-/*
  * The closing quote of the string opening at p, before e. The text was
- * validated: a backslash always has its escaped byte, and the quote is there.
+ * validated: a backslash always has its escaped byte, and the quote is
+ * there. Sixteen bytes at a time, escapes and all: a block's backslashes
+ * mark the bytes they escape, and the first quote left unmarked ends the
+ * string (text written with \uXXXX escapes has one every six bytes).
  */
 static const char *
 str_end(const char *p, const char *e)
 {
 	const char *q = p + 1;
+#if HAVE_SIMD
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	unsigned qm, bm, esc, i;
 
+	while (e - q >= 16) {
+		__m128i x = _mm_loadu_si128((const __m128i *)(const void *)q);
+
+		qm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, quote));
+		bm = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, bslash));
+		if (bm == 0 || (qm != 0 && (qm & -qm) < (bm & -bm))) {
+			if (qm != 0)	/* a quote before any backslash */
+				return q + __builtin_ctz(qm);
+			q += 16;
+			continue;
+		}
+		/* Each backslash that is not itself escaped escapes the next byte. */
+		for (esc = 0; bm != 0; bm &= ~(3u << i)) {
+			i = (unsigned)__builtin_ctz(bm);
+			esc |= 2u << i;
+		}
+		if ((qm &= ~esc) != 0)
+			return q + __builtin_ctz(qm);
+		q += 16 + (esc >> 16);	/* the last byte's escape is the next block's first */
+	}
+#endif
 	for (;;) {
-		q = quote_or_escape(q, e);
 		if (*q == '"')
 			return q;
-		q += 2;
+		q += *q == '\\' ? 2 : 1;
 	}
 }
 
@@ -306,85 +319,47 @@ jv_int64(const struct jv *v, int64_t *out)
 	return 0;
 }
 
-static unsigned
-hex4(const char *s)
+/*
+ * The value is never longer than its escaped text: room for it is made
+ * once, and the pieces are copied without a check each.
+ */
+size_t
+json_unescape_some(const char *s, size_t n, size_t want, buf *out)
 {
-	unsigned v = 0;
-	int k;
+	const char *p = s, *e = s + n, *bs;
+	char *o, *stop;
+	unsigned cp;
+	size_t k;
 
-	for (k = 0; k < 4; k++) {
-		unsigned char c = (unsigned char)s[k];
-		v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+	if (n == 0)
+		return 0;
+	if (buf_grow(out, n) == -1)
+		alloc_fail();
+	o = out->p + out->len;
+	stop = want < n ? o + want : o + n;
+	while (p < e && o < stop) {
+		if (*p != '\\') {
+			bs = memchr(p, '\\', (size_t)(e - p));
+			k = bs ? (size_t)(bs - p) : (size_t)(e - p);
+			if (k > (size_t)(stop - o))
+				k = (size_t)(stop - o);	/* bytes as they are: cut anywhere */
+			memcpy(o, p, k);
+			o += k;
+			p += k;
+			continue;
+		}
+		/* Escapes often come in runs (\u0430\u0431…): no search between. */
+		if ((k = json_escape(p, (size_t)(e - p), &cp)) == 0)
+			break;	/* cut short: never in a validated string */
+		o += json_utf8(cp, o);
+		p += k;
 	}
-	return v;
-}
-
-static void
-put_utf8(buf *out, unsigned cp)
-{
-	char u[4];
-
-	if (cp < 0x80) {
-		buf_putc(out, (char)cp);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | cp >> 6);
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | cp >> 12);
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | cp >> 18);
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_put(out, u, 4);
-	}
+	out->len = (size_t)(o - out->p);
+	return (size_t)(p - s);
 }
 
 void
 json_unescape_raw(const char *s, size_t n, buf *out)
 {
-	size_t i = 0, run;
-	const char *bs;
-	unsigned cp, lo;
-
-	while (i < n) {
-		bs = memchr(s + i, '\\', n - i);
-		run = bs ? (size_t)(bs - (s + i)) : n - i;
-		buf_put(out, s + i, run);
-		i += run;
-		if (i >= n)
-			break;
-		if (i + 1 >= n)	/* a validated string never ends in a lone '\' */
-			break;
-		switch (s[i + 1]) {
-		case 'b': buf_putc(out, '\b'); break;
-		case 'f': buf_putc(out, '\f'); break;
-		case 'n': buf_putc(out, '\n'); break;
-		case 'r': buf_putc(out, '\r'); break;
-		case 't': buf_putc(out, '\t'); break;
-		case 'u':
-			if (i + 6 > n)
-				return;
-			cp = hex4(s + i + 2);
-			i += 6;
-			if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n &&
-			    s[i] == '\\' && s[i + 1] == 'u' &&
-			    (lo = hex4(s + i + 2)) >= 0xDC00 && lo <= 0xDFFF) {
-				cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-				i += 6;
-			} else if (cp >= 0xD800 && cp <= 0xDFFF) {
-				cp = 0xFFFD;	/* a lone surrogate */
-			}
-			put_utf8(out, cp);
-			continue;
-		default:	/* " \ / */
-			buf_putc(out, s[i + 1]);
-			break;
-		}
-		i += 2;
-	}
+	json_unescape_some(s, n, (size_t)-1, out);
 }

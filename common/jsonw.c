@@ -6,6 +6,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "alloc.h"
+#include "jsonesc.h"
 #include "jsonw.h"
 
 static const char hexdig[] = "0123456789abcdef";
@@ -76,9 +78,75 @@ ascii_run(const unsigned char *s, size_t i, size_t n)
 	return i;
 }
 
-/* The body of a string (no quotes): escapes and UTF-8 repair. */
-static void
-str_body(buf *b, const unsigned char *s, size_t n)
+/* A character below 0x20, '"' or '\\' (c), escaped at o: its length. */
+static size_t
+escaped(char *o, unsigned char c)
+{
+	o[0] = '\\';
+	switch (c) {
+	case '"': o[1] = '"'; return 2;
+	case '\\': o[1] = '\\'; return 2;
+	case '\b': o[1] = 'b'; return 2;
+	case '\f': o[1] = 'f'; return 2;
+	case '\n': o[1] = 'n'; return 2;
+	case '\r': o[1] = 'r'; return 2;
+	case '\t': o[1] = 't'; return 2;
+	default:
+		memcpy(o + 1, "u00", 3);
+		o[4] = hexdig[c >> 4];
+		o[5] = hexdig[c & 15];
+		return 6;
+	}
+}
+
+/*
+ * The escapes at s[i] (a backslash) and those that follow it, apart at
+ * most by a plain byte (the space between escaped words), written as
+ * their characters would be. None takes more room written than escaped
+ * (six bytes for \u0001, two for \n, at most three for \uXXXX and four
+ * for a pair), so room is made once. Returns where they end.
+ */
+static size_t
+escapes(buf *b, const unsigned char *s, size_t i, size_t n)
+{
+	char *o;
+	unsigned cp;
+	size_t k;
+
+	if (buf_grow(b, n - i) == -1)
+		alloc_fail();
+	o = b->p + b->len;
+	while (i < n) {
+		if (s[i] != '\\') {
+			if (special[s[i]] || i + 1 >= n || s[i + 1] != '\\')
+				break;
+			*o++ = (char)s[i++];
+			continue;
+		}
+		if ((k = json_escape((const char *)s + i, n - i, &cp)) == 0) {
+			i = n;	/* cut short: never in a validated string */
+			break;
+		}
+		i += k;
+		if (cp < 0x20 || cp == '"' || cp == '\\')
+			o += escaped(o, (unsigned char)cp);
+		else
+			o += json_utf8(cp, o);
+	}
+	b->len = (size_t)(o - b->p);
+	return i;
+}
+
+/*
+ * The body of a string (no quotes): escapes and UTF-8 repair. With raw,
+ * s is the escaped text of a validated JSON string, and each escape is
+ * written as its character would be: the same bytes as unescaping it
+ * first and writing that, in one pass and with no copy (an escape always
+ * stands for whole UTF-8 characters, so it cannot make or break a
+ * sequence of the bytes around it).
+ */
+static inline __attribute__((always_inline)) void
+str_body(buf *b, const unsigned char *s, size_t n, int raw)
 {
 	size_t i = 0, run, k;
 	char esc[6];
@@ -87,38 +155,32 @@ str_body(buf *b, const unsigned char *s, size_t n)
 		init_special();
 	while (i < n) {
 		/* Plain ASCII and valid UTF-8 go out as they are, in one piece. */
-		for (run = ascii_run(s, i, n); run < n && s[run] >= 0x80 &&
-		    (k = utf8_len(s + run, n - run)) != 0; ) {
-			run += k;
+		for (run = ascii_run(s, i, n); run < n && s[run] >= 0x80; ) {
 			/* Cyrillic and emoji come in runs: no ASCII scan between */
+			if (s[run] >= 0xC2 && s[run] <= 0xDF && run + 1 < n &&
+			    (s[run + 1] & 0xC0) == 0x80)
+				run += 2;	/* the common case, inline */
+			else if ((k = utf8_len(s + run, n - run)) != 0)
+				run += k;
+			else
+				break;
 			if (run < n && s[run] < 0x80)
 				run = ascii_run(s, run, n);
 		}
-		buf_put(b, s + i, run - i);
+		if (run > i)
+			buf_put(b, s + i, run - i);
 		i = run;
 		if (i >= n)
 			break;
 		if (s[i] >= 0x80) {
 			buf_put(b, "\xEF\xBF\xBD", 3);	/* not UTF-8 */
 			i++;
-			continue;
+		} else if (raw && s[i] == '\\') {
+			i = escapes(b, s, i, n);
+		} else {
+			buf_put(b, esc, escaped(esc, s[i]));
+			i++;
 		}
-		switch (s[i]) {
-		case '"': buf_put(b, "\\\"", 2); break;
-		case '\\': buf_put(b, "\\\\", 2); break;
-		case '\b': buf_put(b, "\\b", 2); break;
-		case '\f': buf_put(b, "\\f", 2); break;
-		case '\n': buf_put(b, "\\n", 2); break;
-		case '\r': buf_put(b, "\\r", 2); break;
-		case '\t': buf_put(b, "\\t", 2); break;
-		default:
-			memcpy(esc, "\\u00", 4);
-			esc[4] = hexdig[s[i] >> 4];
-			esc[5] = hexdig[s[i] & 15];
-			buf_put(b, esc, 6);
-			break;
-		}
-		i++;
 	}
 }
 
@@ -126,7 +188,7 @@ void
 jw_str(buf *b, const char *s, size_t n)
 {
 	buf_putc(b, '"');
-	str_body(b, (const unsigned char *)s, n);
+	str_body(b, (const unsigned char *)s, n, 0);
 	buf_putc(b, '"');
 }
 
@@ -159,13 +221,10 @@ jw_null(buf *b)
 void
 jw_rawstr(buf *b, const char *s, size_t n, int esc, buf *scratch)
 {
-	if (!esc) {
-		jw_str(b, s, n);
-		return;
-	}
-	buf_reset(scratch);
-	json_unescape_raw(s, n, scratch);
-	jw_str(b, scratch->p, scratch->len);
+	(void)scratch;
+	buf_putc(b, '"');
+	str_body(b, (const unsigned char *)s, n, esc);
+	buf_putc(b, '"');
 }
 
 void

@@ -4,7 +4,9 @@
  * valid JSON object ending in a newline; and the update read through
  * json_check()'s index (as vk-normalize reads its lines) gives the same
  * result, reason and Event as read from its text alone (as the updates of
- * a long-poll response are read).
+ * a long-poll response are read). And the input, as the text of a JSON
+ * string when it is one, is written by jw_rawstr() straight from its
+ * escapes as it is by unescaping it first and writing that.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,9 +14,32 @@
 
 #include "buf.h"
 #include "json.h"
+#include "jsonw.h"
 #include "normalize.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* data as the escaped text of a JSON string, if it can be one */
+static void
+string_text(const uint8_t *data, size_t size)
+{
+	static buf q, raw, un, two;
+
+	buf_reset(&q);
+	buf_putc(&q, '"');
+	buf_put(&q, data, size);
+	buf_putc(&q, '"');
+	if (json_check(q.p, q.len, NULL, NULL, NULL, 0) != 0)
+		return;
+	buf_reset(&raw);
+	buf_reset(&un);
+	buf_reset(&two);
+	jw_rawstr(&raw, (const char *)data, size, 1, NULL);
+	json_unescape_raw((const char *)data, size, &un);
+	jw_str(&two, un.p ? un.p : "", un.len);
+	if (raw.len != two.len || memcmp(raw.p, two.p, raw.len) != 0)
+		abort();
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -28,6 +53,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t a, b, a2, b2;
 	enum norm_result r;
 
+	string_text(data, size);
 	if (json_check((const char *)data, size, &u.v, &ix, NULL, 0) != 0)
 		return 0;
 	u.ix = &ix;

@@ -9,7 +9,7 @@
 #define CHAT_PEER_BASE	2000000000LL
 
 static buf scratch = BUF_INIT;	/* unescaping space for the writer */
-static buf text = BUF_INIT;	/* the message text, unescaped */
+static buf text = BUF_INIT;	/* the start of a message text, unescaped */
 static buf inner = BUF_INIT;	/* a payload string, unescaped */
 
 /*
@@ -299,6 +299,20 @@ static const struct { const char *k; size_t n; } mkey[M_N] = {
 	{ "action", 6 }
 };
 
+/* Does raw string s[0..n) hold an escape? Keys are short: no call for them. */
+static inline int
+has_escape(const char *s, size_t n)
+{
+	size_t k;
+
+	if (n > 32)
+		return memchr(s, '\\', n) != NULL;
+	for (k = 0; k < n; k++)
+		if (s[k] == '\\')
+			return 1;
+	return 0;
+}
+
 /*
  * Find them all in one pass over the message m (v[M_...]: the value, t =
  * JSON_NONE when absent), rather than one lookup each: a message has a
@@ -323,23 +337,27 @@ message_members(const struct jv *m, struct jv *v)
 	if (m->t != JSON_OBJECT)
 		return;
 	while (jv_next(m, &cur, &val, &key)) {
+		/* memcmp of a constant length is compiled inline */
+#define IS(lit)	(memcmp(key.p, lit, sizeof(lit) - 1) == 0)
 		switch (key.n) {
-		case 3: j = M_GEO; break;
-		case 4: j = key.p[0] == 't' ? M_TEXT : M_DATE; break;
-		case 6: j = M_ACTION; break;
-		case 7: j = key.p[0] == 'f' ? M_FROM : key.p[1] == 'e' ? M_PEER : M_PAYLOAD; break;
-		case 11: j = M_ATT; break;
-		case 12: j = M_FWD; break;
-		case 13: j = M_REPLY; break;
-		case 23: j = M_CMID; break;
+		case 3: j = IS("geo") ? M_GEO : M_N; break;
+		case 4: j = IS("text") ? M_TEXT : IS("date") ? M_DATE : M_N; break;
+		case 6: j = IS("action") ? M_ACTION : M_N; break;
+		case 7: j = IS("from_id") ? M_FROM : IS("peer_id") ? M_PEER :
+		    IS("payload") ? M_PAYLOAD : M_N; break;
+		case 11: j = IS("attachments") ? M_ATT : M_N; break;
+		case 12: j = IS("fwd_messages") ? M_FWD : M_N; break;
+		case 13: j = IS("reply_message") ? M_REPLY : M_N; break;
+		case 23: j = IS("conversation_message_id") ? M_CMID : M_N; break;
 		default: j = M_N; break;
 		}
-		if (j < M_N && memcmp(key.p, mkey[j].k, key.n) == 0) {
+#undef IS
+		if (j < M_N) {
 			if (v[j].t == JSON_NONE)
 				v[j] = val;
 			continue;
 		}
-		if (memchr(key.p, '\\', key.n) == NULL)
+		if (!has_escape(key.p, key.n))
 			continue;	/* no escape: no other name it could be */
 		for (j = 0; j < M_N; j++)
 			if (v[j].t == JSON_NONE && json_str_eq(key.p, key.n, mkey[j].k, mkey[j].n))
@@ -381,11 +399,11 @@ message_of(const struct obj *obj)
 }
 
 /*
- * "message":{…}}\n — the Message of message members v[], its text (in
- * `text`, unescaped) from offset start, its cmid written as it is or null.
+ * "message":{…}}\n — the Message of message members v[], its text t[0..tn)
+ * (escaped text when raw, else bytes), its cmid written as it is or null.
  */
 static void
-write_message(buf *b, const struct jv *v, size_t start)
+write_message(buf *b, const struct jv *v, const char *t, size_t tn, int raw)
 {
 	const char *cur;
 	struct jv e, ty;
@@ -394,7 +412,7 @@ write_message(buf *b, const struct jv *v, size_t start)
 	JW_LIT(b, "\"message\":{\"cmid\":");
 	write_int_or_null(b, &v[M_CMID]);
 	JW_LIT(b, ",\"text\":");
-	jw_str(b, text.p ? text.p + start : "", text.len - start);
+	jw_rawstr(b, t, tn, raw, &scratch);
 
 	JW_LIT(b, ",\"reply\":");
 	if (v[M_REPLY].t == JSON_OBJECT)
@@ -449,7 +467,9 @@ message_new(const struct obj *upd, const struct jv *evid, const struct obj *obj,
 	int cmd;
 	struct jv m, v[M_N], *t = &v[M_TEXT], ids[2];
 	int64_t from, peer, cmid, group;
-	size_t start = 0;
+	const char *tp, *up;
+	size_t tn, un, used, start = 0;
+	int raw;
 
 	if ((m = message_of(obj)).t != JSON_OBJECT)
 		return *why = "message_new without object.message", NORM_REJECT;
@@ -462,21 +482,47 @@ message_new(const struct obj *upd, const struct jv *evid, const struct obj *obj,
 		return *why = "message_new without an integer object.message.conversation_message_id", NORM_REJECT;
 	if (t->t != JSON_NONE && t->t != JSON_STRING && t->t != JSON_NULL)
 		return *why = "message_new whose object.message.text is not a string", NORM_REJECT;
-	buf_reset(&text);
-	if (t->t == JSON_STRING)
-		json_unescape_raw(t->p, t->n, &text);
-
-	cmd = is_command(text.p, text.len, o->prefix);
-	if (!cmd && text.len > 0 && text.p[0] == '[' &&
+	/*
+	 * What decides the type is at the text's start: a prefix, or a
+	 * mention and then a prefix. Unescape only as much as a prefix
+	 * takes, unless a mention may start it; write it from its escaped
+	 * text but after a mention.
+	 */
+	tp = "";
+	tn = 0;
+	raw = 0;
+	if (t->t == JSON_STRING) {
+		tp = t->p;
+		tn = t->n;
+		raw = memchr(tp, '\\', tn) != NULL;
+	}
+	if (raw) {
+		buf_reset(&text);
+		used = json_unescape_some(tp, tn, strlen(o->prefix), &text);
+		if (text.len > 0 && text.p[0] == '[')
+			json_unescape_raw(tp + used, tn - used, &text);
+		up = text.p;
+		un = text.len;
+	} else {
+		up = tp;
+		un = tn;
+	}
+	cmd = is_command(up, un, o->prefix);
+	if (!cmd && un > 0 && up[0] == '[' &&
 	    req_int(upd, "group_id", &group) == 0)
-		cmd = (start = after_mention(text.p, text.len, group, o->prefix)) > 0;
+		cmd = (start = after_mention(up, un, group, o->prefix)) > 0;
 	if (o->keep != NULL && !keeps(o, cmd ? "command" : "message", 7))
 		return NORM_DROP;
+	if (start > 0) {	/* the text after the mention, all of it unescaped */
+		tp = up + start;
+		tn = un - start;
+		raw = 0;
+	}
 
 	ids[0] = v[M_FROM];
 	ids[1] = v[M_PEER];
 	write_head(b, cmd ? "command" : "message", NULL, evid, &from, &peer, ids, o);
-	write_message(b, v, start);
+	write_message(b, v, tp, tn, raw);
 	return NORM_EVENT;
 }
 
@@ -642,11 +688,12 @@ v3_event(const struct jv *ty, const struct jv *evid, const struct obj *obj,
 	else
 		for (j = 0; j < M_N; j++)
 			v[j].t = JSON_NONE;
-	buf_reset(&text);
-	if (v[M_TEXT].t == JSON_STRING)
-		json_unescape_raw(v[M_TEXT].p, v[M_TEXT].n, &text);
 	write_head(b, NULL, ty, evid, hu ? &uuid : NULL, hp ? &bpid : NULL, NULL, o);
-	write_message(b, v, 0);
+	if (v[M_TEXT].t == JSON_STRING)
+		write_message(b, v, v[M_TEXT].p, v[M_TEXT].n,
+		    memchr(v[M_TEXT].p, '\\', v[M_TEXT].n) != NULL);
+	else
+		write_message(b, v, "", 0, 0);
 	return NORM_EVENT;
 }
 
