@@ -39,6 +39,7 @@
 #define LOG_PER_SEC	10		/* refused requests logged each second */
 #define RETRY_AFTER	"5"		/* seconds, with every 503 */
 #define ALIVE_S		1.0		/* --alive: the longest between two touches */
+#define COLLECT		4		/* more looks for requests before their lines are written */
 #define BUSY_TURNS	8		/* turns in a row that need not wait (see server_run) */
 
 _Static_assert(EV_ID_MAX == ACK_ID_MAX, "every event_id remembered fits an ack line");
@@ -46,7 +47,7 @@ _Static_assert(EV_ID_MAX == ACK_ID_MAX, "every event_id remembered fits an ack l
 /* A line number's flag in the window: written, not acknowledged in time. */
 #define STALE		(1ULL << 63)
 
-enum { R_READ, R_HELD, R_ANSWER };
+enum { R_READ, R_HELD, R_ANSWER, R_FLUSH };
 
 struct srv;
 
@@ -57,6 +58,7 @@ struct req {
 	int	 too_big, busy;
 	int	 state;
 	int	 resumed;	/* held, then let go: counted in answering */
+	unsigned long turn;	/* R_FLUSH: the flush it waits for */
 	unsigned status;	/* R_ANSWER: 200 or 503 */
 	uint64_t seq;		/* R_HELD: the line it waits for */
 	double	 deadline;
@@ -86,6 +88,10 @@ struct srv {
 	size_t	 h_n, h_cap;
 	size_t	 body_bytes;
 	unsigned answering;	/* resumed, not yet completed */
+	unsigned flushing;	/* requests in R_FLUSH */
+	unsigned fresh;		/* of them, queued by the last MHD_run() */
+	unsigned long turn;	/* flushes so far */
+	int	 ob_flushed;	/* the last flush wrote all: stdout keeps up */
 	unsigned served;	/* handler calls in the last MHD_run() */
 	int	 stopping;
 	int	 alive_fd;	/* --alive: its mtime is the loop's last turn */
@@ -434,12 +440,18 @@ event(struct srv *s, struct req *r)
 		*v = seq;
 	else if (s->id.len && idwin_add(&s->seen, s->id.p, s->id.len, seq, s->now) == -1)
 		log_warn("out of memory: event %s cannot be deduplicated", r->id);
-	/* Without --ack the line is safe once written, which is at once unless
-	 * stdout was already behind: then ok now, no suspend and resume. */
-	if (!s->have_ack && s->ob_off == before) {
-		flush_out(s);
-		if (s->written >= seq)
-			return answer(s, r->conn, 200);
+	/* Without --ack the line is safe once written, which is at the end of
+	 * this turn unless stdout was already behind: the lines of all the
+	 * requests a turn reads go in one write (one wakeup of the reader, not
+	 * one a line), and the handler, called again on the next MHD_run(),
+	 * answers then, with no suspend and resume. */
+	if (!s->have_ack && s->ob_flushed) {
+		r->state = R_FLUSH;
+		r->turn = s->turn + 1;
+		r->seq = seq;
+		s->flushing++;
+		s->fresh++;
+		return MHD_YES;
 	}
 	return hold(s, r, seq);
 }
@@ -508,6 +520,15 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		r->state = R_READ;
 		return answer(s, conn, r->status);
 	}
+	if (r->state == R_FLUSH) {
+		if (s->turn < r->turn)
+			return MHD_YES;		/* asked again before the flush */
+		s->flushing--;
+		r->state = R_READ;
+		if (ready(s, r->seq))
+			return answer(s, conn, 200);
+		return hold(s, r, r->seq);	/* stdout fell behind */
+	}
 	if (*size == 0)
 		reading_done(s, conn);
 	if (*size) {
@@ -555,6 +576,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **ctx,
 		return;
 	if (r->resumed)
 		s->answering--;
+	if (r->state == R_FLUSH)
+		s->flushing--;
 	free(r->rawid);
 	s->body_bytes -= r->body.len;
 	if (r->body.p)
@@ -732,6 +755,8 @@ poll_timeout(struct srv *s)
 				 * FIFO that could not be opened again: retried */
 	if (s->stopping && t > 0.05)
 		t = 0.05;
+	if (s->flushing)
+		t = 0;		/* their answers are due */
 	if (s->alive_fd != -1 && t > ALIVE_S)
 		t = ALIVE_S;
 	return t <= 0 ? 0 : (int)(t * 1000.0) + 1;
@@ -754,9 +779,10 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 	loop l = LOOP_INIT;
 	size_t ack_at = 0;
 	double stop_at = 0;
-	int rc = SERVER_STOPPED, fl, n, lfd, busy = 0;
+	int rc = SERVER_STOPPED, fl, n, lfd, busy = 0, k;
 
 	memset(&s, 0, sizeof(s));
+	s.ob_flushed = 1;
 	s.c = c;
 	s.st = st;
 	s.now = mono_now();
@@ -807,7 +833,7 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 				if (s.held[i]->deadline > s.now + DRAIN_S)
 					s.held[i]->deadline = s.now + DRAIN_S;
 		}
-		if (s.stopping && ((s.h_n == 0 && s.answering == 0 &&
+		if (s.stopping && ((s.h_n == 0 && s.answering == 0 && s.flushing == 0 &&
 		    (s.ob_off == s.ob.len || s.out_err)) || s.now - stop_at > DRAIN_S + 1))
 			break;
 		if (s.out_err && !s.stopping) {
@@ -817,8 +843,9 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		/* While senders keep MHD busy, the next request is most likely
 		 * there already: MHD_run() looks at once, without the wait before
 		 * it (one syscall a turn less). At most BUSY_TURNS in a row, so
-		 * that a signal, pending meanwhile, ends the wait soon after. */
-		if (s.served && busy < BUSY_TURNS) {
+		 * that a signal, pending meanwhile, ends the wait soon after.
+		 * Requests whose lines the last turn wrote are answered there. */
+		if ((s.served || s.flushing) && busy < BUSY_TURNS) {
 			busy++;
 			n = 0;
 		} else {
@@ -839,11 +866,22 @@ server_run(const struct server_conf *c, volatile sig_atomic_t *stop,
 		}
 		s.served = 0;
 		s.now = mono_now();
+		s.fresh = 0;
 		MHD_run(s.d);
+		/* While requests come, more are likely on their way (each sender
+		 * waits for its ok): looked for, so that one write takes them all. */
+		for (k = 0; k < COLLECT && s.fresh; k++) {
+			s.fresh = 0;
+			MHD_run(s.d);
+		}
 		if (conns_expire(&s.cx, s.now))
 			MHD_run(s.d);	/* closed now, not when another socket wakes us */
 		st->cut = s.cx.cut;
 		flush_out(&s);
+		s.turn++;
+		s.ob_flushed = s.ob_off == s.ob.len;
+		if (s.flushing)
+			MHD_run(s.d);	/* their oks, now that the lines are out */
 		if (s.have_ack && (!s.ack.fifo || s.ack.fd == -1 ||
 		    (n > 0 && loop_revents(&l, ack_at))))
 			ack_in_read(&s.ack, n > 0 && (loop_revents(&l, ack_at) & POLLHUP),

@@ -3,11 +3,13 @@
  * poll(2) loop, in one thread.
  *
  * Each event a request carries becomes one line on standard output (see
- * event.h). Without an ack channel the line is written in the request's
- * handler and, written whole (the rule), answered `ok` there and then.
- * Otherwise the answer is held (MHD_suspend_connection) until the line is
- * written whole, and with an ack channel until the end of the pipeline
- * acknowledged it; only then does VK get its `ok`. Lines are
+ * event.h). Without an ack channel the lines of the requests one turn of
+ * the loop reads are written together, in one write, and each request,
+ * its line written whole (the rule), is answered `ok` by its handler on
+ * the next MHD_run(). If stdout falls behind, the answer is held
+ * (MHD_suspend_connection) until the line is written whole, and with an
+ * ack channel until the end of the pipeline acknowledged it; only then
+ * does VK get its `ok`. Lines are
  * numbered in the order written; "written" and "acknowledged" are each a
  * prefix of those numbers, so a held request waits for one number.
  *
