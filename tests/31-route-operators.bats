@@ -192,6 +192,17 @@ ALL="e1 e2 e3 e4 e5 e6 e7 e8 e9"
 	assert_output "e9"
 }
 
+@test "a member name holding \\u0000 is all of its bytes, as a string literal is" {
+	printf '%s\n' '{"id":"x1","a\u0000b":1,"s":"p\u0000q"}' \
+	    '{"id":"x2","a\u0000c":1,"s":"p\u0000r"}' '{"id":"x3","a":1,"s":"p"}' \
+	    >"$BATS_TEST_TMPDIR/nul.ndjson"
+	run vk-route -e '.["a\u0000b"] == 1 -> stdout' <"$BATS_TEST_TMPDIR/nul.ndjson"
+	assert_success
+	assert_output '{"id":"x1","a\u0000b":1,"s":"p\u0000q"}'
+	run vk-route -e '.s == "p\u0000q" -> stdout' <"$BATS_TEST_TMPDIR/nul.ndjson"
+	assert_output '{"id":"x1","a\u0000b":1,"s":"p\u0000q"}'
+}
+
 @test "a bare path holds when present and not null or false" {
 	run route_ids '.button.payload'
 	assert_output "e4"

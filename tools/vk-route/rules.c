@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "dest.h"
 #include "json.h"
 #include "rules.h"
@@ -268,6 +269,18 @@ next(struct parser *p)
 
 /* --- paths --------------------------------------------------------------- */
 
+/* A copy of n bytes, NUL-terminated: a name or string may hold "\u0000". */
+static char *
+bytes_dup(const char *s, size_t n)
+{
+	char *d = xmalloc(n + 1);
+
+	if (n > 0)
+		memcpy(d, s, n);
+	d[n] = '\0';
+	return d;
+}
+
 static void
 path_free(struct path *pa)
 {
@@ -330,7 +343,7 @@ parse_path(struct parser *p, size_t i, size_t e)
 			if (p->s[k] == '"') {
 				if (lex_string(p, k, &key, &k) == -1)
 					goto fail;
-				add_step(pa, strndup(key.p ? key.p : "", key.len), key.len, 0);
+				add_step(pa, bytes_dup(key.p, key.len), key.len, 0);
 				continue;
 			}
 			b = k;
@@ -353,7 +366,7 @@ parse_path(struct parser *p, size_t i, size_t e)
 				perr(p, k, "']' expected");
 				goto fail;
 			}
-			add_step(pa, strndup(key.p ? key.p : "", key.len), key.len, 0);
+			add_step(pa, bytes_dup(key.p, key.len), key.len, 0);
 			k++;
 			continue;
 		}
@@ -434,10 +447,7 @@ parse_literal(struct parser *p, struct lit *l)
 	case T_STR:
 		l->t = JSON_STRING;
 		l->n = p->str.len;
-		l->s = malloc(l->n + 1);
-		if (l->n)
-			memcpy(l->s, p->str.p, l->n);
-		l->s[l->n] = '\0';
+		l->s = bytes_dup(p->str.p, l->n);
 		break;
 	case T_NUM:
 		l->t = JSON_NUMBER;
