@@ -103,6 +103,24 @@ size_t	json_scalar(const char *s, size_t n, const char **why, size_t *at);
  */
 int	json_member(const struct json_index *ix, int parent, const char *key,
 	    size_t klen, struct jv *out);
+/* The value whose raw text is p[0..n) (a string with its quotes, as an
+ * index entry's): its extent is known, nothing is skipped. */
+static inline struct jv
+json_value_at(const char *p, size_t n)
+{
+	struct jv v = { JSON_NUMBER, p, n };
+
+	switch (*p) {
+	case '{': v.t = JSON_OBJECT; break;
+	case '[': v.t = JSON_ARRAY; break;
+	case '"': v.t = JSON_STRING; v.p++; v.n -= 2; break;
+	case 't': v.t = JSON_TRUE; break;
+	case 'f': v.t = JSON_FALSE; break;
+	case 'n': v.t = JSON_NULL; break;
+	default: break;
+	}
+	return v;
+}
 /* Member `key` (unescaped bytes) of an object; t = JSON_NONE if absent. */
 struct jv jv_get(const struct jv *obj, const char *key, size_t klen);
 /* Element idx of an array; negative counts from the end. */

@@ -279,7 +279,6 @@ int
 json_member(const struct json_index *ix, int parent, const char *key,
     size_t klen, struct jv *v)
 {
-	const struct json_memb *m;
 	int k, end;
 
 	v->t = JSON_NONE;
@@ -296,19 +295,7 @@ json_member(const struct json_index *ix, int parent, const char *key,
 	}
 	if (k >= end)
 		return -1;
-	/* The value's extent is known: no need to skip over it. */
-	m = &ix->m[k];
-	v->p = m->v;
-	v->n = m->vn;
-	switch (*m->v) {
-	case '{': v->t = JSON_OBJECT; break;
-	case '[': v->t = JSON_ARRAY; break;
-	case '"': v->t = JSON_STRING; v->p++; v->n -= 2; break;
-	case 't': v->t = JSON_TRUE; break;
-	case 'f': v->t = JSON_FALSE; break;
-	case 'n': v->t = JSON_NULL; break;
-	default: v->t = JSON_NUMBER; break;
-	}
+	*v = json_value_at(ix->m[k].v, ix->m[k].vn);
 	return k;
 }
 

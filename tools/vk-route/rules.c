@@ -864,6 +864,8 @@ rules_load(struct ruleset *rs, const struct rules_src *src, int nsrc,
 	buf_free(&p.str);
 	if (rc == -1)
 		rules_free(rs);
+	else
+		eval_plan(rs);
 	return rc;
 }
 
@@ -935,5 +937,6 @@ rules_free(struct ruleset *rs)
 	for (k = 0; k < rs->npath; k++)
 		path_free(rs->paths[k]);
 	free(rs->paths);
+	eval_plan_free(rs->plan);
 	memset(rs, 0, sizeof(*rs));
 }

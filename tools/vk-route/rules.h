@@ -23,6 +23,7 @@ struct dest;
 struct dest_kind;
 struct dest_tally;
 struct rx;
+struct plan;
 
 /* One step of a path: a member name or an array index (negative: from the end). */
 struct step {
@@ -110,6 +111,7 @@ struct ruleset {
 	int	 npath;
 	int	 nelse;
 	int	 wants_ids;	/* a destination needs each Event's id (exec:…#confirm) */
+	struct plan *plan;	/* how the paths are found in check()'s index (eval_plan) */
 };
 
 /* Where rules come from: a file, or one -e string. */
@@ -141,6 +143,7 @@ void	rules_retired_free(void);
 struct eval {
 	struct jv root;		/* the event, validated by json_check() */
 	const struct json_index *ix;	/* its top-level members */
+	const struct plan *plan;	/* the ruleset's, when ix can be used */
 	struct jv *val;		/* path id -> value, for the current event */
 	int	*memb;		/* path id -> its entry in ix, or a negative */
 	unsigned *stamp;	/* path id -> the gen its val was found in */
@@ -153,6 +156,9 @@ struct eval {
 
 /* Choose how a parsed comparison is evaluated (the parser calls it). */
 void	eval_prepare(struct cond *c);
+/* Plan how the paths of a loaded ruleset are found (rules_load calls it). */
+void	eval_plan(struct ruleset *rs);
+void	eval_plan_free(struct plan *pl);
 void	eval_init(struct eval *e);
 void	eval_free(struct eval *e);
 /* Start a new event: forget cached path lookups. */
