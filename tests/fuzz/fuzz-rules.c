@@ -4,7 +4,8 @@
  * and every rule is evaluated on it (conditions and templates).
  *
  * Checked: loading either succeeds or fails with a "-e:1:COL: …" message;
- * a template either fills a destination text or says why not. (The JSON
+ * a condition's steps (eval_rule) answer as its tree (eval_cond) does; a
+ * template either fills a destination text or says why not. (The JSON
  * reader has its own harness, fuzz-json.c.)
  */
 #include <stdint.h>
@@ -65,8 +66,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (k = 0; k < rs.nrule; k++) {
 		struct rule *r = &rs.rule[k];
 
-		if (!r->is_else)
-			(void)eval_cond(&ev, r->cond);
+		if (!r->is_else) {
+			const struct rx *failed;
+			int held;
+
+			/* The steps vk-route runs answer as the tree does. */
+			ev.rx_failed = NULL;
+			held = eval_cond(&ev, r->cond);
+			failed = ev.rx_failed;
+			ev.rx_failed = NULL;
+			if (eval_rule(&ev, r) != held || (ev.rx_failed == NULL) != (failed == NULL))
+				abort();
+		}
 		if (r->templated) {
 			buf_reset(&out);
 			why[0] = '\0';

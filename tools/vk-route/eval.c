@@ -111,12 +111,55 @@ pent_words(struct pent *p)
 		memcpy(&p->tail, p->key + p->klen - 8, 8);
 }
 
+static int
+nstep(const struct cond *c)
+{
+	switch (c->op) {
+	case OP_ALL: return 0;
+	case OP_AND: case OP_OR: return nstep(c->a) + nstep(c->b);
+	case OP_NOT: return nstep(c->a);
+	default: return 1;
+	}
+}
+
+/* The steps of c, going on to t when it holds and to f when not: the
+ * first one. and/or go on to their second operand only as && || do. */
+static int
+compile(struct rule *r, int *n, const struct cond *c, int t, int f)
+{
+	switch (c->op) {
+	case OP_ALL:
+		return t;
+	case OP_AND:
+		return compile(r, n, c->a, compile(r, n, c->b, t, f), f);
+	case OP_OR:
+		return compile(r, n, c->a, t, compile(r, n, c->b, t, f));
+	case OP_NOT:
+		return compile(r, n, c->a, f, t);
+	default:
+		r->step[*n].c = c;
+		r->step[*n].t = t;
+		r->step[*n].f = f;
+		return (*n)++;
+	}
+}
+
 void
 eval_plan(struct ruleset *rs)
 {
 	struct plan *pl;
-	int k, j, list;
+	int k, j, list, n;
 
+	for (k = 0; k < rs->nrule; k++) {
+		struct rule *r = &rs->rule[k];
+
+		r->start = STEP_FALSE;	/* else rules are not evaluated */
+		if (r->cond == NULL)
+			continue;
+		r->step = xcalloc((size_t)nstep(r->cond) + 1, sizeof(*r->step));
+		n = 0;
+		r->start = compile(r, &n, r->cond, STEP_TRUE, STEP_FALSE);
+	}
 	rs->plan = NULL;
 	pl = xcalloc(1, sizeof(*pl));
 	pl->found = xcalloc((size_t)rs->npath + 1, 1);
@@ -629,8 +672,60 @@ path_str(struct eval *e, const struct path *pa, const struct jv *v, size_t *n)
 	return e->s1.p ? e->s1.p : "";
 }
 
+/* a[0..n) == b[0..n), for the short spans names and values mostly are. */
+static inline int
+span_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y;
+	uint32_t u, w;
+
+	if (n > 16)
+		return memcmp(a, b, n) == 0;
+	if (n >= 8) {	/* the first and the last 8 bytes */
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		memcpy(&u, a, 4);
+		memcpy(&w, b, 4);
+		if (u != w)
+			return 0;
+		memcpy(&u, a + n - 4, 4);
+		memcpy(&w, b + n - 4, 4);
+		return u == w;
+	}
+	for (; n > 0; n--)
+		if (a[n - 1] != b[n - 1])
+			return 0;
+	return 1;
+}
+
+/*
+ * Is the string at path pa (value v) the literal string r? Escapes only
+ * make the raw text longer: raw text as long as r is r itself or not r,
+ * and shorter raw text is not r. Only longer raw text is unescaped.
+ */
+static inline __attribute__((always_inline)) int
+str_is(struct eval *e, const struct path *pa, const struct jv *v, const struct lit *r)
+{
+	const char *s;
+	size_t n;
+
+	if (v->n == r->n)
+		return !r->bs && span_eq(v->p, r->s, r->n);
+	if (v->n < r->n)
+		return 0;
+	s = path_str(e, pa, v, &n);
+	return n == r->n && memcmp(s, r->s, n) == 0;
+}
+
 /* A fast condition: 1, 0, or -1 when it needs the general way after all. */
-static int
+static inline __attribute__((always_inline)) int
 eval_fast(struct eval *e, const struct cond *c)
 {
 	const struct lit *r = &c->r.lit;
@@ -642,11 +737,7 @@ eval_fast(struct eval *e, const struct cond *c)
 
 	switch (c->fast) {
 	case FAST_STR:
-		k = 0;
-		if (v.t == JSON_STRING) {
-			s = path_str(e, c->l.path, &v, &n);
-			k = n == r->n && memcmp(s, r->s, n) == 0;
-		}
+		k = v.t == JSON_STRING && str_is(e, c->l.path, &v, r);
 		return c->op == OP_EQ ? k : !k;
 	case FAST_INT:
 		if (v.t != JSON_NUMBER)	/* null (missing) included */
@@ -664,9 +755,8 @@ eval_fast(struct eval *e, const struct cond *c)
 	case FAST_IN_STR:
 		if (v.t != JSON_STRING)
 			return 0;
-		s = path_str(e, c->l.path, &v, &n);
 		for (k = 0; k < r->nel; k++)
-			if (n == r->el[k].n && memcmp(s, r->el[k].s, n) == 0)
+			if (str_is(e, c->l.path, &v, &r->el[k]))
 				return 1;
 		return 0;
 	case FAST_HAS_STR:
@@ -695,28 +785,15 @@ eval_fast(struct eval *e, const struct cond *c)
 	}
 }
 
-int
-eval_cond(struct eval *e, const struct cond *c)
+/* A comparison the general way (out of line: eval_rule's loop stays small). */
+static __attribute__((noinline)) int
+eval_general(struct eval *e, const struct cond *c)
 {
 	struct val l, r;
 	const char *s;
 	size_t n;
 	int k;
 
-	switch (c->op) {
-	case OP_ALL:
-		return 1;
-	case OP_AND:
-		return eval_cond(e, c->a) && eval_cond(e, c->b);
-	case OP_OR:
-		return eval_cond(e, c->a) || eval_cond(e, c->b);
-	case OP_NOT:
-		return !eval_cond(e, c->a);
-	default:
-		break;
-	}
-	if (c->fast != FAST_NONE && (k = eval_fast(e, c)) >= 0)
-		return k;
 	l = value(e, &c->l);
 	switch (c->op) {
 	case OP_TRUTHY:
@@ -748,6 +825,43 @@ eval_cond(struct eval *e, const struct cond *c)
 	case OP_CONTAINS: return contains(e, &l, &r);
 	default: return 0;
 	}
+}
+
+int
+eval_cond(struct eval *e, const struct cond *c)
+{
+	int k;
+
+	switch (c->op) {
+	case OP_ALL:
+		return 1;
+	case OP_AND:
+		return eval_cond(e, c->a) && eval_cond(e, c->b);
+	case OP_OR:
+		return eval_cond(e, c->a) || eval_cond(e, c->b);
+	case OP_NOT:
+		return !eval_cond(e, c->a);
+	default:
+		break;
+	}
+	if (c->fast != FAST_NONE && (k = eval_fast(e, c)) >= 0)
+		return k;
+	return eval_general(e, c);
+}
+
+int
+eval_rule(struct eval *e, const struct rule *r)
+{
+	const struct cstep *st;
+	int k = r->start, v;
+
+	while (k >= 0) {
+		st = &r->step[k];
+		if (st->c->fast == FAST_NONE || (v = eval_fast(e, st->c)) < 0)
+			v = eval_general(e, st->c);
+		k = v ? st->t : st->f;
+	}
+	return k == STEP_TRUE;
 }
 
 /* Why a value may not go into a file name, or NULL. */

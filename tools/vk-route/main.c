@@ -250,7 +250,7 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		if (r->is_else)
 			continue;
 		rt->ev.rx_failed = NULL;
-		if (!eval_cond(&rt->ev, r->cond) && rt->ev.rx_failed == NULL)
+		if (!eval_rule(&rt->ev, r) && rt->ev.rx_failed == NULL)
 			continue;
 		if (rt->ev.rx_failed != NULL) {
 			cond_error(rt, r, lineno);

@@ -448,6 +448,7 @@ parse_literal(struct parser *p, struct lit *l)
 		l->t = JSON_STRING;
 		l->n = p->str.len;
 		l->s = bytes_dup(p->str.p, l->n);
+		l->bs = memchr(l->s, '\\', l->n) != NULL;
 		break;
 	case T_NUM:
 		l->t = JSON_NUMBER;
@@ -928,6 +929,7 @@ rules_free(struct ruleset *rs)
 		free(r->tally);
 		free(r->where);
 		cond_free(r->cond);
+		free(r->step);
 		free(r->dest_text);
 		for (j = 0; j < r->ntpart; j++)
 			free(r->tpart[j].lit);

@@ -45,6 +45,7 @@ struct lit {
 	enum json_type t;
 	char	*s;		/* string bytes (t == JSON_STRING) */
 	size_t	 n;
+	int	 bs;		/* the string holds a backslash */
 	double	 num;		/* t == JSON_NUMBER */
 	int	 isint;		/* the number is an integer that fits int64 */
 	int64_t	 i;
@@ -91,10 +92,23 @@ struct tpart {
 	struct path *path;
 };
 
+/*
+ * A condition as a sequence of comparisons (eval_plan): step k decides its
+ * comparison and goes on to step t or f; STEP_TRUE or STEP_FALSE ends it.
+ */
+#define STEP_TRUE	(-1)
+#define STEP_FALSE	(-2)
+struct cstep {
+	const struct cond *c;
+	int	 t, f;
+};
+
 struct rule {
 	char	*where;		/* "FILE:LINE", for messages and --stats */
 	int	 is_else;
 	struct cond *cond;
+	struct cstep *step;	/* cond's comparisons, in the order it reads them */
+	int	 start;		/* the first step, or STEP_TRUE (`*`) */
 	char	*dest_text;	/* as written after -> */
 	const struct dest_kind *kind;
 	int	 ntpart;
@@ -156,7 +170,8 @@ struct eval {
 
 /* Choose how a parsed comparison is evaluated (the parser calls it). */
 void	eval_prepare(struct cond *c);
-/* Plan how the paths of a loaded ruleset are found (rules_load calls it). */
+/* Plan how the paths and conditions of a loaded ruleset are evaluated
+ * (rules_load calls it). */
 void	eval_plan(struct ruleset *rs);
 void	eval_plan_free(struct plan *pl);
 void	eval_init(struct eval *e);
@@ -170,6 +185,9 @@ void	eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
  * nothing: the caller treats the condition as an error for this Event.
  */
 int	eval_cond(struct eval *e, const struct cond *c);
+/* The same answer as eval_cond(e, r->cond), its comparisons made in the
+ * same order, without a walk of the condition's tree. */
+int	eval_rule(struct eval *e, const struct rule *r);
 
 /*
  * Fill a templated destination into out ("file:photos-2.ndjson"). Values
