@@ -358,6 +358,15 @@ jv_int64(const struct jv *v, int64_t *out)
 		return -1;
 	if (v->p[0] == '-')
 		neg = k = 1;
+	if (v->n - k <= 18) {	/* under 10^18: no overflow to watch for */
+		for (; k < v->n; k++) {
+			if (!isdig(v->p[k]))
+				return -1;	/* a fraction or an exponent */
+			acc = acc * 10 + (unsigned)(v->p[k] - '0');
+		}
+		*out = neg ? -(int64_t)acc : (int64_t)acc;
+		return 0;
+	}
 	lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
 	for (; k < v->n; k++) {
 		unsigned d;
