@@ -68,7 +68,6 @@ struct plan {
 	int	 nlist;
 	struct pent *ent;
 	int	 nent;
-	unsigned char *found;	/* path id -> the walk finds it when present */
 };
 
 /* Do the steps of a and b name the same members? */
@@ -162,7 +161,6 @@ eval_plan(struct ruleset *rs)
 	}
 	rs->plan = NULL;
 	pl = xcalloc(1, sizeof(*pl));
-	pl->found = xcalloc((size_t)rs->npath + 1, 1);
 	pl->ent = xcalloc((size_t)rs->npath + 1, sizeof(*pl->ent));
 	pl->bylen = xcalloc(1, sizeof(*pl->bylen));
 	pl->nlist = 1;
@@ -176,7 +174,7 @@ eval_plan(struct ruleset *rs)
 			continue;
 		list = 0;
 		if (pa->nstep == 2) {
-			if (pa->parent == NULL || !pl->found[pa->parent->id])
+			if (pa->parent == NULL || !pa->parent->found)
 				continue;
 			for (j = 0; pl->ent[j].id != pa->parent->id; j++)
 				;
@@ -191,11 +189,11 @@ eval_plan(struct ruleset *rs)
 		/* .a and ."a" are two paths to one place: the walk finds the
 		 * first, the others are looked up as any other path. */
 		for (j = 0; j < k; j++)
-			if (pl->found[j] && same_steps(rs->paths[j], pa))
+			if (rs->paths[j]->found && same_steps(rs->paths[j], pa))
 				break;
 		if (j < k)
 			continue;
-		pl->found[k] = 1;
+		rs->paths[k]->found = 1;
 		if (pa->nstep == 2) {
 			pl->ent[list].nkids++;
 			list = pl->ent[list].kids;
@@ -224,7 +222,6 @@ eval_plan_free(struct plan *pl)
 		return;
 	free(pl->bylen);
 	free(pl->ent);
-	free(pl->found);
 	free(pl);
 }
 
@@ -345,6 +342,21 @@ eval_begin(struct eval *e, const struct ruleset *rs, const struct jv *root,
 		plan_walk(e, e->plan);
 }
 
+static struct jv lookup_slow(struct eval *e, const struct path *pa);
+
+/* Each path is looked up once per Event, however many rules read it. */
+static inline struct jv
+lookup(struct eval *e, const struct path *pa)
+{
+	static const struct jv none = { JSON_NONE, NULL, 0 };
+
+	if (e->stamp[pa->id] == e->gen)
+		return e->val[pa->id];
+	if (pa->found && e->plan != NULL)
+		return none;	/* the walk found what there is */
+	return lookup_slow(e, pa);
+}
+
 /* A path not looked up yet for this Event: from its parent (once). */
 static struct jv
 lookup_slow(struct eval *e, const struct path *pa)
@@ -355,10 +367,6 @@ lookup_slow(struct eval *e, const struct path *pa)
 
 	if (pa->nstep == 0)
 		goto done;
-	if (e->plan != NULL && e->plan->found[pa->id]) {
-		v.t = JSON_NONE;	/* the walk found what there is */
-		goto done;
-	}
 	st = &pa->step[pa->nstep - 1];
 	if (pa->parent == NULL) {	/* .a, or .[0] */
 		if (st->key != NULL &&
@@ -367,7 +375,7 @@ lookup_slow(struct eval *e, const struct path *pa)
 		v = e->root;	/* the index cannot tell: skip through the text */
 	} else {
 		pm = pa->parent->id;
-		v = e->stamp[pm] == e->gen ? e->val[pm] : lookup_slow(e, pa->parent);
+		v = lookup(e, pa->parent);
 		/* .a.b: the index knows the members of the root's members */
 		if (v.t == JSON_NONE || (st->key != NULL && e->memb[pm] >= 0)) {
 			if (v.t == JSON_OBJECT)
@@ -383,15 +391,6 @@ done:
 	e->val[pa->id] = v;
 	e->memb[pa->id] = mi;
 	return v;
-}
-
-/* Each path is looked up once per Event, however many rules read it. */
-static inline struct jv
-lookup(struct eval *e, const struct path *pa)
-{
-	if (e->stamp[pa->id] == e->gen)
-		return e->val[pa->id];
-	return lookup_slow(e, pa);
 }
 
 static struct val

@@ -35,6 +35,7 @@ struct step {
 struct path {
 	int	 id;		/* index in ruleset.paths: the per-event cache slot */
 	struct path *parent;	/* all steps but the last (looked up, cached, first) */
+	int	 found;	/* the walk over check()'s index finds it (eval_plan) */
 	int	 nstep;
 	struct step *step;
 	char	*text;		/* as written, for messages */
