@@ -42,6 +42,8 @@ eval_free(struct eval *e)
 	free(e->plain);
 	buf_free(&e->s1);
 	buf_free(&e->s2);
+	free(e->verdict);
+	free(e->failed);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -848,8 +850,8 @@ eval_cond(struct eval *e, const struct cond *c)
 	return eval_general(e, c);
 }
 
-int
-eval_rule(struct eval *e, const struct rule *r)
+static inline __attribute__((always_inline)) int
+run_steps(struct eval *e, const struct rule *r)
 {
 	const struct cstep *st;
 	int k = r->start, v;
@@ -861,6 +863,33 @@ eval_rule(struct eval *e, const struct rule *r)
 		k = v ? st->t : st->f;
 	}
 	return k == STEP_TRUE;
+}
+
+int
+eval_rule(struct eval *e, const struct rule *r)
+{
+	return run_steps(e, r);
+}
+
+const unsigned char *
+eval_rules(struct eval *e, const struct ruleset *rs)
+{
+	int k;
+
+	if (rs->nrule > e->nverdict) {
+		e->verdict = xrealloc(e->verdict, (size_t)rs->nrule);
+		e->failed = xrealloc(e->failed, (size_t)rs->nrule * sizeof(*e->failed));
+		e->nverdict = rs->nrule;
+	}
+	for (k = 0; k < rs->nrule; k++) {
+		e->rx_failed = NULL;
+		e->verdict[k] = rs->rule[k].is_else ? EVAL_NO : run_steps(e, &rs->rule[k]);
+		if (e->rx_failed != NULL) {
+			e->verdict[k] = EVAL_FAILED;
+			e->failed[k] = e->rx_failed;
+		}
+	}
+	return e->verdict;
 }
 
 /* Why a value may not go into a file name, or NULL. */

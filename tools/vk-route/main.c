@@ -150,7 +150,7 @@ deliver(struct route *rt, struct rule *r, unsigned long lineno,
  * branch: not to r, not to an else rule.
  */
 static void
-cond_error(struct route *rt, struct rule *r, unsigned long lineno)
+cond_error(struct route *rt, struct rule *r, unsigned long lineno, const struct rx *rx)
 {
 	char msg[128];
 
@@ -159,7 +159,7 @@ cond_error(struct route *rt, struct rule *r, unsigned long lineno)
 	log_warn("line %lu: rule %s: the regular expression could not be matched "
 	    "(%s): an error for this event, which this rule does not take, nor "
 	    "an else rule", lineno, r->where,
-	    rx_error(rt->ev.rx_failed, msg, sizeof(msg)));
+	    rx_error(rx, msg, sizeof(msg)));
 	track_failed(NULL);
 }
 
@@ -202,6 +202,7 @@ static void
 route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 {
 	struct ruleset *rs = &rt->rs;
+	const unsigned char *verdict;
 	int k, taken = 0, errored = 0, rc;
 	char why[200], err[128];
 	struct jv root;
@@ -244,21 +245,17 @@ route_line(struct route *rt, unsigned long lineno, const char *line, size_t n)
 		}
 	}
 	eval_begin(&rt->ev, rs, &root, &rt->ix);
+	verdict = eval_rules(&rt->ev, rs);
 	for (k = 0; k < rs->nrule; k++) {
-		struct rule *r = &rs->rule[k];
-
-		if (r->is_else)
+		if (verdict[k] == EVAL_NO)
 			continue;
-		rt->ev.rx_failed = NULL;
-		if (!eval_rule(&rt->ev, r) && rt->ev.rx_failed == NULL)
-			continue;
-		if (rt->ev.rx_failed != NULL) {
-			cond_error(rt, r, lineno);
+		if (verdict[k] == EVAL_FAILED) {
+			cond_error(rt, &rs->rule[k], lineno, rt->ev.failed[k]);
 			errored = 1;
 			continue;
 		}
 		taken = 1;
-		deliver(rt, r, lineno, line, n);
+		deliver(rt, &rs->rule[k], lineno, line, n);
 	}
 	/* A condition that could not be told sends the Event to no else rule. */
 	if (taken || errored)

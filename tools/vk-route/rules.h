@@ -167,6 +167,9 @@ struct eval {
 	int	 cap;
 	buf	 s1, s2;	/* scratch */
 	const struct rx *rx_failed;	/* a match that could not be told, or NULL */
+	unsigned char *verdict;	/* eval_rules()'s answers */
+	const struct rx **failed;	/* rule -> its regex that failed (EVAL_FAILED) */
+	int	 nverdict;
 };
 
 /* Choose how a parsed comparison is evaluated (the parser calls it). */
@@ -189,6 +192,13 @@ int	eval_cond(struct eval *e, const struct cond *c);
 /* The same answer as eval_cond(e, r->cond), its comparisons made in the
  * same order, without a walk of the condition's tree. */
 int	eval_rule(struct eval *e, const struct rule *r);
+/*
+ * Every rule's condition, in rule order: verdict k is EVAL_YES, EVAL_NO
+ * (else rules too), or EVAL_FAILED when a regular expression could not be
+ * matched (e->failed[k] says which). Valid until the next call.
+ */
+enum { EVAL_NO, EVAL_YES, EVAL_FAILED };
+const unsigned char *eval_rules(struct eval *e, const struct ruleset *rs);
 
 /*
  * Fill a templated destination into out ("file:photos-2.ndjson"). Values
