@@ -721,6 +721,9 @@ str_is(struct eval *e, const struct path *pa, const struct jv *v, const struct l
 		return !r->bs && span_eq(v->p, r->s, r->n);
 	if (v->n < r->n)
 		return 0;
+	/* Longer raw text: its first byte is the string's unless it escapes. */
+	if (r->n == 0 || (v->p[0] != '\\' && v->p[0] != r->s[0]))
+		return 0;
 	s = path_str(e, pa, v, &n);
 	return n == r->n && memcmp(s, r->s, n) == 0;
 }

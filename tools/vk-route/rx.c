@@ -562,7 +562,8 @@ rx_match(struct rx *r, const char *s, size_t n)
 	regmatch_t m;
 	int rc;
 
-	if (r->pren > 0 && (n < r->pren || memcmp(s, r->pre, r->pren) != 0))
+	if (r->pren > 0 && (n < r->pren || s[0] != r->pre[0] ||
+	    memcmp(s, r->pre, r->pren) != 0))
 		return 0;
 	if (r->need >= 0 && memchr(s, r->need, n) == NULL)
 		return 0;
