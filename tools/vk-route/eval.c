@@ -287,7 +287,6 @@ plan_find(struct eval *e, const struct plan *pl, int list, const struct json_mem
 static inline void
 plan_set(struct eval *e, int id, const struct json_memb *m, int memb)
 {
-	e->stamp[id] = e->gen;
 	e->val[id] = json_value_at(m->v, m->vn);
 	e->memb[id] = memb;
 }
@@ -300,9 +299,12 @@ plan_walk(struct eval *e, const struct plan *pl)
 	const struct pent *p, *q;
 	int j, c, end, left;
 
+	/* What the walk does not find is absent (a value found is never NONE). */
+	for (j = 0; j < pl->nent; j++)
+		e->val[pl->ent[j].id].t = JSON_NONE;
 	for (j = 0; j < ix->n; j = end) {
 		end = ix->m[j].next;
-		if ((p = plan_find(e, pl, 0, &ix->m[j])) == NULL || e->stamp[p->id] == e->gen)
+		if ((p = plan_find(e, pl, 0, &ix->m[j])) == NULL || e->val[p->id].t != JSON_NONE)
 			continue;	/* not read, or a name seen before */
 		plan_set(e, p->id, &ix->m[j], j);
 		if (p->kids == 0 || *ix->m[j].v != '{')
@@ -310,7 +312,7 @@ plan_walk(struct eval *e, const struct plan *pl)
 		/* Once each name read is found, the rest can only repeat one. */
 		for (c = j + 1, left = p->nkids; c < end && left > 0; c++)
 			if ((q = plan_find(e, pl, p->kids, &ix->m[c])) != NULL &&
-			    e->stamp[q->id] != e->gen) {
+			    e->val[q->id].t == JSON_NONE) {
 				plan_set(e, q->id, &ix->m[c], -2);
 				left--;
 			}
@@ -350,12 +352,10 @@ static struct jv lookup_slow(struct eval *e, const struct path *pa);
 static inline struct jv
 lookup(struct eval *e, const struct path *pa)
 {
-	static const struct jv none = { JSON_NONE, NULL, 0 };
-
+	if (pa->found && e->plan != NULL)
+		return e->val[pa->id];	/* the walk's, this Event's */
 	if (e->stamp[pa->id] == e->gen)
 		return e->val[pa->id];
-	if (pa->found && e->plan != NULL)
-		return none;	/* the walk found what there is */
 	return lookup_slow(e, pa);
 }
 
