@@ -8,6 +8,7 @@
 #include "alloc.h"
 #include "dest.h"
 #include "json.h"
+#include "plan.h"
 #include "rules.h"
 #include "rx.h"
 
@@ -939,6 +940,6 @@ rules_free(struct ruleset *rs)
 	for (k = 0; k < rs->npath; k++)
 		path_free(rs->paths[k]);
 	free(rs->paths);
-	eval_plan_free(rs->plan);
+	plan_free(rs->plan);
 	memset(rs, 0, sizeof(*rs));
 }

@@ -126,7 +126,7 @@ struct ruleset {
 	int	 npath;
 	int	 nelse;
 	int	 wants_ids;	/* a destination needs each Event's id (exec:…#confirm) */
-	struct plan *plan;	/* how the paths are found in check()'s index (eval_plan) */
+	struct plan *plan;	/* how the paths are found in check()'s index (plan.h) */
 };
 
 /* Where rules come from: a file, or one -e string. */
@@ -177,7 +177,6 @@ void	eval_prepare(struct cond *c);
 /* Plan how the paths and conditions of a loaded ruleset are evaluated
  * (rules_load calls it). */
 void	eval_plan(struct ruleset *rs);
-void	eval_plan_free(struct plan *pl);
 void	eval_init(struct eval *e);
 void	eval_free(struct eval *e);
 /* Start a new event: forget cached path lookups. */
