@@ -48,8 +48,11 @@ truncated(char *err, size_t errlen, const char *what)
 
 /*
  * The primitives below, and check() over them, come in two builds chosen
- * by a constant `simd` (SSE2 or portable C): see jsonsimd.h.
+ * by a constant `simd` (SSE2 or portable C): see jsonsimd.h. check()'s
+ * `simd` is 0 (portable), or 1 + the CPU's extensions it may use for its
+ * stop list (below): 1 SSE2, 2 AVX2, SIMD_BEST AVX-512 too.
  */
+#define SIMD_BEST	(HAVE_SIMD ? 3 : 0)
 static inline int
 isws(char c)
 {
@@ -125,18 +128,246 @@ str_run(const char *p, const char *e, int simd)
 }
 
 /*
+ * The stop list (the SIMD builds). check() walks the text token by token,
+ * and where a string ends says where the next token starts: each string's
+ * scan waited for the last one's, a chain of dependent loads, one string
+ * at a time however many the CPU could read at once (that was most of
+ * its time on Events). So before the walk, the offsets of the bytes where
+ * str_run() stops ('"', '\\' or a control character) are listed, 64 bytes
+ * at a time, with no branch on the text. At a string's opening quote,
+ * which the list holds next, the string's end is the next entry: a load
+ * whose address depends on the list's cursor alone, not on the text
+ * before, so the CPU reads ahead. The list covers a window of MAP_BLOCKS
+ * 64-byte blocks: a longer line is listed a window at a time, each byte
+ * once, and a window's end stops a run as the text's end does.
+ */
+#define MAP_BLOCKS	32
+struct stops {
+	const char	*base, *lim;	/* the window: base[0 .. len) */
+	uint32_t	 len;
+	uint32_t	 n;		/* entries */
+	uint32_t	 j;		/* the next one, while check() holds it elsewhere */
+	/* the entries, then len; and room for the writes past them */
+	uint16_t	 at[MAP_BLOCKS * 64 + 64];
+};
+
+#if HAVE_SIMD
+/*
+ * Append the offsets off + i of the bits i of w to at[n..]: the new n.
+ * Eight at a time, what is written past the last overwritten later, so
+ * that the loop's exit does not depend on the text (up to 8 a block).
+ */
+static inline __attribute__((always_inline)) uint32_t
+list_bits(uint16_t *at, uint32_t n, uint64_t w, uint32_t off)
+{
+	uint16_t *o = at + n;
+	uint32_t cnt = (uint32_t)__builtin_popcountll(w);
+	int i;
+
+	do {
+		for (i = 0; i < 8; i++) {	/* | 1 << 63: no count of the zeros of 0 */
+			o[i] = (uint16_t)(off + (uint32_t)__builtin_ctzll(w | (uint64_t)1 << 63));
+			w &= w - 1;
+		}
+		o += 8;
+	} while (w != 0);
+	return n + cnt;
+}
+
+/*
+ * n += the stops of p[0 .. len), len >= 64, into at, by stop(): a 64-byte
+ * block's bits. The last short block is read overlapping the one before.
+ */
+#define LIST(at, n, p, len, stop)	do { \
+	size_t k_, rest_ = (len) % 64; \
+	\
+	for (k_ = 0; k_ + 64 <= (len); k_ += 64) \
+		(n) = list_bits((at), (n), stop((p) + k_), (uint32_t)k_); \
+	if (rest_ != 0) \
+		(n) = list_bits((at), (n), stop((p) + (len) - 64) & ~(uint64_t)0 << (64 - rest_), \
+		    (uint32_t)((len) - 64)); \
+} while (0)
+
+/* The stops of p[0 .. len), len >= 64, into at: how many. */
+static uint32_t
+list_sse2(uint16_t *at, const char *p, size_t len)
+{
+	uint32_t n = 0;
+
+	LIST(at, n, p, len, stop64);
+	return n;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define HAVE_AVX2	1
+
+/* str_stop() of 32 bytes */
+static inline __attribute__((always_inline, target("avx2"))) uint32_t
+stop32_avx2(const char *p)
+{
+	/* as str_stop(): x ^ 2 takes '"' to 0x20, control characters onto themselves */
+	__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i y = _mm256_xor_si256(x, _mm256_set1_epi8(0x02));
+
+	return (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+	    _mm256_cmpeq_epi8(_mm256_min_epu8(y, _mm256_set1_epi8(0x20)), y),
+	    _mm256_cmpeq_epi8(x, _mm256_set1_epi8('\\'))));
+}
+
+static inline __attribute__((always_inline, target("avx2"))) uint64_t
+stop64_avx2(const char *p)
+{
+	return stop32_avx2(p) | (uint64_t)stop32_avx2(p + 32) << 32;
+}
+
+/* list_sse2() with AVX2 (and POPCNT, BMI) */
+static uint32_t __attribute__((noinline, target("avx2,popcnt,bmi")))
+list_avx2(uint16_t *at, const char *p, size_t len)
+{
+	uint32_t n = 0;
+
+	LIST(at, n, p, len, stop64_avx2);
+	return n;
+}
+
+/*
+ * list_sse2() with AVX-512: a block's stops are compared into a mask, and
+ * their offsets gathered by compressing those of 32 bytes at a time.
+ */
+#define AVX512	"avx512f,avx512bw,avx512vbmi2,popcnt,bmi"
+static inline __attribute__((always_inline, target(AVX512))) uint32_t
+list_block512(uint16_t *at, uint32_t n, const char *p, uint64_t keep, uint32_t off)
+{
+	const __m512i iota = _mm512_set_epi16(31, 30, 29, 28, 27, 26, 25, 24, 23, 22, 21, 20,
+	    19, 18, 17, 16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+	__m512i x = _mm512_loadu_si512((const void *)p), o;
+	uint64_t m;
+
+	m = (_mm512_cmple_epu8_mask(_mm512_xor_si512(x, _mm512_set1_epi8(0x02)),
+	    _mm512_set1_epi8(0x20)) | _mm512_cmpeq_epi8_mask(x, _mm512_set1_epi8('\\'))) & keep;
+	o = _mm512_add_epi16(iota, _mm512_set1_epi16((short)off));
+	_mm512_storeu_si512((void *)(at + n), _mm512_maskz_compress_epi16((uint32_t)m, o));
+	n += (uint32_t)__builtin_popcount((uint32_t)m);
+	o = _mm512_add_epi16(o, _mm512_set1_epi16(32));
+	_mm512_storeu_si512((void *)(at + n), _mm512_maskz_compress_epi16((uint32_t)(m >> 32), o));
+	return n + (uint32_t)__builtin_popcount((uint32_t)(m >> 32));
+}
+
+static uint32_t __attribute__((noinline, target(AVX512)))
+list_avx512(uint16_t *at, const char *p, size_t len)
+{
+	size_t k, rest = len % 64;
+	uint32_t n = 0;
+
+	for (k = 0; k + 64 <= len; k += 64)
+		n = list_block512(at, n, p + k, ~(uint64_t)0, (uint32_t)k);
+	if (rest != 0)
+		n = list_block512(at, n, p + len - 64, ~(uint64_t)0 << (64 - rest),
+		    (uint32_t)(len - 64));
+	return n;
+}
+
+/* What the CPU has: 2 AVX-512 (BW, VBMI2), 1 AVX2 (and POPCNT, BMI), 0 neither. Asked once. */
+static int
+cpu_level(void)
+{
+	static int level = -1;	/* threads may ask at once: all find the same */
+	int l = __atomic_load_n(&level, __ATOMIC_RELAXED);
+
+	if (l == -1) {
+		__builtin_cpu_init();
+		l = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt") &&
+		    __builtin_cpu_supports("bmi");
+		if (l && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vbmi2"))
+			l = 2;
+		__atomic_store_n(&level, l, __ATOMIC_RELAXED);
+	}
+	return l;
+}
+#else
+#define HAVE_AVX2	0
+#endif
+
+/*
+ * List the window that starts at p: up to MAP_BLOCKS blocks before e,
+ * with the CPU's extensions up to `level` (0 SSE2, 1 AVX2, 2 AVX-512).
+ */
+static void __attribute__((noinline))
+stops_fill(struct stops *m, const char *p, const char *e, int level)
+{
+	size_t len = (size_t)(e - p);
+	uint32_t n;
+	char pad[64];
+
+	if (len > MAP_BLOCKS * 64)
+		len = MAP_BLOCKS * 64;
+	m->base = p;
+	m->lim = p + len;
+	m->len = (uint32_t)len;
+	m->j = 0;
+	if (len < 64) {	/* a short text: a copy, padded with spaces (no stops) */
+		memset(pad, ' ', sizeof(pad));
+		memcpy(pad, p, len);
+		n = list_sse2(m->at, pad, sizeof(pad));
+	} else {
+#if HAVE_AVX2
+		if (level > cpu_level())
+			level = cpu_level();
+		if (level == 2)
+			n = list_avx512(m->at, p, len);
+		else if (level == 1)
+			n = list_avx2(m->at, p, len);
+		else
+#endif
+			n = list_sse2(m->at, p, len);
+	}
+	(void)level;
+	m->n = n;
+	m->at[n] = (uint16_t)len;
+}
+
+/*
+ * The first stop at or after p (m->lim if this window has no more), the
+ * cursor after it; from the next window's start once p is past this one.
+ */
+static const char * __attribute__((noinline))
+stops_from(struct stops *m, const char *p, const char *e, int level)
+{
+	uint32_t j, off;
+
+	if (p > m->lim || (p == m->lim && p != e))
+		stops_fill(m, p, e, level);
+	off = (uint32_t)(p - m->base);
+	for (j = m->j; m->at[j] < off; j++)	/* at[n] is len, and off <= len */
+		;
+	m->j = j < m->n ? j + 1 : j;
+	return m->base + m->at[j];
+}
+#endif
+
+/*
  * The rest of a string, from p where a plain run ended on something else
  * than its closing quote (an escape, a control character, the end of the
- * text): the closing quote, or NULL when it is bad: *why says why and *at
+ * text or of the stop list's window): the closing quote (*esc set if an
+ * escape came before it), or NULL when it is bad: *why says why and *at
  * where, or *why is NULL when the text ends inside it. Out of the hot
  * path: most strings have no escape.
  */
 static const char * __attribute__((noinline))
-str_rest(const char *p, const char *e, const char **why, const char **at, int simd)
+str_rest(const char *p, const char *e, const char **why, const char **at, int *esc,
+    struct stops *m, int simd)
 {
+	(void)m;	/* the portable build has no list */
 	for (;;) {
 		if (p == e)
 			break;
+#if HAVE_SIMD
+		if (m != NULL && p == m->lim) {	/* the window's end: list the next */
+			p = stops_from(m, p, e, simd - 1);
+			continue;
+		}
+#endif
 		if (*p == '"')
 			return p;
 		*at = p;
@@ -144,6 +375,7 @@ str_rest(const char *p, const char *e, const char **why, const char **at, int si
 			*why = "control character in a string";
 			return NULL;
 		}
+		*esc = 1;
 		if (p + 1 == e)
 			break;
 		switch (p[1]) {
@@ -163,6 +395,12 @@ str_rest(const char *p, const char *e, const char **why, const char **at, int si
 			*why = "invalid escape in a string";
 			return NULL;
 		}
+#if HAVE_SIMD
+		if (m != NULL) {
+			p = stops_from(m, p, e, simd - 1);
+			continue;
+		}
+#endif
 		p = str_run(p, e, simd);
 	}
 	*why = NULL;
@@ -210,12 +448,13 @@ size_t
 json_scalar(const char *s, size_t n, const char **why, size_t *at)
 {
 	const char *q, *bad = s;
+	int esc;
 
 	*at = 0;
 	if (n > 0 && *s == '"') {
 		q = str_run(s + 1, s + n, HAVE_SIMD);
 		if (q == s + n || *q != '"')
-			q = str_rest(q, s + n, why, &bad, HAVE_SIMD);
+			q = str_rest(q, s + n, why, &bad, &esc, NULL, HAVE_SIMD);
 	} else if (n > 0 && (*s == '-' || isdig(*s))) {
 		q = scan_number(s, s + n, why, HAVE_SIMD);
 	} else {
@@ -282,6 +521,32 @@ deep_close(buf *deep, size_t *dstk, int depth, ptrdiff_t at)
 }
 
 
+#if HAVE_SIMD
+/*
+ * q: where the string whose opening quote is p stops a plain run: the
+ * entry after p's in the list, or the portable search.
+ */
+#define STRING(p, q)	do { \
+	if (mp == NULL) { \
+		(q) = str_run((p) + 1, e, simd); \
+	} else if (LIKELY(sj < map.n && map.base + map.at[sj] == (p))) { \
+		(q) = map.base + map.at[sj + 1]; \
+		sj += 2; \
+	} else { \
+		map.j = sj; \
+		(q) = stops_from(&map, (p) + 1, e, simd - 1); \
+		sj = map.j; \
+	} \
+} while (0)
+#define REST(q)		(map.j = sj, (q) = str_rest((q), e, &why, &at, &esc, mp, simd), \
+	sj = mp != NULL ? map.j : 0, (q))
+#define RUN_END(m, e)	((m) != NULL ? (m)->lim : (e))
+#else
+#define STRING(p, q)	((q) = str_run((p) + 1, e, simd))
+#define REST(q)		str_rest((q), e, &why, &at, &esc, NULL, simd)
+#define RUN_END(m, e)	(e)
+#endif
+
 /*
  * One pass, no recursion and no backtracking: every byte is looked at a
  * bounded number of times, so the time is linear in n, and a container
@@ -298,11 +563,21 @@ check(const char *s, size_t n, struct jv *root, struct json_index *ix, buf *escs
 	int depth = 0, rec = 0, nm = 0, esc;	/* rec: record members down to this depth */
 	struct json_memb *open[3] = { NULL, NULL, NULL }, *m;	/* per depth */
 	size_t dstk[JSON_MAX_DEPTH / LAZY_DEPTH + 1];	/* open entries of deep */
+#if HAVE_SIMD
+	struct stops map, *mp = NULL;	/* the stop list, but in the portable build */
+	uint32_t sj = 0;	/* its cursor, kept here (in a register) */
+#endif
 
 	WS(p);
 	if (p == e)
 		return 1;
 	v0 = p;
+#if HAVE_SIMD
+	if (simd) {
+		stops_fill(&map, s, e, simd - 1);
+		mp = &map;
+	}
+#endif
 	if (ix != NULL) {
 		ix->n = 0;
 		if (*v0 == '{')
@@ -332,11 +607,12 @@ value:
 			goto key;
 		goto value;
 	case '"':
-		q = str_run(p + 1, e, simd);
-		if (UNLIKELY(q == e || *q != '"')) {
-			if ((q = str_rest(q, e, &why, &at, simd)) == NULL)
+		STRING(p, q);
+		if (UNLIKELY(q == RUN_END(mp, e) || *q != '"')) {
+			esc = 0;	/* the run may have stopped at a window's end */
+			if ((q = REST(q)) == NULL)
 				goto bad_string;
-			if (escs != NULL) {	/* for the token tree */
+			if (escs != NULL && esc) {	/* for the token tree */
 				int start = (int)(p + 1 - s);
 
 				buf_put(escs, &start, sizeof(start));
@@ -378,13 +654,12 @@ key:
 		return truncated(err, errlen, "an object");
 	if (UNLIKELY(*p != '"'))
 		return fail(err, errlen, s, p, "a member name (a string) expected");
-	q = str_run(p + 1, e, simd);
+	STRING(p, q);
 	esc = 0;
-	if (UNLIKELY(q == e || *q != '"')) {
-		if ((q = str_rest(q, e, &why, &at, simd)) == NULL)
+	if (UNLIKELY(q == RUN_END(mp, e) || *q != '"')) {
+		if ((q = REST(q)) == NULL)
 			goto bad_string;
-		esc = 1;
-		if (escs != NULL) {
+		if (escs != NULL && esc) {
 			int start = (int)(p + 1 - s);
 
 			buf_put(escs, &start, sizeof(start));
@@ -479,7 +754,16 @@ int
 json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
     char *err, size_t errlen)
 {
-	return check(s, n, root, ix, NULL, NULL, err, errlen, HAVE_SIMD);
+	return check(s, n, root, ix, NULL, NULL, err, errlen, SIMD_BEST);
+}
+
+int
+json_check_level(int level, const char *s, size_t n, struct jv *root,
+    struct json_index *ix, char *err, size_t errlen)
+{
+	if (!HAVE_SIMD || level < 0)
+		return check(s, n, root, ix, NULL, NULL, err, errlen, 0);
+	return check(s, n, root, ix, NULL, NULL, err, errlen, 1 + (level < 2 ? level : 2));
 }
 
 int
@@ -790,8 +1074,8 @@ parse(json_doc *d, const char *s, size_t n, int lazy)
 	buf_reset(&d->deep);
 	buf_reset(&d->hide);
 	/* Each caller's own copy of check(), without the work it does not ask for. */
-	r = lazy ? check(s, n, &root, NULL, &d->escs, &d->deep, d->err, sizeof(d->err), HAVE_SIMD) :
-	    check(s, n, &root, NULL, &d->escs, NULL, d->err, sizeof(d->err), HAVE_SIMD);
+	r = lazy ? check(s, n, &root, NULL, &d->escs, &d->deep, d->err, sizeof(d->err), SIMD_BEST) :
+	    check(s, n, &root, NULL, &d->escs, NULL, d->err, sizeof(d->err), SIMD_BEST);
 	if (r != 0)
 		return r;
 	from = (int)(root.p - s);

@@ -79,11 +79,19 @@ struct json_index {
 int	json_check(const char *s, size_t n, struct jv *root, struct json_index *ix,
 	    char *err, size_t errlen);
 /*
- * The same grammar without SIMD (json_check() skips strings, white space
- * and digits sixteen bytes at a time where the CPU can): for the tests,
- * which hold both to the same verdict, reason and index on every input.
+ * The same grammar without SIMD (json_check() lists where strings may end
+ * 64 bytes at a time, and skips white space and digits sixteen at a time,
+ * where the CPU can): for the tests, which hold both to the same verdict,
+ * reason and index on every input.
  */
 int	json_check_portable(const char *s, size_t n, struct jv *root,
+	    struct json_index *ix, char *err, size_t errlen);
+/*
+ * And json_check() with no more of the CPU's extensions than `level`:
+ * 0 SSE2, 1 AVX2, 2 AVX-512 (-1: portable), so that the tests hold every
+ * build the CPU can run to the same results.
+ */
+int	json_check_level(int level, const char *s, size_t n, struct jv *root,
 	    struct json_index *ix, char *err, size_t errlen);
 
 /*

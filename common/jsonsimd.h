@@ -15,6 +15,7 @@
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#include <stdint.h>
 #define HAVE_SIMD	1
 #else
 #define HAVE_SIMD	0
@@ -54,6 +55,18 @@ str_stop(__m128i x)
 	    _mm_cmpeq_epi8(x, _mm_set1_epi8('\\')));
 
 	return (unsigned)_mm_movemask_epi8(m);
+}
+
+/* str_stop() of the 64 bytes at p, a bit per byte */
+static inline __attribute__((always_inline)) uint64_t
+stop64(const char *p)
+{
+	const __m128i *v = (const __m128i *)(const void *)p;
+
+	return (uint64_t)str_stop(_mm_loadu_si128(v)) |
+	    (uint64_t)str_stop(_mm_loadu_si128(v + 1)) << 16 |
+	    (uint64_t)str_stop(_mm_loadu_si128(v + 2)) << 32 |
+	    (uint64_t)str_stop(_mm_loadu_si128(v + 3)) << 48;
 }
 
 /* '"' or a bracket: what a skip over a validated container looks at */

@@ -246,3 +246,36 @@ PY
 	[ "$(grep -c '^ok$' "$BATS_TEST_TMPDIR/verdicts")" -gt 300 ]
 	[ "$(grep -c '^error$' "$BATS_TEST_TMPDIR/verdicts")" -gt 300 ]
 }
+
+@test "json: strings that end at every offset of a 64-byte block and across a 2 KB window: the same verdict at every level" {
+	# json_check() lists where strings may stop 64 bytes at a time (SSE2,
+	# AVX2 or AVX-512, each held to the portable build by json-test), in
+	# windows of 2 KB: what ends a string, an escape or a bad byte may fall
+	# at any offset of a block or astride a window's end.
+	python3 - "$BATS_TEST_TMPDIR/lines" <<'PY'
+import sys
+specials = ['', '\\"', '\\\\', '\\\\\\"', '\\u00e9', '\\ud83d\\ude00', '\\x', '\\u12', '\\',
+            '\t', '\x01', 'é', ' ', '"', '","', '\\/']
+offsets = list(range(0, 140)) + list(range(1975, 2120))
+lines = []
+for n in offsets:
+    sp = specials[n % len(specials)]
+    lines.append('{"k":"%s%s","x":1}' % ("a" * n, sp))
+    lines.append('["%s%s"]' % ("b" * n, specials[(n * 7) % len(specials)]))
+    # many short strings, a stop every few bytes, then the special
+    body = ",".join('"s%d"' % (i % 10) for i in range(n // 5))
+    lines.append('{"a":[%s],"k":"%s"}' % (body, sp))
+    # white space with control characters between tokens, around the block ends
+    lines.append('[' + '"x",\t' * (n // 5) + ' \t"y"\r\t]')
+    # a string not closed
+    lines.append('["%s' % ("c" * n))
+for k in range(2000, 2090):
+    # a long text: strings astride the window's end
+    lines.append('{"a":"' + "z" * k + '","b":"q\\"r","c":"' + "w" * (k % 70) + '"}')
+with open(sys.argv[1], "w") as out:
+    out.write("\n".join(lines) + "\n")
+PY
+	same_verdicts_as_python "$BATS_TEST_TMPDIR/lines"
+	[ "$(grep -c '^ok$' "$BATS_TEST_TMPDIR/verdicts")" -gt 600 ]
+	[ "$(grep -c '^error$' "$BATS_TEST_TMPDIR/verdicts")" -gt 600 ]
+}

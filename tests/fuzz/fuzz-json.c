@@ -6,7 +6,8 @@
  *  - json_parse() accepts exactly what json_check() accepts, with the same
  *    reason when it does not (jsmn never refuses what the grammar took);
  *  - json_check_portable() (no SIMD) gives json_check()'s verdict, reason,
- *    root and index: the two builds of the one grammar agree;
+ *    root and index, and so does json_check_level() at each level: every
+ *    build of the one grammar the CPU runs agrees;
  *  - the token tree and the spans agree: every subtree ends inside the
  *    document and holds as many children as its size says; every member
  *    the shallow index records, and every member jv_get() finds, is the
@@ -151,13 +152,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		json_init(&d2);
 		json_init(&lz);
 	}
-	rc = json_check(s, size, &root, &ix, err, sizeof(err));
-	/* the SIMD and the portable builds of the grammar agree */
-	if (json_check_portable(s, size, &root2, &ix2, err2, sizeof(err2)) != rc ||
-	    (rc == -1 && strcmp(err, err2) != 0) || (rc == 0 && !same(root, root2)))
-		abort();
-	if (rc == 0 && root.t == JSON_OBJECT)
-		same_index(&ix, &ix2);
+	rc = json_check_portable(s, size, &root, &ix, err, sizeof(err));
+	/* the SIMD builds (each the CPU runs) and the portable build of the grammar agree */
+	for (i = 0; i <= 3; i++) {
+		if ((i == 3 ? json_check(s, size, &root2, &ix2, err2, sizeof(err2)) :
+		    json_check_level(i, s, size, &root2, &ix2, err2, sizeof(err2))) != rc ||
+		    (rc == -1 && strcmp(err, err2) != 0) || (rc == 0 && !same(root, root2)))
+			abort();
+		if (rc == 0 && root.t == JSON_OBJECT)
+			same_index(&ix, &ix2);
+	}
 	if (json_parse(&d, s, size) != rc)
 		abort();
 	if (rc == -1 && (err[0] == '\0' || strcmp(err, d.err) != 0))
