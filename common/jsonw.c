@@ -213,12 +213,6 @@ jw_int(buf *b, int64_t v)
 }
 
 void
-jw_null(buf *b)
-{
-	buf_put(b, "null", 4);
-}
-
-void
 jw_rawstr(buf *b, const char *s, size_t n, int esc, buf *scratch)
 {
 	(void)scratch;

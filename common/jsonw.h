@@ -23,7 +23,7 @@ size_t	utf8_len(const unsigned char *s, size_t n);
 void	jw_str(buf *b, const char *s, size_t n);
 void	jw_cstr(buf *b, const char *s);
 void	jw_int(buf *b, int64_t v);
-void	jw_null(buf *b);
+static inline void jw_null(buf *b) { buf_put(b, "null", 4); }
 /*
  * A string of validated JSON text, raw (between its quotes, still escaped:
  * esc says whether it holds a backslash), re-escaped canonically; scratch

@@ -166,15 +166,20 @@ write_head(buf *b, const char *type, const struct jv *ty, const struct jv *evid,
 		JW_LIT(b, ",\"user\":{\"uuid\":");
 		if (spelled == NULL || !copy_int(b, &spelled[0]))
 			jw_int(b, *uuid);
-		JW_LIT(b, ",\"name\":");
-		write_name(b, nm.name);
-		JW_LIT(b, ",\"firstname\":");
-		write_name(b, nm.firstname);
-		JW_LIT(b, ",\"lastname\":");
-		write_name(b, nm.lastname);
-		JW_LIT(b, ",\"nick\":");
-		write_name(b, nm.nick);
-		buf_putc(b, '}');
+		if (!nm.name && !nm.firstname && !nm.lastname && !nm.nick) {
+			/* no names (offline, or not known yet): one piece */
+			JW_LIT(b, ",\"name\":null,\"firstname\":null,\"lastname\":null,\"nick\":null}");
+		} else {
+			JW_LIT(b, ",\"name\":");
+			write_name(b, nm.name);
+			JW_LIT(b, ",\"firstname\":");
+			write_name(b, nm.firstname);
+			JW_LIT(b, ",\"lastname\":");
+			write_name(b, nm.lastname);
+			JW_LIT(b, ",\"nick\":");
+			write_name(b, nm.nick);
+			buf_putc(b, '}');
+		}
 	} else
 		JW_LIT(b, ",\"user\":null");
 	if (bpid != NULL) {
@@ -186,9 +191,13 @@ write_head(buf *b, const char *type, const struct jv *ty, const struct jv *evid,
 			jw_int(b, *bpid - CHAT_PEER_BASE);
 		else
 			jw_null(b);
-		JW_LIT(b, ",\"name\":");
-		write_name(b, nm.peer_name);
-		JW_LIT(b, "},");
+		if (nm.peer_name == NULL) {
+			JW_LIT(b, ",\"name\":null},");
+		} else {
+			JW_LIT(b, ",\"name\":");
+			write_name(b, nm.peer_name);
+			JW_LIT(b, "},");
+		}
 	} else
 		JW_LIT(b, ",\"peer\":null,");
 }
