@@ -166,6 +166,11 @@ soak: all
 lint:
 	mandoc -Tlint -W warning man/*.[1-8]
 	shellcheck -S warning debian/vkpipe.postinst debian/vkpipe.postrm tests/*.sh tests/bench/*.sh .ci/run examples/*-bot
+	@# The JSON reader's portable build (what a machine without SSE2 compiles,
+	@# e.g. arm64) must build too: the tests on x86_64 run the SIMD one.
+	[ "$$(uname -m)" != x86_64 ] || for f in common/json.c common/jsonv.c; do \
+		$(CC) $(ALL_CPPFLAGS) -std=c11 -Wall -Wextra -Werror -O2 -mno-sse2 -fsyntax-only $$f || exit 1; \
+	done
 
 # The Debian package (debian/): built by dpkg-buildpackage, checked by
 # lintian; the .deb and its .buildinfo and .changes are moved here from

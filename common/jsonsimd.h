@@ -94,7 +94,7 @@ bracket_stop(__m128i x)
 			return (p) + __builtin_ctz(bits_); \
 } while (0)
 #else
-#define SSE_RUN(p, e, stop)	(void)simd
+#define SSE_RUN(p, e, stop)	((void)simd, (void)(e))
 #endif
 
 #endif

@@ -24,7 +24,9 @@ static const char *
 str_end(const char *p, const char *e)
 {
 	const char *q = p + 1;
-#if HAVE_SIMD
+#if !HAVE_SIMD
+	(void)e;
+#else
 	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
 	unsigned qm, bm, esc, i;
 
